@@ -1,0 +1,31 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Out-of-tree build of the harness modules.
+#   make                   build against KDIR
+#   make KDIR=/path/build  build against another kernel build directory
+#   make check             W=1 and sparse (C=1) builds, checkpatch --strict
+#   make run               the main job (scripts/vmalock-run.sh)
+#   make test              the project's tests (scripts/test.sh)
+#
+# KDIR defaults to the debug test kernel built by scripts/build-kernel.sh,
+# else to the running kernel's build directory.
+CACHE ?= $(HOME)/.cache/vmalock-test
+KDIR ?= $(firstword $(wildcard $(CACHE)/build/*-debug) /lib/modules/$(shell uname -r)/build)
+
+all: modules
+
+modules clean:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) $@
+
+check:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 C=2 modules
+	$(KDIR)/source/scripts/checkpatch.pl --no-tree --strict --terse -f \
+		$(wildcard *.c kunit/*.c)
+
+run:
+	scripts/vmalock-run.sh
+
+test:
+	scripts/test.sh
+
+.PHONY: all modules clean check run test

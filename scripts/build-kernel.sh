@@ -1,0 +1,59 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Configure and build a test kernel for one variant.
+#
+# Usage: build-kernel.sh VARIANT
+# Environment:
+#   KDIR   kernel source tree (default: the Debian linux-source fetched by
+#          get-kernel.sh, patched by patch-kernel.sh)
+#   CACHE  cache directory (default ~/.cache/vmalock-test)
+#   JOBS   parallel make jobs (default: CPUs + 1)
+#
+# The build goes to $CACHE/build/<tree>-<variant> (an O= directory, so the
+# source tree stays clean and variants build side by side). The last line on
+# stdout is that directory.
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+variant=${1:?usage: build-kernel.sh VARIANT}
+CACHE=${CACHE:-$HOME/.cache/vmalock-test}
+JOBS=${JOBS:-$(($(nproc) + 1))}
+
+log() { echo "build-kernel: $*" >&2; }
+
+if [ ! -f "$top/configs/$variant.config" ] || [ "$variant" = base ]; then
+	log "unknown variant '$variant'; allowed: $(cd "$top/configs" && ls *.config | sed 's/\.config$//' | grep -vx base | tr '\n' ' ')"
+	exit 2
+fi
+
+if [ -z "${KDIR:-}" ]; then
+	KDIR=$("$top/scripts/get-kernel.sh" | tail -1)
+	"$top/scripts/patch-kernel.sh" "$KDIR" >&2
+fi
+KDIR=$(cd "$KDIR" && pwd)
+"$top/scripts/check-tree.sh" "$KDIR" >&2
+
+out=$CACHE/build/$(basename "$KDIR")-$variant
+mkdir -p "$out"
+
+# Configure only when a fragment changed, so a second run is incremental.
+frags=("$top/configs/base.config" "$top/configs/$variant.config")
+sum=$(cat "${frags[@]}" | sha256sum | cut -d' ' -f1)
+if [ ! -f "$out/.config" ] || [ "$(cat "$out/.vmalock-config-sum" 2>/dev/null)" != "$sum" ]; then
+	log "configuring $variant in $out"
+	(cd "$KDIR" && KCONFIG_CONFIG="$out/.config" \
+		scripts/kconfig/merge_config.sh -n -m -O "$out" "${frags[@]}" >/dev/null)
+	make -s -C "$KDIR" O="$out" olddefconfig >/dev/null
+	"$top/scripts/check-config.sh" "$out/.config" "${frags[@]}" >&2
+	echo "$sum" > "$out/.vmalock-config-sum"
+fi
+
+log "building $variant ($JOBS jobs)"
+make -s -C "$KDIR" O="$out" -j"$JOBS" bzImage modules >&2
+echo "$KDIR" > "$out/.vmalock-kdir"
+version=$(make -s -C "$KDIR" O="$out" kernelrelease 2>/dev/null)
+deb=$(cat "$KDIR/.debian-version" 2>/dev/null || echo "user tree $KDIR")
+echo "$version ($deb)" > "$out/.vmalock-version"
+log "built $version"
+echo "$out"

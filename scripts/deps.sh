@@ -1,0 +1,28 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Install what a fresh Debian 12 machine lacks to build and boot the test
+# kernel. Idempotent: does nothing when every tool is already present.
+set -euo pipefail
+
+pkgs=(qemu-system-x86 qemu-utils flex bison bc libelf-dev libssl-dev dwarves
+      cpio busybox-static xz-utils zstd kmod python3 gcc make rsync
+      sparse ca-certificates)
+
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
+		missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+	echo "deps: all present"
+	exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+	echo "deps: missing ${missing[*]}; run as root or install them" >&2
+	exit 1
+fi
+echo "deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,52 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The project's tests: the host tools' unit tests, then the harness in QEMU on
+# the debug kernel: every scenario with the real lock operations (must PASS,
+# no kernel splat), the bad-input and unload checks, and every broken
+# variant (must be reported as FAIL). Ends with one line "N passed, N failed".
+#
+# Usage: test.sh [vmalock-run.sh options], e.g. --duration-ms 5000
+set -uo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+t0=$SECONDS
+passed=0 failed=0
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+add_counts() { # stage name, status
+	local line
+	line=$(grep -E '^([A-Za-z-]+: )?[0-9]+ passed, [0-9]+ failed' "$log" | tail -1)
+	if [ -z "$line" ]; then
+		echo "test: $1 printed no result line (status $2)"
+		failed=$((failed + 1))
+		return
+	fi
+	line=${line#*: }
+	local p=${line%% passed*} f=${line#*passed, }
+	f=${f%% failed*}
+	passed=$((passed + p))
+	failed=$((failed + f))
+	# A stage that failed without counting a failure still fails the suite.
+	if [ "$2" -ne 0 ] && [ "$f" -eq 0 ]; then
+		echo "test: $1 exited with status $2"
+		failed=$((failed + 1))
+	fi
+}
+
+run_stage() { # name, command...
+	local name=$1 st=$SECONDS rc=0
+	shift
+	echo "=== $name"
+	"$@" 2>&1 | tee "$log" || rc=${PIPESTATUS[0]}
+	add_counts "$name" "$rc"
+	echo "=== $name: $((SECONDS - st))s"
+}
+
+run_stage host-tests "$top/tests/run-host-tests.sh"
+run_stage module-in-qemu "$top/scripts/vmalock-run.sh" --lifecycle --broken all "$@"
+
+echo "total time: $((SECONDS - t0))s"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,234 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The main job: build the test kernel and vmalock_test.ko, boot the kernel in
+# QEMU, run the scenarios, and judge the results and the console.
+#
+# Usage: vmalock-run.sh [options]
+#   --variant NAME     kernel config variant: debug (default), kcsan, perf
+#   --scenarios LIST   all (default) or a comma-separated list of scenarios
+#   --broken LIST      also run broken variants, each in its own boot, and
+#                      require each to be reported as FAIL: all, or a
+#                      comma-separated list (default: none)
+#   --no-real          do not run the real lock operations
+#   --lifecycle        also run the bad-input and unload-mid-run checks
+#   --duration-ms N    duration of each scenario (default 3000)
+#   --params "K=V ..." further module parameters (see README)
+#   --smp N            guest CPUs (default 2)
+#   --accel A          auto (default: KVM only if a probe boot works), tcg, kvm
+#   --out DIR          results directory (default results/<timestamp>)
+# Environment: KDIR (your kernel tree), CACHE (default ~/.cache/vmalock-test).
+#
+# Exit status: 0 if every check passed, 1 if any failed, 2 on bad usage.
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+export CACHE=${CACHE:-$HOME/.cache/vmalock-test}
+variant=debug scenarios=all broken=none real=1 lifecycle=0
+duration_ms=3000 params="" smp=2 accel=auto out=""
+all_broken="reader_no_seqcheck writer_no_wait detach_no_wait unlock_no_seq"
+
+usage() { sed -n '/^# Usage/,/^# Exit/p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+die() { echo "vmalock-run: $*" >&2; exit 2; }
+num() { [[ $2 =~ ^[0-9]+$ ]] || die "$1 needs a number, got '$2'"; }
+
+while [ $# -gt 0 ]; do
+	case $1 in
+	--variant) variant=${2:?}; shift ;;
+	--scenarios) scenarios=${2:?}; shift ;;
+	--broken) broken=${2:?}; shift ;;
+	--no-real) real=0 ;;
+	--lifecycle) lifecycle=1 ;;
+	--duration-ms) num "$1" "${2:-}"; duration_ms=$2; shift ;;
+	--params) params=${2?}; shift ;;
+	--smp) num "$1" "${2:-}"; smp=$2; shift ;;
+	--accel) accel=${2:?}; shift ;;
+	--out) out=${2:?}; shift ;;
+	-h|--help) usage ;;
+	*) echo "vmalock-run: unknown option '$1'" >&2; usage ;;
+	esac
+	shift
+done
+case $accel in auto|tcg|kvm) ;; *) die "--accel must be auto, tcg or kvm" ;; esac
+[ "$smp" -ge 1 ] && [ "$smp" -le 8 ] || die "--smp must be 1..8"
+[ "$duration_ms" -ge 10 ] && [ "$duration_ms" -le 600000 ] || die "--duration-ms must be 10..600000"
+[ -f "$top/configs/$variant.config" ] && [ "$variant" != base ] ||
+	die "unknown variant '$variant'; allowed: debug kcsan perf"
+[ "$broken" = all ] && broken=$all_broken
+broken=$(echo "$broken" | tr ',' ' ')
+[ "$broken" = none ] && broken=""
+for b in $broken; do
+	[[ " $all_broken " == *" $b "* ]] || die "unknown broken variant '$b'; allowed: all $all_broken"
+done
+[[ $scenarios =~ ^[a-z_,]+$ ]] || die "--scenarios takes all or a comma-separated list of names"
+[[ $params =~ ^[a-z_0-9=\ ]*$ ]] || die "--params takes 'key=value ...' with numeric values"
+
+[ -n "$out" ] || out=$top/results/$(date +%Y%m%d-%H%M%S)
+mkdir -p "$out"
+summary=$out/summary.txt
+: > "$summary"
+timings=()
+
+stage() { # name, command...
+	local name=$1 t0=$SECONDS
+	shift
+	echo "== $name" >&2
+	"$@"
+	timings+=("$name $((SECONDS - t0))s")
+}
+
+check() { # result name [detail]
+	printf '%s %s%s\n' "$1" "$2" "${3:+ ($3)}" >> "$summary"
+}
+
+stage deps "$top/scripts/deps.sh" >&2
+
+build_kernel() {
+	kbuild=$("$top/scripts/build-kernel.sh" "$variant" | tail -1)
+}
+stage kernel build_kernel
+kversion=$(cat "$kbuild/.vmalock-version")
+echo "kernel: $kversion" | tee "$out/kernel-version" >&2
+
+build_module() {
+	make -s -C "$kbuild" M="$top" modules >&2
+}
+stage module build_module
+
+initramfs() {
+	local root=$out/initramfs
+	rm -rf "$root"
+	mkdir -p "$root"/{bin,proc,sys,dev,tmp}
+	cp /bin/busybox "$root/bin/busybox"
+	ln -s busybox "$root/bin/sh"
+	cp "$top/scripts/guest/init" "$root/init"
+	cp "$top/vmalock_test.ko" "$root/"
+	(cd "$root" && find . | cpio -o -H newc --quiet) > "$out/initramfs.cpio"
+	rm -rf "$root"
+}
+stage initramfs initramfs
+
+# Time allowed for one boot: boot and teardown, plus every scenario's duration
+# several times over (TCG with KASAN is slow), before the guest counts as hung.
+boot_timeout() { # number of scenario runs
+	echo $((120 + $1 * (3 * duration_ms / 1000 + 10)))
+}
+
+qemu_boot() { # name accel runs timeout
+	local name=$1 acc=$2 runs=$3 limit=$4 append rc=0
+	append="console=ttyS0 panic=-1 loglevel=6 vt.runs=$runs vt.scenarios=$scenarios"
+	append+=" vt.params=duration_ms=$duration_ms${params:+,${params// /,}}"
+	[ "$acc" = tcg ] && acc=tcg,thread=multi
+	timeout --kill-after=10 "$limit" qemu-system-x86_64 -accel "$acc" -smp "$smp" -m 2G \
+		-kernel "$kbuild/arch/x86/boot/bzImage" -initrd "$out/initramfs.cpio" \
+		-append "$append" -display none -monitor none -no-reboot \
+		-serial "file:$out/console-$name.log" -serial "file:$out/results-$name.raw" \
+		</dev/null >"$out/qemu-$name.log" 2>&1 || rc=$?
+	grep -q VMALOCK-GUEST-DONE "$out/console-$name.log" 2>/dev/null && return 0
+	[ $rc -eq 124 ] || [ $rc -eq 137 ] &&
+		echo "vmalock-run: guest $name hung: killed after ${limit}s" >&2 && return 124
+	echo "vmalock-run: guest $name ended without finishing (qemu status $rc)" >&2
+	return 1
+}
+
+pick_accel() {
+	if [ "$accel" != auto ]; then
+		use_accel=$accel
+		return
+	fi
+	use_accel=tcg
+	[ -w /dev/kvm ] || return 0
+	local probe=$CACHE/kvm-probe
+	if [ -z "$(find "$probe" -mtime -1 2>/dev/null)" ]; then
+		if qemu_boot probe kvm probe 30 >/dev/null 2>&1; then echo ok; else echo fail; fi > "$probe"
+		rm -f "$out/console-probe.log" "$out/results-probe.raw" "$out/qemu-probe.log"
+	fi
+	[ "$(cat "$probe")" = ok ] && use_accel=kvm
+	return 0
+}
+stage accel-probe pick_accel
+echo "accel: $use_accel" >&2
+
+nscn=3
+[ "$scenarios" = all ] || nscn=$(echo "$scenarios" | tr ',' '\n' | grep -c .)
+
+judge() { # boot-name run expect
+	local rc=0
+	python3 "$top/scripts/results.py" "$out/results-$1.raw" "$out" --run "$2" \
+		--expect "$3" --kunit-py "$(cat "$kbuild/.vmalock-kdir")/tools/testing/kunit/kunit.py" \
+		> "$out/verdict-$2.txt" 2>&1 || rc=$?
+	cat "$out/verdict-$2.txt" >&2
+	return $rc
+}
+
+# Record one PASS/FAIL line per scenario (or per lifecycle check) of a run.
+record() { # run expect judge-rc
+	local run=$1 expect=$2 ktap=$out/results-$1.ktap line
+	if [ ! -s "$ktap" ]; then
+		check FAIL "$run" "results missing or malformed"
+		return
+	fi
+	while read -r line; do
+		case $line in
+		"ok "*|"not ok "*) ;;
+		*) continue ;;
+		esac
+		local name=${line#not ok } verdict
+		name=${name#ok }
+		name=${name#* }
+		name=${name%% #*}
+		if [ "$expect" = pass ]; then
+			[[ $line == ok* ]] && verdict=PASS || verdict=FAIL
+		else
+			# caught = not ok with violations; results.py says so per scenario
+			grep -q "^$name: caught" "$out/verdict-$run.txt" && verdict=PASS || verdict=FAIL
+		fi
+		check "$verdict" "$run/$name"
+	done < "$ktap"
+}
+
+boots() {
+	local runs="" rc
+	[ $real -eq 1 ] && runs=real
+	[ $lifecycle -eq 1 ] && runs=${runs:+$runs,}lifecycle
+	if [ -n "$runs" ]; then
+		rc=0
+		qemu_boot main "$use_accel" "$runs" "$(boot_timeout $((nscn + 2)))" || rc=$?
+		[ $rc -eq 0 ] || check FAIL "boot-main" "$([ $rc -eq 124 ] && echo hung || echo crashed)"
+		if python3 "$top/scripts/scan-splats.py" "$out/console-main.log" > "$out/splats-main.txt"; then
+			check PASS "no-kernel-splat"
+		else
+			cat "$out/splats-main.txt" >&2
+			check FAIL "no-kernel-splat" "$(tail -1 "$out/splats-main.txt")"
+		fi
+		if [ $real -eq 1 ]; then
+			judge main real pass || true
+			record real pass
+		fi
+		if [ $lifecycle -eq 1 ]; then
+			judge main lifecycle pass || true
+			record lifecycle pass
+		fi
+	fi
+	for b in $broken; do
+		rc=0
+		qemu_boot "broken-$b" "$use_accel" "broken-$b" "$(boot_timeout "$nscn")" || rc=$?
+		[ $rc -eq 0 ] || check FAIL "boot-broken-$b" "$([ $rc -eq 124 ] && echo hung || echo crashed)"
+		# Splats are expected here: a broken lock may well trip the kernel's own checks.
+		python3 "$top/scripts/scan-splats.py" "$out/console-broken-$b.log" \
+			> "$out/splats-broken-$b.txt" || true
+		judge "broken-$b" "broken-$b" fail || true
+		record "broken-$b" fail
+	done
+}
+stage boot+run boots
+
+printf '\nkernel %s, variant %s, accel %s, smp %s, results in %s\n' \
+	"$kversion" "$variant" "$use_accel" "$smp" "$out"
+printf 'stage times: %s\n\n' "$(IFS=,; echo "${timings[*]}" | sed 's/,/, /g')"
+sort -k2 "$summary" | column -t -l 2 2>/dev/null || sort -k2 "$summary"
+passed=$(grep -c '^PASS' "$summary" || true)
+failed=$(grep -c '^FAIL' "$summary" || true)
+[ $((passed + failed)) -gt 0 ] || { failed=1; echo "vmalock-run: no check ran" >&2; }
+echo "vmalock: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

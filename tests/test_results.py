@@ -1,0 +1,220 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Tests of scripts/results.py against the console logs in fixtures/.
+
+import glob
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+import xml.etree.ElementTree as ET
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SCRIPT = os.path.join(HERE, '..', 'scripts', 'results.py')
+FIX = os.path.join(HERE, 'fixtures')
+KUNIT_PY = sorted(glob.glob(os.path.expanduser(
+	'~/.cache/vmalock-test/src/linux-*/tools/testing/kunit/kunit.py')))
+
+_spec = importlib.util.spec_from_file_location('results', SCRIPT)
+results = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(results)
+
+
+def fixture(name):
+	return os.path.join(FIX, name)
+
+
+def lines_of(name):
+	with open(fixture(name)) as f:
+		return f.read().splitlines()
+
+
+def parse_text(text, run='real'):
+	return results.parse_ktap(*results.extract_block(text.splitlines(), run))
+
+
+GOOD = '''VMALOCK-RESULTS-BEGIN run=real
+KTAP version 1
+1..2
+# a: ops=1 violations=0 time_ms=1000 ops_per_s=1
+ok 1 a
+# b: ops=1 violations=0 time_ms=1000 ops_per_s=1
+ok 2 b
+VMALOCK-RESULTS-END
+'''
+
+
+class ResultsTest(unittest.TestCase):
+	def setUp(self):
+		self.tmp = tempfile.TemporaryDirectory()
+		self.out = self.tmp.name
+
+	def tearDown(self):
+		self.tmp.cleanup()
+
+	def run_script(self, log, *args):
+		return subprocess.run([sys.executable, SCRIPT, log, self.out, *args],
+				      capture_output=True, text=True)
+
+	def write_log(self, text):
+		path = os.path.join(self.out, 'console.log')
+		with open(path, 'w') as f:
+			f.write(text)
+		return path
+
+	def test_parse_pass_skip(self):
+		res, block = results.load(fixture('pass.log'), 'real')
+		self.assertEqual(res['plan'], 3)
+		self.assertEqual(res['header']['kernel'], '7.3.4')
+		self.assertEqual(res['header']['readers'], 2)
+		t = {t['name']: t for t in res['tests']}
+		self.assertEqual([x['status'] for x in res['tests']], ['PASS', 'PASS', 'SKIP'])
+		self.assertEqual(t['rw_exclusion']['metrics']['ops_per_s'], 60082)
+		self.assertEqual(t['bulk_release']['skip_reason'], 'CONFIG_PER_VMA_LOCK_STATS not set')
+		# A comment after '#' that is no SKIP is not part of the name.
+		b = parse_text(GOOD.replace('ok 2 b', 'not ok 2 b # insmod failed'))['tests'][1]
+		self.assertEqual((b['name'], b['status'], b['skip_reason']), ('b', 'FAIL', ''))
+		# Markers, time stamps and interleaved kernel messages are gone.
+		self.assertEqual(block[0], 'KTAP version 1')
+		self.assertFalse([l for l in block if l.startswith('[') or 'VMALOCK' in l
+				  or 'crng' in l], block)
+
+	def test_parse_fail(self):
+		res, _ = results.load(fixture('broken.log'), 'broken-detach')
+		rw = res['tests'][0]
+		self.assertEqual((rw['status'], rw['invariant'], rw['metrics']['detected_ms']),
+				 ('FAIL', 'reader_at_free', 153))
+		self.assertTrue(rw['violation'].startswith('[reader_at_free] BUG: reader got'))
+		self.assertEqual(res['tests'][1]['invariant'], 'detach_refcount')
+		# Each run's block is picked from the shared console log.
+		res, _ = results.load(fixture('broken.log'), 'real')
+		self.assertEqual(res['header']['broken'], 'none')
+
+	def test_pr_fmt_prefix(self):
+		text = ''.join(f'[    5.{i:06d}] vmalock_test: {l}\n' if 'VMALOCK' not in l else l + '\n'
+			       for i, l in enumerate(GOOD.splitlines()))
+		res = parse_text(text)
+		self.assertEqual([t['status'] for t in res['tests']], ['PASS', 'PASS'])
+
+	def test_expect_pass(self):
+		p = self.run_script(fixture('pass.log'))
+		self.assertEqual(p.returncode, 0, p.stderr)
+		self.assertRegex(p.stdout, r'(?m)^rw_exclusion +PASS +120345 +60082 +0 +2\.003$')
+		self.assertRegex(p.stdout, r'(?m)^bulk_release +SKIP .*\(CONFIG_PER_VMA_LOCK_STATS')
+		self.assertIn('verdict: PASS', p.stdout)
+		for f in ('results-real.ktap', 'results-real.json', 'junit-real.xml'):
+			self.assertTrue(os.path.isfile(os.path.join(self.out, f)), f)
+		p = self.run_script(fixture('broken.log'), '--run', 'broken-detach')
+		self.assertEqual(p.returncode, 1)
+		self.assertRegex(p.stdout, r'(?m)^detach_free +FAIL .* detach_refcount$')
+		self.assertIn('verdict: FAIL', p.stdout)
+
+	def test_expect_fail_caught(self):
+		p = self.run_script(fixture('broken.log'), '--run', 'broken-detach', '--expect', 'fail')
+		self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+		self.assertIn('rw_exclusion: caught: [reader_at_free] after 153 ms', p.stdout)
+		self.assertIn('detach_free: caught: [detach_refcount] after 41 ms', p.stdout)
+		self.assertIn('bulk_release: skipped', p.stdout)
+
+	def test_expect_fail_not_caught(self):
+		# One scenario passed, the other is "not ok" with no violation (hung).
+		p = self.run_script(fixture('broken.log'), '--run', 'broken-nowait', '--expect', 'fail')
+		self.assertEqual(p.returncode, 1)
+		self.assertIn('rw_exclusion: NOT caught (passed)', p.stdout)
+		self.assertIn('detach_free: NOT caught (not ok without a violation)', p.stdout)
+		# Nothing caught when every scenario was skipped.
+		log = self.write_log(GOOD.replace('ok 1 a', 'ok 1 a # SKIP x')
+				     .replace('ok 2 b', 'ok 2 b # SKIP y'))
+		p = self.run_script(log, '--expect', 'fail')
+		self.assertEqual(p.returncode, 1)
+		self.assertIn('no scenario ran', p.stdout)
+		self.assertEqual(self.run_script(log).returncode, 0)
+
+	def test_malformed(self):
+		# (also: outputs of an earlier good attempt are removed)
+		self.assertEqual(self.run_script(fixture('pass.log')).returncode, 0)
+		for name, why in [('truncated.log', 'no VMALOCK-RESULTS-END marker'),
+				  ('malformed-plan.log', "malformed plan '1..[")]:
+			p = self.run_script(fixture(name))
+			self.assertEqual(p.returncode, 2, name)
+			self.assertIn('results missing or malformed: ' + why, p.stderr)
+			self.assertEqual(os.listdir(self.out), [], name)
+		p = self.run_script(fixture('pass.log'), '--run', 'broken-detach')
+		self.assertEqual(p.returncode, 2)
+		self.assertIn('results missing or malformed: no VMALOCK-RESULTS-BEGIN run=broken-detach',
+			      p.stderr)
+		bad = [
+			(GOOD.replace('KTAP version 1\n', ''), "no 'KTAP version 1' line"),
+			(GOOD.replace('1..2\n', ''), 'no test plan'),
+			(GOOD.replace('1..2', '1..3'), 'plan is 1..3 but 2 results'),
+			(GOOD.replace('ok 2 b', 'ok 3 b'), 'result 3 (b) where 2 expected'),
+			(GOOD.replace('1..2\n', '1..2\n1..2\n'), 'more than one plan'),
+			# The next run's BEGIN cuts a block that lost its END.
+			(GOOD.replace('VMALOCK-RESULTS-END', 'VMALOCK-RESULTS-BEGIN run=broken-x'),
+			 'no VMALOCK-RESULTS-END'),
+		]
+		for text, why in bad:
+			with self.assertRaises(results.ResultsError, msg=why) as cm:
+				parse_text(text)
+			self.assertIn(why, str(cm.exception))
+		self.assertEqual(len(parse_text(GOOD)['tests']), 2)
+
+	def test_junit_well_formed(self):
+		p = self.run_script(fixture('broken.log'), '--run', 'broken-detach', '--title', 'T')
+		self.assertEqual(p.returncode, 1)
+		root = ET.parse(os.path.join(self.out, 'junit-broken-detach.xml')).getroot()
+		suites = root.findall('testsuite')
+		self.assertEqual(len(suites), 1)
+		s = suites[0]
+		self.assertEqual((s.get('name'), s.get('tests'), s.get('failures'), s.get('skipped')),
+				 ('T', '3', '2', '1'))
+		cases = {c.get('name'): c for c in s.findall('testcase')}
+		self.assertEqual(list(cases), ['rw_exclusion', 'detach_free', 'bulk_release'])
+		rw = cases['rw_exclusion']
+		self.assertEqual(rw.get('time'), '2.003')
+		self.assertTrue(rw.find('failure').get('message').startswith('[reader_at_free]'))
+		self.assertIn('violations=2', rw.find('system-out').text)
+		self.assertIsNotNone(cases['bulk_release'].find('skipped'))
+		self.assertIsNone(cases['bulk_release'].find('failure'))
+
+	def test_json_well_formed(self):
+		p = self.run_script(fixture('broken.log'), '--run', 'broken-detach')
+		with open(os.path.join(self.out, 'results-broken-detach.json')) as f:
+			j = json.load(f)
+		self.assertEqual([(c['name'], c['status']) for c in j['test_cases']],
+				 [('rw_exclusion', 'FAIL'), ('detach_free', 'FAIL'),
+				  ('bulk_release', 'SKIP')])
+		self.assertEqual(j['test_cases'][1]['invariant'], 'detach_refcount')
+		self.assertEqual(j['misc'], {'tests': 3, 'passed': 0, 'failed': 2, 'skipped': 1})
+		with open(os.path.join(self.out, 'results-broken-detach.ktap')) as f:
+			self.assertEqual(f.readline(), 'KTAP version 1\n')
+
+	@unittest.skipUnless(KUNIT_PY, 'no kernel tree with tools/testing/kunit/kunit.py')
+	def test_kunit_py_json(self):
+		p = self.run_script(fixture('broken.log'), '--run', 'broken-detach',
+				    '--kunit-py', KUNIT_PY[-1])
+		self.assertEqual(p.returncode, 1)
+		self.assertNotIn('writing our own', p.stderr)
+		with open(os.path.join(self.out, 'results-broken-detach.json')) as f:
+			j = json.load(f)
+		self.assertEqual([(c['name'], c['status']) for c in j['test_cases']],
+				 [('rw_exclusion', 'FAIL'), ('detach_free', 'FAIL'),
+				  ('bulk_release', 'SKIP')])
+		self.assertEqual(j['misc']['failed'], 2)
+
+	def test_bad_arguments(self):
+		p = self.run_script(fixture('no-such.log'))
+		self.assertEqual(p.returncode, 2)
+		self.assertRegex(p.stderr, r'cannot access .*no-such\.log: No such file')
+		p = self.run_script(fixture('pass.log'), '--expect', 'maybe')
+		self.assertEqual(p.returncode, 2)
+		p = subprocess.run([sys.executable, SCRIPT], capture_output=True, text=True)
+		self.assertEqual(p.returncode, 2)
+		self.assertIn('usage:', p.stderr)
+
+
+if __name__ == '__main__':
+	unittest.main()

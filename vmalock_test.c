@@ -1,0 +1,1551 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vmalock_test: stress the kernel's real per-VMA lock from kthreads and check
+ * the protocol's invariants while it runs.
+ *
+ * Each scenario gets a fresh mm with real VMAs mapped through vm_mmap(). Worker
+ * kthreads (readers, writers, detachers) drive the lock through an ops table,
+ * as locktorture does: the real table calls lock_vma_under_rcu(),
+ * vma_start_write(), vma_mark_detached() and mmap_write_unlock(); the broken
+ * tables replace one operation by a deliberately wrong one, so that every
+ * monitor is shown to be able to fail.
+ *
+ * Control and results: /sys/kernel/debug/vmalock_test/ (see README).
+ */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/debugfs.h>
+#include <linux/delay.h>
+#include <linux/kprobes.h>
+#include <linux/kthread.h>
+#include <linux/mm.h>
+#include <linux/mman.h>
+#include <linux/mmap_lock.h>
+#include <linux/module.h>
+#include <linux/prandom.h>
+#include <linux/random.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/utsname.h>
+
+#ifdef CONFIG_PER_VMA_LOCK
+
+/* mm_alloc() and arch_pick_mmap_layout() are exported for tests only. */
+MODULE_IMPORT_NS("EXPORTED_FOR_KUNIT_TESTING");
+
+/* ---------------------------------------------------------------------- */
+/* Parameters */
+
+static int readers = 2;
+static int writers = 1;
+static int detachers = 1;
+static int vmas = 16;
+static int duration_ms = 2000;
+static int hold_us = 5;
+static int writer_timeout_ms = 2000;
+static int release_timeout_ms = 1000;
+static int verbose;
+static ulong seed;
+static char broken[32] = "none";
+static char run[256];
+
+module_param(readers, int, 0444);
+MODULE_PARM_DESC(readers, "reader kthreads per scenario (1-64)");
+module_param(writers, int, 0444);
+MODULE_PARM_DESC(writers, "writer kthreads per scenario (1-16)");
+module_param(detachers, int, 0444);
+MODULE_PARM_DESC(detachers, "detacher kthreads in detach_free (1-16)");
+module_param(vmas, int, 0444);
+MODULE_PARM_DESC(vmas, "VMAs in the test mm (1-1024)");
+module_param(duration_ms, int, 0444);
+MODULE_PARM_DESC(duration_ms, "duration of each scenario in ms (10-600000)");
+module_param(hold_us, int, 0444);
+MODULE_PARM_DESC(hold_us, "time a lock is held, in us (0-1000)");
+module_param(writer_timeout_ms, int, 0444);
+MODULE_PARM_DESC(writer_timeout_ms, "writer progress bound in ms (10-60000)");
+module_param(release_timeout_ms, int, 0444);
+MODULE_PARM_DESC(release_timeout_ms, "bulk release liveness bound in ms (10-60000)");
+module_param(verbose, int, 0444);
+MODULE_PARM_DESC(verbose, "0: results only, 1: every violation, 2: progress (0-2)");
+module_param(seed, ulong, 0444);
+MODULE_PARM_DESC(seed, "random seed (0: pick one and report it)");
+module_param_string(broken, broken, sizeof(broken), 0444);
+MODULE_PARM_DESC(broken, "lock ops: none or a broken variant (see debugfs scenarios)");
+module_param_string(run, run, sizeof(run), 0444);
+MODULE_PARM_DESC(run, "scenarios to run at load: all or a comma-separated list");
+
+struct vt_param {
+	const char *name;
+	int *val;
+	int min, max;
+};
+
+static const struct vt_param vt_params[] = {
+	{ "readers", &readers, 1, 64 },
+	{ "writers", &writers, 1, 16 },
+	{ "detachers", &detachers, 1, 16 },
+	{ "vmas", &vmas, 1, 1024 },
+	{ "duration_ms", &duration_ms, 10, 600000 },
+	{ "hold_us", &hold_us, 0, 1000 },
+	{ "writer_timeout_ms", &writer_timeout_ms, 10, 60000 },
+	{ "release_timeout_ms", &release_timeout_ms, 10, 60000 },
+	{ "verbose", &verbose, 0, 2 },
+};
+
+/* ---------------------------------------------------------------------- */
+/* Invariants (PROTOCOL.md numbering in the comments) */
+
+enum vt_inv {
+	INV_RW_EXCLUSION,	/* 3: no reader inside a write-locked VMA */
+	INV_REFCOUNT_STATE,	/* 8: count in a legal state while read-locked */
+	INV_RIGHT_VMA,		/* 9: returned VMA is in mm and holds addr */
+	INV_DETACH_REFCOUNT,	/* 2: count is 0 after vma_mark_detached() */
+	INV_READER_ON_DETACHED,	/* 2: no reader holds a VMA just detached */
+	INV_READER_AT_FREE,	/* 1: no reader holds a VMA being freed */
+	INV_REFCOUNT_AT_FREE,	/* 1: vm_area_free() sees count 0 */
+	INV_BULK_RELEASE,	/* 5: readers fail while the bulk lock is held */
+	INV_RELEASE_LIVENESS,	/* 5: readers succeed after unlock/downgrade */
+	INV_WRITER_PROGRESS,	/* 12: a writer is not starved by readers */
+	INV_SEQ_PARITY,		/* 6: mm_lock_seq odd iff mmap write-locked */
+	NR_INVS
+};
+
+static const char * const vt_inv_names[NR_INVS] = {
+	[INV_RW_EXCLUSION] = "rw_exclusion",
+	[INV_REFCOUNT_STATE] = "refcount_state",
+	[INV_RIGHT_VMA] = "right_vma",
+	[INV_DETACH_REFCOUNT] = "detach_refcount",
+	[INV_READER_ON_DETACHED] = "reader_on_detached",
+	[INV_READER_AT_FREE] = "reader_at_free",
+	[INV_REFCOUNT_AT_FREE] = "refcount_at_free",
+	[INV_BULK_RELEASE] = "bulk_release",
+	[INV_RELEASE_LIVENESS] = "release_liveness",
+	[INV_WRITER_PROGRESS] = "writer_progress",
+	[INV_SEQ_PARITY] = "seq_parity",
+};
+
+/* ---------------------------------------------------------------------- */
+/* Lock operations: the real ones and the deliberately broken ones */
+
+struct vt_lock_ops {
+	const char *name;
+	const char *desc;
+	struct vm_area_struct *(*read_vma)(struct mm_struct *mm, unsigned long addr);
+	void (*write_vma)(struct vm_area_struct *vma);
+	void (*detach)(struct vm_area_struct *vma);
+	void (*unlock_mmap)(struct mm_struct *mm);
+	void (*downgrade_mmap)(struct mm_struct *mm);
+	/* Undo what a broken release left behind, so the run can go on. */
+	void (*repair_release)(struct mm_struct *mm);
+	/* Scenarios that must catch this variant (bitmask of enum vt_scn). */
+	unsigned long targets;
+};
+
+static void vt_write_lock(struct vm_area_struct *vma)
+{
+	vma_start_write(vma);
+}
+
+static void vt_detach(struct vm_area_struct *vma)
+{
+	vma_mark_detached(vma);
+}
+
+static void vt_write_unlock(struct mm_struct *mm)
+{
+	mmap_write_unlock(mm);
+}
+
+static void vt_write_downgrade(struct mm_struct *mm)
+{
+	mmap_write_downgrade(mm);
+}
+
+/* R3: takes the reference without comparing vm_lock_seq to mm_lock_seq. */
+static struct vm_area_struct *vt_read_lock_no_seqcheck(struct mm_struct *mm,
+						       unsigned long addr)
+{
+	MA_STATE(mas, &mm->mm_mt, addr, addr);
+	struct vm_area_struct *vma;
+	int oldcnt;
+
+	rcu_read_lock();
+	vma = mas_walk(&mas);
+	if (!vma || !__refcount_inc_not_zero_limited_acquire(&vma->vm_refcnt, &oldcnt,
+							    VM_REFCNT_LIMIT)) {
+		rcu_read_unlock();
+		return NULL;
+	}
+	__vma_lockdep_acquire_read(vma);
+	rcu_read_unlock();
+	if (vma->vm_mm != mm || addr < vma->vm_start || addr >= vma->vm_end) {
+		vma_end_read(vma);
+		return NULL;
+	}
+	return vma;
+}
+
+/* R5: marks the VMA write-locked without waiting for readers to drain. */
+static void vt_write_lock_no_wait(struct vm_area_struct *vma)
+{
+	if (__is_vma_write_locked(vma))
+		return;
+	WRITE_ONCE(vma->vm_lock_seq, __vma_raw_mm_seqnum(vma));
+}
+
+/* R1: drops the attach reference without waiting for transient readers. */
+static void vt_detach_no_wait(struct vm_area_struct *vma)
+{
+	unsigned int left;
+
+	vma_assert_write_locked(vma);
+	left = __vma_refcount_put_return(vma);
+	(void)left;
+}
+
+/* R6: releases mmap_lock without advancing mm_lock_seq. */
+static void vt_write_unlock_no_seq(struct mm_struct *mm)
+{
+	up_write(&mm->mmap_lock);
+}
+
+static void vt_write_downgrade_no_seq(struct mm_struct *mm)
+{
+	downgrade_write(&mm->mmap_lock);
+}
+
+static void vt_repair_seq(struct mm_struct *mm)
+{
+	down_write(&mm->mmap_lock);
+	mmap_write_unlock(mm);
+}
+
+enum vt_scn { SCN_RW_EXCLUSION, SCN_DETACH_FREE, SCN_BULK_RELEASE, NR_SCNS };
+
+static const struct vt_lock_ops vt_ops_table[] = {
+	{
+		.name = "none",
+		.desc = "the kernel's real per-VMA lock operations",
+		.read_vma = lock_vma_under_rcu,
+		.write_vma = vt_write_lock,
+		.detach = vt_detach,
+		.unlock_mmap = vt_write_unlock,
+		.downgrade_mmap = vt_write_downgrade,
+	}, {
+		.name = "reader_no_seqcheck",
+		.desc = "R3: reader takes vm_refcnt without checking vm_lock_seq",
+		.read_vma = vt_read_lock_no_seqcheck,
+		.write_vma = vt_write_lock,
+		.detach = vt_detach,
+		.unlock_mmap = vt_write_unlock,
+		.downgrade_mmap = vt_write_downgrade,
+		.targets = BIT(SCN_RW_EXCLUSION) | BIT(SCN_BULK_RELEASE),
+	}, {
+		.name = "writer_no_wait",
+		.desc = "R5: vma_start_write() does not wait for readers",
+		.read_vma = lock_vma_under_rcu,
+		.write_vma = vt_write_lock_no_wait,
+		.detach = vt_detach,
+		.unlock_mmap = vt_write_unlock,
+		.downgrade_mmap = vt_write_downgrade,
+		.targets = BIT(SCN_RW_EXCLUSION) | BIT(SCN_DETACH_FREE),
+	}, {
+		.name = "detach_no_wait",
+		.desc = "R1: vma_mark_detached() does not wait for transient readers",
+		.read_vma = lock_vma_under_rcu,
+		.write_vma = vt_write_lock,
+		.detach = vt_detach_no_wait,
+		.unlock_mmap = vt_write_unlock,
+		.downgrade_mmap = vt_write_downgrade,
+		.targets = BIT(SCN_DETACH_FREE),
+	}, {
+		.name = "unlock_no_seq",
+		.desc = "R6: mmap_write_unlock()/downgrade do not advance mm_lock_seq",
+		.read_vma = lock_vma_under_rcu,
+		.write_vma = vt_write_lock,
+		.detach = vt_detach,
+		.unlock_mmap = vt_write_unlock_no_seq,
+		.downgrade_mmap = vt_write_downgrade_no_seq,
+		.repair_release = vt_repair_seq,
+		.targets = BIT(SCN_BULK_RELEASE),
+	},
+};
+
+static const struct vt_lock_ops *vt_find_ops(const char *name)
+{
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(vt_ops_table); i++)
+		if (sysfs_streq(name, vt_ops_table[i].name))
+			return &vt_ops_table[i];
+	return NULL;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Run state */
+
+#define VT_VMA_PAGES	4
+#define VT_VMA_STRIDE	(2 * VT_VMA_PAGES * PAGE_SIZE)	/* gaps stop merging */
+#define VT_BASE		0x10000000UL
+#define VT_MAX_THREADS	(64 + 16 + 16)
+
+/* What the harness itself knows about each test VMA (its witness). */
+struct vt_slot {
+	atomic_t readers_in;
+	atomic_t writer_in;
+	atomic_t probed;	/* bulk_release: read-locked since release */
+};
+
+struct vt_stats {
+	atomic64_t reads;	/* read-lock attempts */
+	atomic64_t read_ok;	/* per-VMA read locks taken */
+	atomic64_t fallbacks;	/* attempts that fell back to mmap_lock */
+	atomic64_t writes;	/* VMA write locks taken */
+	atomic64_t detaches;	/* in-place detach + reattach cycles */
+	atomic64_t replaces;	/* munmap or MAP_FIXED replacement of a VMA */
+	atomic64_t frees;	/* vm_area_free() calls seen (whole system) */
+	atomic64_t rounds;	/* bulk_release lock/release rounds */
+	atomic64_t max_wait_us;	/* longest vma_start_write() */
+};
+
+struct vt_result {
+	enum vt_scn scn;
+	bool skipped;
+	char skip_reason[96];
+	u64 time_ms;
+	u64 detected_ms;
+	u64 inv_count[NR_INVS];
+	char first[320];
+	s64 reads, read_ok, fallbacks, writes, detaches, replaces, frees, rounds;
+	s64 max_wait_us;
+};
+
+struct vt_ctx;
+
+struct vt_worker {
+	struct vt_ctx *ctx;
+	struct task_struct *task;
+	int id;
+	struct rnd_state rnd;
+	/* VMA this reader holds read-locked, seen by the vm_area_free probe. */
+	struct vm_area_struct *held;
+};
+
+enum { PHASE_IDLE, PHASE_LOCKED, PHASE_RELEASED };
+
+struct vt_ctx {
+	const struct vt_lock_ops *ops;
+	enum vt_scn scn;
+	struct mm_struct *mm;
+	struct vt_slot *slots;
+	struct vt_stats stats;
+	struct vt_worker workers[VT_MAX_THREADS];
+	int nr_workers;
+	u64 start_ns;
+	spinlock_t vlock;	/* protects res.first and res.detected_ms */
+	atomic64_t inv_count[NR_INVS];
+	struct vt_result res;
+	/* bulk_release phase word: round << 2 | phase */
+	unsigned long phase;
+	atomic_t hot_vma;	/* detach_free: VMA the detacher works on */
+};
+
+struct vt_scenario {
+	const char *name;
+	const char *desc;
+	int (*worker)(void *arg);	/* reader role */
+	int (*writer)(void *arg);	/* writer/detacher role */
+	bool needs_free_probe;
+};
+
+/* The run in progress; the controller owns it. */
+static DEFINE_MUTEX(vt_mutex);		/* serialises start/params/results */
+static struct task_struct *vt_controller;
+static DECLARE_COMPLETION(vt_done);
+static bool vt_running;
+static bool vt_stop;
+static DECLARE_WAIT_QUEUE_HEAD(vt_wq);
+static struct vt_ctx *vt_cur;		/* for the kprobe and the stats file */
+static const char *vt_cur_name = "";
+static unsigned long vt_run_mask;
+static const struct vt_lock_ops *vt_run_ops;
+static u64 vt_run_seed;
+static char *vt_results;		/* KTAP of the last run */
+static size_t vt_results_len;
+
+static inline bool vt_should_stop(void)
+{
+	return kthread_should_stop() || READ_ONCE(vt_stop);
+}
+
+static unsigned long vt_vma_addr(int i)
+{
+	return VT_BASE + (unsigned long)i * VT_VMA_STRIDE;
+}
+
+static int vt_vma_index(struct vt_ctx *ctx, struct vm_area_struct *vma)
+{
+	unsigned long off = vma->vm_start - VT_BASE;
+
+	if (vma->vm_start < VT_BASE || off % VT_VMA_STRIDE || off / VT_VMA_STRIDE >= vmas)
+		return -1;
+	return off / VT_VMA_STRIDE;
+}
+
+static __printf(3, 4) void vt_violation(struct vt_ctx *ctx, enum vt_inv inv,
+					const char *fmt, ...)
+{
+	unsigned long flags;
+	va_list args;
+	u64 n;
+
+	n = atomic64_inc_return(&ctx->inv_count[inv]);
+	if (n > 1 && verbose < 1)
+		return;
+
+	spin_lock_irqsave(&ctx->vlock, flags);
+	if (!ctx->res.first[0]) {
+		int len = scnprintf(ctx->res.first, sizeof(ctx->res.first), "[%s] ",
+				    vt_inv_names[inv]);
+
+		va_start(args, fmt);
+		vscnprintf(ctx->res.first + len, sizeof(ctx->res.first) - len, fmt, args);
+		va_end(args);
+		ctx->res.detected_ms = div_u64(ktime_get_ns() - ctx->start_ns, NSEC_PER_MSEC);
+		pr_err("violation in %s: %s\n", vt_cur_name, ctx->res.first);
+	} else if (verbose >= 1) {
+		char buf[160];
+
+		va_start(args, fmt);
+		vscnprintf(buf, sizeof(buf), fmt, args);
+		va_end(args);
+		pr_err("violation in %s: [%s] %s\n", vt_cur_name, vt_inv_names[inv], buf);
+	}
+	spin_unlock_irqrestore(&ctx->vlock, flags);
+}
+
+static void vt_hold(void)
+{
+	if (hold_us)
+		udelay(hold_us);
+}
+
+static bool vma_write_locked_now(struct vm_area_struct *vma, struct mm_struct *mm)
+{
+	return READ_ONCE(vma->vm_lock_seq) == READ_ONCE(mm->mm_lock_seq.sequence);
+}
+
+/*
+ * A held read lock means the VMA is attached and not write-locked: the count
+ * is the attach reference plus readers (2..LIMIT), or a writer is excluding
+ * readers and waits for us (FLAG + 1 + readers).
+ */
+static bool vt_refcnt_legal_for_reader(unsigned int cnt)
+{
+	if (cnt >= 2 && cnt <= VM_REFCNT_LIMIT)
+		return true;
+	return cnt >= VM_REFCNT_EXCLUDE_READERS_FLAG + 2 &&
+	       cnt < 2 * VM_REFCNT_EXCLUDE_READERS_FLAG;
+}
+
+/* Checks a reader makes while it holds @vma read-locked. */
+static void vt_check_held(struct vt_worker *w, struct vm_area_struct *vma,
+			  unsigned long addr, const char *when)
+{
+	struct vt_ctx *ctx = w->ctx;
+	struct mm_struct *mm = ctx->mm;
+	unsigned int cnt = refcount_read(&vma->vm_refcnt);
+	int idx = vt_vma_index(ctx, vma);
+
+	if (vma_write_locked_now(vma, mm))
+		vt_violation(ctx, INV_RW_EXCLUSION,
+			     "reader/%d %s holds VMA %d [%lx-%lx) that is write-locked (vm_lock_seq=%u == mm_lock_seq), refcnt=%u",
+			     w->id, when, idx, vma->vm_start, vma->vm_end,
+			     READ_ONCE(vma->vm_lock_seq), cnt);
+	if (idx >= 0 && atomic_read(&ctx->slots[idx].writer_in))
+		vt_violation(ctx, INV_RW_EXCLUSION,
+			     "reader/%d %s holds VMA %d while a writer of the harness is inside it, refcnt=%u",
+			     w->id, when, idx, cnt);
+	if (!vt_refcnt_legal_for_reader(cnt))
+		vt_violation(ctx, INV_REFCOUNT_STATE,
+			     "reader/%d %s holds VMA %d with refcnt=%#x, expected 2..%#x or >= %#x",
+			     w->id, when, idx, cnt, VM_REFCNT_LIMIT,
+			     VM_REFCNT_EXCLUDE_READERS_FLAG + 2);
+}
+
+static bool vt_check_right_vma(struct vt_worker *w, struct vm_area_struct *vma,
+			       unsigned long addr)
+{
+	if (vma->vm_mm == w->ctx->mm && addr >= vma->vm_start && addr < vma->vm_end)
+		return true;
+	vt_violation(w->ctx, INV_RIGHT_VMA,
+		     "reader/%d looked up %lx in mm %p, got VMA [%lx-%lx) of mm %p",
+		     w->id, addr, w->ctx->mm, vma->vm_start, vma->vm_end, vma->vm_mm);
+	return false;
+}
+
+/* The caller of a failed per-VMA lock falls back to mmap_lock, as faults do. */
+static void vt_fallback(struct vt_ctx *ctx, unsigned long addr)
+{
+	atomic64_inc(&ctx->stats.fallbacks);
+	mmap_read_lock(ctx->mm);
+	(void)vma_lookup(ctx->mm, addr);
+	mmap_read_unlock(ctx->mm);
+}
+
+/*
+ * One read-side critical section on the VMA around @addr. Returns true if the
+ * per-VMA lock was taken.
+ */
+static bool vt_read_once(struct vt_worker *w, unsigned long addr)
+{
+	struct vt_ctx *ctx = w->ctx;
+	struct vm_area_struct *vma;
+	int idx;
+
+	atomic64_inc(&ctx->stats.reads);
+	vma = ctx->ops->read_vma(ctx->mm, addr);
+	if (!vma) {
+		vt_fallback(ctx, addr);
+		return false;
+	}
+	atomic64_inc(&ctx->stats.read_ok);
+	WRITE_ONCE(w->held, vma);
+	smp_mb();	/* publish before checking; pairs with the free probe */
+	idx = vt_vma_index(ctx, vma);
+	if (idx >= 0)
+		atomic_inc(&ctx->slots[idx].readers_in);
+	smp_mb__after_atomic();
+	if (vt_check_right_vma(w, vma, addr)) {
+		vt_check_held(w, vma, addr, "on entry");
+		vt_hold();
+		vt_check_held(w, vma, addr, "on exit");
+	}
+	if (idx >= 0)
+		atomic_dec(&ctx->slots[idx].readers_in);
+	WRITE_ONCE(w->held, NULL);
+	smp_mb();	/* unpublish before the reference goes */
+	vma_end_read(vma);
+	return true;
+}
+
+static unsigned long vt_random_addr(struct vt_worker *w, int *idx)
+{
+	int i = prandom_u32_state(&w->rnd) % vmas;
+	unsigned long off = (prandom_u32_state(&w->rnd) % VT_VMA_PAGES) * PAGE_SIZE;
+
+	if (idx)
+		*idx = i;
+	return vt_vma_addr(i) + off;
+}
+
+static int vt_reader(void *arg)
+{
+	struct vt_worker *w = arg;
+	struct vt_ctx *ctx = w->ctx;
+
+	while (!vt_should_stop()) {
+		unsigned long addr = vt_random_addr(w, NULL);
+		int hot = atomic_read(&ctx->hot_vma);
+
+		/* Half the time, crowd the VMA a detacher is working on. */
+		if (hot >= 0 && (prandom_u32_state(&w->rnd) & 1))
+			addr = vt_vma_addr(hot);
+		vt_read_once(w, addr);
+		cond_resched();
+	}
+	return 0;
+}
+
+/* Write-lock @vma through the ops and check the writer's view. */
+static void vt_write_enter(struct vt_worker *w, struct vm_area_struct *vma)
+{
+	struct vt_ctx *ctx = w->ctx;
+	int idx = vt_vma_index(ctx, vma);
+	u64 t0 = ktime_get_ns(), us;
+	int inside;
+
+	ctx->ops->write_vma(vma);
+	us = div_u64(ktime_get_ns() - t0, NSEC_PER_USEC);
+	atomic64_inc(&ctx->stats.writes);
+	if (us > atomic64_read(&ctx->stats.max_wait_us))
+		atomic64_set(&ctx->stats.max_wait_us, us);
+	if (us > (u64)writer_timeout_ms * USEC_PER_MSEC)
+		vt_violation(ctx, INV_WRITER_PROGRESS,
+			     "writer/%d waited %llu ms in vma_start_write() on VMA %d (bound %d ms)",
+			     w->id, div_u64(us, USEC_PER_MSEC), idx, writer_timeout_ms);
+	if (idx < 0)
+		return;
+	atomic_set(&ctx->slots[idx].writer_in, 1);
+	smp_mb__after_atomic();
+	inside = atomic_read(&ctx->slots[idx].readers_in);
+	if (inside)
+		vt_violation(ctx, INV_RW_EXCLUSION,
+			     "writer/%d write-locked VMA %d while %d reader(s) of the harness hold it, refcnt=%u",
+			     w->id, idx, inside, refcount_read(&vma->vm_refcnt));
+}
+
+static void vt_clear_writer_marks(struct vt_ctx *ctx)
+{
+	int i;
+
+	for (i = 0; i < vmas; i++)
+		atomic_set(&ctx->slots[i].writer_in, 0);
+	smp_mb__after_atomic();
+}
+
+static void vt_check_seq_odd(struct vt_worker *w, bool want_odd, const char *when)
+{
+	unsigned int seq = READ_ONCE(w->ctx->mm->mm_lock_seq.sequence);
+
+	if ((seq & 1) != want_odd)
+		vt_violation(w->ctx, INV_SEQ_PARITY, "writer/%d: mm_lock_seq=%u %s",
+			     w->id, seq, when);
+}
+
+/* ---------------------------------------------------------------------- */
+/* rw_exclusion: readers against writers that hold VMA write locks */
+
+static int vt_rw_writer(void *arg)
+{
+	struct vt_worker *w = arg;
+	struct vt_ctx *ctx = w->ctx;
+	struct mm_struct *mm = ctx->mm;
+	unsigned long round = 0;
+
+	while (!vt_should_stop()) {
+		int n = 1 + prandom_u32_state(&w->rnd) % 4, i;
+
+		mmap_write_lock(mm);
+		vt_check_seq_odd(w, true, "after mmap_write_lock(), expected odd");
+		for (i = 0; i < n; i++) {
+			struct vm_area_struct *vma = vma_lookup(mm, vt_random_addr(w, NULL));
+
+			if (vma)
+				vt_write_enter(w, vma);
+		}
+		vt_hold();
+		vt_clear_writer_marks(ctx);
+		if (++round & 1) {
+			ctx->ops->unlock_mmap(mm);
+		} else {
+			ctx->ops->downgrade_mmap(mm);
+			mmap_read_unlock(mm);
+		}
+		if (ctx->ops->repair_release)
+			ctx->ops->repair_release(mm);
+		cond_resched();
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* detach_free: readers against detach, free and reuse of their VMAs */
+
+static void vt_detach_in_place(struct vt_worker *w, int idx)
+{
+	struct vt_ctx *ctx = w->ctx;
+	struct mm_struct *mm = ctx->mm;
+	struct vm_area_struct *vma;
+	unsigned int cnt;
+	int i, spins;
+
+	mmap_write_lock(mm);
+	vma = vma_lookup(mm, vt_vma_addr(idx));
+	if (!vma)
+		goto out;
+	vt_write_enter(w, vma);
+	ctx->ops->detach(vma);
+	cnt = refcount_read(&vma->vm_refcnt);
+	if (cnt)
+		vt_violation(ctx, INV_DETACH_REFCOUNT,
+			     "detacher/%d: VMA %d refcnt=%u after vma_mark_detached(), expected 0",
+			     w->id, idx, cnt);
+	for (i = 0; i < ctx->nr_workers; i++)
+		if (READ_ONCE(ctx->workers[i].held) == vma)
+			vt_violation(ctx, INV_READER_ON_DETACHED,
+				     "detacher/%d: reader/%d still holds VMA %d after vma_mark_detached(), refcnt=%u",
+				     w->id, ctx->workers[i].id, idx,
+				     refcount_read(&vma->vm_refcnt));
+	atomic64_inc(&ctx->stats.detaches);
+	/*
+	 * A broken detach leaves readers' references behind. Wait for them
+	 * (the VMA is write-locked, so they only back off) before attaching
+	 * again; force the count after a second so that the run can go on.
+	 */
+	for (spins = 0; refcount_read(&vma->vm_refcnt) && spins < 1000000; spins++)
+		udelay(1);
+	if (refcount_read(&vma->vm_refcnt))
+		refcount_set(&vma->vm_refcnt, 0);
+	vma_mark_attached(vma);
+out:
+	vt_clear_writer_marks(ctx);
+	mmap_write_unlock(mm);
+}
+
+static void vt_replace(struct vt_worker *w, int idx)
+{
+	struct vt_ctx *ctx = w->ctx;
+	unsigned long addr = vt_vma_addr(idx), ret;
+	unsigned long len = VT_VMA_PAGES * PAGE_SIZE;
+
+	/* Either munmap then mmap, or mmap MAP_FIXED over the old VMA. */
+	if (prandom_u32_state(&w->rnd) & 1)
+		vm_munmap(addr, len);
+	ret = vm_mmap(NULL, addr, len, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, 0);
+	if (IS_ERR_VALUE(ret))
+		pr_warn_ratelimited("detacher/%d: vm_mmap(%lx) failed: %ld\n",
+				    w->id, addr, (long)ret);
+	atomic64_inc(&ctx->stats.replaces);
+}
+
+static int vt_detacher(void *arg)
+{
+	struct vt_worker *w = arg;
+	struct vt_ctx *ctx = w->ctx;
+
+	kthread_use_mm(ctx->mm);
+	while (!vt_should_stop()) {
+		int idx = prandom_u32_state(&w->rnd) % vmas;
+
+		atomic_set(&ctx->hot_vma, idx);
+		if (prandom_u32_state(&w->rnd) % 4)
+			vt_detach_in_place(w, idx);
+		else
+			vt_replace(w, idx);
+		cond_resched();
+	}
+	kthread_unuse_mm(ctx->mm);
+	return 0;
+}
+
+/* Every VMA freed in the system passes here while detach_free runs. */
+static int vt_free_probe(struct kprobe *p, struct pt_regs *regs)
+{
+	struct vm_area_struct *vma = (void *)regs_get_kernel_argument(regs, 0);
+	struct vt_ctx *ctx = READ_ONCE(vt_cur);
+	unsigned int cnt;
+	int i;
+
+	if (!ctx || !vma)
+		return 0;
+	atomic64_inc(&ctx->stats.frees);
+	cnt = refcount_read(&vma->vm_refcnt);
+	if (cnt)
+		vt_violation(ctx, INV_REFCOUNT_AT_FREE,
+			     "vm_area_free(%p) [%lx-%lx) with refcnt=%u, expected 0",
+			     vma, vma->vm_start, vma->vm_end, cnt);
+	smp_mb();	/* pairs with the readers' publication of ->held */
+	for (i = 0; i < ctx->nr_workers; i++)
+		if (READ_ONCE(ctx->workers[i].held) == vma)
+			vt_violation(ctx, INV_READER_AT_FREE,
+				     "vm_area_free(%p) [%lx-%lx) while reader/%d holds it read-locked, refcnt=%u",
+				     vma, vma->vm_start, vma->vm_end,
+				     ctx->workers[i].id, cnt);
+	return 0;
+}
+
+static struct kprobe vt_kp_free = {
+	.symbol_name = "vm_area_free",
+	.pre_handler = vt_free_probe,
+};
+
+/* ---------------------------------------------------------------------- */
+/* bulk_release: one mmap write lock, many VMA write locks, one release */
+
+static unsigned long vt_phase_read(struct vt_ctx *ctx)
+{
+	return smp_load_acquire(&ctx->phase);
+}
+
+static int vt_bulk_reader(void *arg)
+{
+	struct vt_worker *w = arg;
+	struct vt_ctx *ctx = w->ctx;
+
+	while (!vt_should_stop()) {
+		unsigned long p1 = vt_phase_read(ctx), p2;
+		struct vm_area_struct *vma;
+		unsigned long addr;
+		int idx;
+
+		if ((p1 & 3) == PHASE_IDLE) {
+			cond_resched();
+			continue;
+		}
+		addr = vt_random_addr(w, &idx);
+		atomic64_inc(&ctx->stats.reads);
+		vma = ctx->ops->read_vma(ctx->mm, addr);
+		smp_rmb();	/* the probe before the second phase read */
+		p2 = vt_phase_read(ctx);
+		if (!vma) {
+			atomic64_inc(&ctx->stats.fallbacks);
+			cond_resched();
+			continue;
+		}
+		atomic64_inc(&ctx->stats.read_ok);
+		if (p1 == p2 && (p1 & 3) == PHASE_LOCKED)
+			vt_violation(ctx, INV_BULK_RELEASE,
+				     "reader/%d read-locked VMA %d while the writer holds mmap_lock and every VMA write-locked (round %lu, vm_lock_seq=%u, mm_lock_seq=%u)",
+				     w->id, idx, p1 >> 2, READ_ONCE(vma->vm_lock_seq),
+				     READ_ONCE(ctx->mm->mm_lock_seq.sequence));
+		if (p1 == p2 && (p1 & 3) == PHASE_RELEASED)
+			atomic_set(&ctx->slots[idx].probed, 1);
+		vma_end_read(vma);
+		cond_resched();
+	}
+	return 0;
+}
+
+static void vt_set_phase(struct vt_ctx *ctx, unsigned long round, int phase)
+{
+	smp_store_release(&ctx->phase, round << 2 | phase);
+	smp_mb();	/* the phase is visible before the lock changes */
+}
+
+static int vt_bulk_writer(void *arg)
+{
+	struct vt_worker *w = arg;
+	struct vt_ctx *ctx = w->ctx;
+	struct mm_struct *mm = ctx->mm;
+	unsigned long round = 0;
+
+	while (!vt_should_stop()) {
+		bool downgrade = round & 1;
+		u64 deadline;
+		int i, missing;
+
+		round++;
+		mmap_write_lock(mm);
+		for (i = 0; i < vmas; i++) {
+			struct vm_area_struct *vma = vma_lookup(mm, vt_vma_addr(i));
+
+			if (vma)
+				vt_write_enter(w, vma);
+			atomic_set(&ctx->slots[i].probed, 0);
+		}
+		vt_set_phase(ctx, round, PHASE_LOCKED);
+		/* Let the readers probe the locked VMAs for a while. */
+		msleep(2);
+		vt_clear_writer_marks(ctx);
+		vt_set_phase(ctx, round, PHASE_IDLE);
+		if (downgrade)
+			ctx->ops->downgrade_mmap(mm);
+		else
+			ctx->ops->unlock_mmap(mm);
+		vt_set_phase(ctx, round, PHASE_RELEASED);
+
+		/* Liveness: every VMA must now be read-locked by some reader. */
+		deadline = ktime_get_ns() + (u64)release_timeout_ms * NSEC_PER_MSEC;
+		do {
+			missing = 0;
+			for (i = 0; i < vmas; i++)
+				missing += !atomic_read(&ctx->slots[i].probed);
+			if (!missing || vt_should_stop())
+				break;
+			usleep_range(100, 200);
+		} while (ktime_get_ns() < deadline);
+		if (missing && !vt_should_stop())
+			vt_violation(ctx, INV_RELEASE_LIVENESS,
+				     "%d of %d VMAs still refuse readers %d ms after %s (mm_lock_seq=%u)",
+				     missing, vmas, release_timeout_ms,
+				     downgrade ? "mmap_write_downgrade()" : "mmap_write_unlock()",
+				     READ_ONCE(mm->mm_lock_seq.sequence));
+		vt_set_phase(ctx, round, PHASE_IDLE);
+		if (downgrade)
+			mmap_read_unlock(mm);
+		if (ctx->ops->repair_release)
+			ctx->ops->repair_release(mm);
+		atomic64_inc(&ctx->stats.rounds);
+		cond_resched();
+	}
+	return 0;
+}
+
+static const struct vt_scenario vt_scenarios[NR_SCNS] = {
+	[SCN_RW_EXCLUSION] = {
+		.name = "rw_exclusion",
+		.desc = "readers (lock_vma_under_rcu) against writers (mmap_write_lock + vma_start_write); no reader inside a write-locked VMA",
+		.worker = vt_reader,
+		.writer = vt_rw_writer,
+	},
+	[SCN_DETACH_FREE] = {
+		.name = "detach_free",
+		.desc = "readers against detach/reattach, munmap and MAP_FIXED replacement; refcount 0 after detach, no reader at vm_area_free",
+		.worker = vt_reader,
+		.writer = vt_detacher,
+		.needs_free_probe = true,
+	},
+	[SCN_BULK_RELEASE] = {
+		.name = "bulk_release",
+		.desc = "all VMAs write-locked under one mmap_lock; readers fail until mmap_write_unlock/downgrade, then succeed",
+		.worker = vt_bulk_reader,
+		.writer = vt_bulk_writer,
+	},
+};
+
+/* ---------------------------------------------------------------------- */
+/* Scenario driver */
+
+static int vt_map_vmas(struct vt_ctx *ctx)
+{
+	int i;
+
+	for (i = 0; i < vmas; i++) {
+		unsigned long ret = vm_mmap(NULL, vt_vma_addr(i), VT_VMA_PAGES * PAGE_SIZE,
+					    PROT_READ | PROT_WRITE,
+					    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, 0);
+
+		if (IS_ERR_VALUE(ret))
+			return (int)ret;
+	}
+	return 0;
+}
+
+static struct mm_struct *vt_mm_create(void)
+{
+	struct mm_struct *mm = mm_alloc();
+
+	if (!mm)
+		return NULL;
+	mm->task_size = TASK_SIZE;
+	arch_pick_mmap_layout(mm, &current->signal->rlim[RLIMIT_STACK]);
+	return mm;
+}
+
+static int vt_spawn(struct vt_ctx *ctx, int (*fn)(void *), const char *role, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		struct vt_worker *w = &ctx->workers[ctx->nr_workers];
+		struct task_struct *t;
+
+		w->ctx = ctx;
+		w->id = i;
+		prandom_seed_state(&w->rnd, vt_run_seed + ctx->nr_workers * 7919 + ctx->scn);
+		t = kthread_create(fn, w, "vmalock_%s/%d", role, i);
+		if (IS_ERR(t))
+			return PTR_ERR(t);
+		get_task_struct(t);
+		w->task = t;
+		ctx->nr_workers++;
+		wake_up_process(t);
+	}
+	return 0;
+}
+
+static void vt_stop_workers(struct vt_ctx *ctx)
+{
+	int i;
+
+	for (i = 0; i < ctx->nr_workers; i++) {
+		kthread_stop(ctx->workers[i].task);
+		put_task_struct(ctx->workers[i].task);
+	}
+	ctx->nr_workers = 0;
+}
+
+static void vt_snapshot(struct vt_ctx *ctx)
+{
+	struct vt_result *r = &ctx->res;
+	int i;
+
+	r->reads = atomic64_read(&ctx->stats.reads);
+	r->read_ok = atomic64_read(&ctx->stats.read_ok);
+	r->fallbacks = atomic64_read(&ctx->stats.fallbacks);
+	r->writes = atomic64_read(&ctx->stats.writes);
+	r->detaches = atomic64_read(&ctx->stats.detaches);
+	r->replaces = atomic64_read(&ctx->stats.replaces);
+	r->frees = atomic64_read(&ctx->stats.frees);
+	r->rounds = atomic64_read(&ctx->stats.rounds);
+	r->max_wait_us = atomic64_read(&ctx->stats.max_wait_us);
+	for (i = 0; i < NR_INVS; i++)
+		r->inv_count[i] = atomic64_read(&ctx->inv_count[i]);
+}
+
+static void vt_skip(struct vt_result *r, const char *why, int err)
+{
+	r->skipped = true;
+	scnprintf(r->skip_reason, sizeof(r->skip_reason), "%s (%d)", why, err);
+	pr_warn("%s: skipped: %s\n", vt_scenarios[r->scn].name, r->skip_reason);
+}
+
+static void vt_run_scenario(enum vt_scn scn, struct vt_result *out)
+{
+	const struct vt_scenario *s = &vt_scenarios[scn];
+	struct vt_ctx *ctx;
+	bool probed = false;
+	int err, nw;
+
+	memset(out, 0, sizeof(*out));
+	out->scn = scn;
+	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL);
+	if (!ctx) {
+		vt_skip(out, "out of memory", -ENOMEM);
+		return;
+	}
+	ctx->res.scn = scn;
+	ctx->scn = scn;
+	ctx->ops = vt_run_ops;
+	spin_lock_init(&ctx->vlock);
+	atomic_set(&ctx->hot_vma, -1);
+	ctx->slots = kcalloc(vmas, sizeof(*ctx->slots), GFP_KERNEL);
+	ctx->mm = vt_mm_create();
+	if (!ctx->slots || !ctx->mm) {
+		vt_skip(&ctx->res, "out of memory", -ENOMEM);
+		goto out_free;
+	}
+
+	kthread_use_mm(ctx->mm);
+	err = vt_map_vmas(ctx);
+	if (err) {
+		vt_skip(&ctx->res, "vm_mmap of the test VMAs failed", err);
+		goto out_mm;
+	}
+
+	vt_cur_name = s->name;
+	if (s->needs_free_probe) {
+		err = register_kprobe(&vt_kp_free);
+		if (err) {
+			vt_skip(&ctx->res, "cannot kprobe vm_area_free (CONFIG_KPROBES?)", err);
+			goto out_mm;
+		}
+		probed = true;
+	}
+	nw = scn == SCN_DETACH_FREE ? detachers : scn == SCN_BULK_RELEASE ? 1 : writers;
+	ctx->start_ns = ktime_get_ns();
+	mutex_lock(&vt_mutex);
+	WRITE_ONCE(vt_cur, ctx);
+	mutex_unlock(&vt_mutex);
+	err = vt_spawn(ctx, s->worker, "rd", readers);
+	if (!err)
+		err = vt_spawn(ctx, s->writer, scn == SCN_DETACH_FREE ? "dt" : "wr", nw);
+	if (err) {
+		vt_skip(&ctx->res, "kthread_create failed", err);
+	} else {
+		if (verbose >= 2)
+			pr_info("%s: %d readers, %d writers, %d VMAs, ops %s\n",
+				s->name, readers, nw, vmas, ctx->ops->name);
+		wait_event_timeout(vt_wq, READ_ONCE(vt_stop), msecs_to_jiffies(duration_ms));
+	}
+	vt_stop_workers(ctx);
+	ctx->res.time_ms = div_u64(ktime_get_ns() - ctx->start_ns, NSEC_PER_MSEC);
+	if (probed)
+		unregister_kprobe(&vt_kp_free);	/* waits for running handlers */
+	mutex_lock(&vt_mutex);		/* the status file reads vt_cur under it */
+	WRITE_ONCE(vt_cur, NULL);
+	mutex_unlock(&vt_mutex);
+	vt_snapshot(ctx);
+out_mm:
+	kthread_unuse_mm(ctx->mm);
+out_free:
+	if (ctx->mm)
+		mmput(ctx->mm);	/* last user: exit_mmap() frees every VMA */
+	*out = ctx->res;
+	kfree(ctx->slots);
+	kfree(ctx);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Results as KTAP */
+
+#define VT_RESULTS_SIZE	(32 * 1024)
+
+static u64 vt_violations(const struct vt_result *r)
+{
+	u64 n = 0;
+	int i;
+
+	for (i = 0; i < NR_INVS; i++)
+		n += r->inv_count[i];
+	return n;
+}
+
+static size_t vt_format_result(char *buf, size_t size, int num, const struct vt_result *r)
+{
+	const char *name = vt_scenarios[r->scn].name;
+	u64 ops = r->reads + r->writes + r->detaches + r->replaces;
+	u64 v = vt_violations(r);
+	size_t len = 0;
+	int i;
+
+	if (r->skipped)
+		return scnprintf(buf, size, "ok %d %s # SKIP %s\n", num, name, r->skip_reason);
+	len += scnprintf(buf + len, size - len,
+			 "# %s: ops=%llu successes=%lld fallbacks=%lld violations=%llu time_ms=%llu ops_per_s=%llu",
+			 name, ops, r->read_ok, r->fallbacks, v, r->time_ms,
+			 div64_u64(ops * 1000, max_t(u64, r->time_ms, 1)));
+	if (v)
+		len += scnprintf(buf + len, size - len, " detected_ms=%llu", r->detected_ms);
+	len += scnprintf(buf + len, size - len,
+			 "\n# %s: reads=%lld writes=%lld detaches=%lld replaces=%lld frees_seen=%lld rounds=%lld max_write_wait_us=%lld\n",
+			 name, r->reads, r->writes, r->detaches, r->replaces, r->frees,
+			 r->rounds, r->max_wait_us);
+	for (i = 0; i < NR_INVS; i++)
+		if (r->inv_count[i])
+			len += scnprintf(buf + len, size - len, "# %s: invariant %s violated %llu times\n",
+					 name, vt_inv_names[i], r->inv_count[i]);
+	if (v)
+		len += scnprintf(buf + len, size - len, "# %s: first violation: %s\n",
+				 name, r->first);
+	len += scnprintf(buf + len, size - len, "%s %d %s\n", v ? "not ok" : "ok", num, name);
+	return len;
+}
+
+static int vt_controller_fn(void *unused)
+{
+	struct vt_result *res;
+	size_t len = 0;
+	int num = 0, n = hweight_long(vt_run_mask);
+	char *buf;
+	int i;
+
+	buf = kzalloc(VT_RESULTS_SIZE, GFP_KERNEL);
+	res = kzalloc(sizeof(*res), GFP_KERNEL);
+	if (!buf || !res)
+		goto out;
+	len += scnprintf(buf + len, VT_RESULTS_SIZE - len,
+			 "KTAP version 1\n# vmalock_test: kernel=%s broken=%s duration_ms=%d seed=%llu readers=%d writers=%d detachers=%d vmas=%d hold_us=%d\n1..%d\n",
+			 init_utsname()->release, vt_run_ops->name, duration_ms, vt_run_seed,
+			 readers, writers, detachers, vmas, hold_us, n);
+	for (i = 0; i < NR_SCNS; i++) {
+		if (!(vt_run_mask & BIT(i)))
+			continue;
+		if (READ_ONCE(vt_stop)) {
+			memset(res, 0, sizeof(*res));
+			res->scn = i;
+			res->skipped = true;
+			strscpy(res->skip_reason, "run stopped before this scenario");
+		} else {
+			vt_run_scenario(i, res);
+		}
+		len += vt_format_result(buf + len, VT_RESULTS_SIZE - len, ++num, res);
+		if (verbose >= 2)
+			pr_info("%s done\n", vt_scenarios[i].name);
+	}
+out:
+	mutex_lock(&vt_mutex);
+	kfree(vt_results);
+	vt_results = buf;
+	vt_results_len = len;
+	vt_running = false;
+	vt_cur_name = "";
+	mutex_unlock(&vt_mutex);
+	kfree(res);
+	complete_all(&vt_done);
+	return 0;
+}
+
+/* Parse "all" or "a,b,c" into a scenario mask for @ops. */
+static int vt_parse_run(const char *spec, const struct vt_lock_ops *ops, unsigned long *mask)
+{
+	char *dup, *p, *tok;
+	int i, err = 0;
+
+	*mask = 0;
+	if (sysfs_streq(spec, "all")) {
+		*mask = ops->targets ?: GENMASK(NR_SCNS - 1, 0);
+		return 0;
+	}
+	dup = kstrdup(spec, GFP_KERNEL);
+	if (!dup)
+		return -ENOMEM;
+	p = strim(dup);
+	while ((tok = strsep(&p, ",")) && !err) {
+		tok = strim(tok);
+		if (!*tok)
+			continue;
+		for (i = 0; i < NR_SCNS; i++)
+			if (!strcmp(tok, vt_scenarios[i].name))
+				break;
+		if (i == NR_SCNS) {
+			pr_err("unknown scenario '%s'; allowed: all, rw_exclusion, detach_free, bulk_release\n",
+			       tok);
+			err = -EINVAL;
+		} else if (ops->targets && !(ops->targets & BIT(i))) {
+			pr_err("broken variant %s is not caught by %s; it applies to: %s%s%s\n",
+			       ops->name, tok,
+			       ops->targets & BIT(SCN_RW_EXCLUSION) ? "rw_exclusion " : "",
+			       ops->targets & BIT(SCN_DETACH_FREE) ? "detach_free " : "",
+			       ops->targets & BIT(SCN_BULK_RELEASE) ? "bulk_release" : "");
+			err = -EINVAL;
+		} else {
+			*mask |= BIT(i);
+		}
+	}
+	kfree(dup);
+	if (!err && !*mask) {
+		pr_err("no scenario given; write all or a comma-separated list\n");
+		err = -EINVAL;
+	}
+	return err;
+}
+
+/*
+ * The controller completes vt_done just before it returns; wait for it to be
+ * gone before its code may be unloaded or a new one is started.
+ */
+static void vt_reap_controller(void)
+{
+	if (!vt_controller)
+		return;
+	kthread_stop(vt_controller);
+	put_task_struct(vt_controller);
+	vt_controller = NULL;
+}
+
+static int vt_start(const char *spec)
+{
+	const struct vt_lock_ops *ops;
+	unsigned long mask;
+	int err;
+
+	mutex_lock(&vt_mutex);
+	if (vt_running) {
+		pr_err("a run is in progress; wait for it or write 1 to stop\n");
+		err = -EBUSY;
+		goto out;
+	}
+	ops = vt_find_ops(broken);
+	if (!ops) {
+		pr_err("unknown broken variant '%s'\n", broken);
+		err = -EINVAL;
+		goto out;
+	}
+	err = vt_parse_run(spec, ops, &mask);
+	if (err)
+		goto out;
+	vt_run_ops = ops;
+	vt_run_mask = mask;
+	vt_run_seed = seed ?: get_random_u64();
+	vt_stop = false;
+	vt_reap_controller();
+	reinit_completion(&vt_done);
+	vt_controller = kthread_create(vt_controller_fn, NULL, "vmalock_ctl");
+	if (IS_ERR(vt_controller)) {
+		err = PTR_ERR(vt_controller);
+		vt_controller = NULL;
+		complete_all(&vt_done);
+		goto out;
+	}
+	get_task_struct(vt_controller);
+	vt_running = true;
+	wake_up_process(vt_controller);
+out:
+	mutex_unlock(&vt_mutex);
+	return err;
+}
+
+static void vt_request_stop(void)
+{
+	WRITE_ONCE(vt_stop, true);
+	wake_up_all(&vt_wq);
+}
+
+/* ---------------------------------------------------------------------- */
+/* debugfs */
+
+static struct dentry *vt_dir;
+
+static ssize_t vt_copy_cmd(const char __user *ubuf, size_t count, char *buf, size_t size)
+{
+	if (count >= size) {
+		pr_err("input too long (at most %zu bytes)\n", size - 1);
+		return -EINVAL;
+	}
+	if (copy_from_user(buf, ubuf, count))
+		return -EFAULT;
+	buf[count] = '\0';
+	return 0;
+}
+
+static ssize_t vt_run_write(struct file *file, const char __user *ubuf, size_t count,
+			    loff_t *ppos)
+{
+	char buf[256];
+	ssize_t err = vt_copy_cmd(ubuf, count, buf, sizeof(buf));
+
+	if (err)
+		return err;
+	err = vt_start(buf);
+	if (err)
+		return err;
+	/* Block until done so that a shell can simply wait for the echo. */
+	if (wait_for_completion_interruptible(&vt_done)) {
+		vt_request_stop();
+		wait_for_completion(&vt_done);
+		return -EINTR;
+	}
+	return count;
+}
+
+static const struct file_operations vt_run_fops = {
+	.owner = THIS_MODULE,
+	.write = vt_run_write,
+};
+
+static ssize_t vt_stop_write(struct file *file, const char __user *ubuf, size_t count,
+			     loff_t *ppos)
+{
+	bool val;
+	int err = kstrtobool_from_user(ubuf, count, &val);
+
+	if (err || !val) {
+		pr_err("stop: write 1 to stop the run in progress\n");
+		return -EINVAL;
+	}
+	vt_request_stop();
+	return count;
+}
+
+static const struct file_operations vt_stop_fops = {
+	.owner = THIS_MODULE,
+	.write = vt_stop_write,
+};
+
+static int vt_scenarios_show(struct seq_file *m, void *v)
+{
+	int i;
+
+	seq_puts(m, "scenarios (write all or a comma-separated list to run):\n");
+	for (i = 0; i < NR_SCNS; i++)
+		seq_printf(m, "  %-14s %s\n", vt_scenarios[i].name, vt_scenarios[i].desc);
+	seq_puts(m, "broken variants (set broken=NAME in params; must be reported as FAIL):\n");
+	for (i = 0; i < ARRAY_SIZE(vt_ops_table); i++) {
+		const struct vt_lock_ops *o = &vt_ops_table[i];
+		int j;
+
+		seq_printf(m, "  %-18s %s", o->name, o->desc);
+		if (o->targets) {
+			seq_puts(m, "; caught by:");
+			for (j = 0; j < NR_SCNS; j++)
+				if (o->targets & BIT(j))
+					seq_printf(m, " %s", vt_scenarios[j].name);
+		}
+		seq_putc(m, '\n');
+	}
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(vt_scenarios);
+
+static int vt_params_show(struct seq_file *m, void *v)
+{
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(vt_params); i++)
+		seq_printf(m, "%s=%d\n", vt_params[i].name, *vt_params[i].val);
+	seq_printf(m, "seed=%lu\nbroken=%s\n", seed, broken);
+	return 0;
+}
+
+static int vt_set_param(char *key, char *val)
+{
+	int i, v;
+
+	for (i = 0; i < ARRAY_SIZE(vt_params); i++) {
+		const struct vt_param *p = &vt_params[i];
+
+		if (strcmp(key, p->name))
+			continue;
+		if (kstrtoint(val, 0, &v) || v < p->min || v > p->max) {
+			pr_err("%s=%s out of range; allowed %d..%d\n", key, val, p->min, p->max);
+			return -EINVAL;
+		}
+		*p->val = v;
+		return 0;
+	}
+	if (!strcmp(key, "seed")) {
+		if (kstrtoul(val, 0, &seed)) {
+			pr_err("seed=%s is not a number\n", val);
+			return -EINVAL;
+		}
+		return 0;
+	}
+	if (!strcmp(key, "broken")) {
+		if (!vt_find_ops(val)) {
+			pr_err("broken=%s unknown; allowed: none, reader_no_seqcheck, writer_no_wait, detach_no_wait, unlock_no_seq\n",
+			       val);
+			return -EINVAL;
+		}
+		strscpy(broken, val, sizeof(broken));
+		return 0;
+	}
+	pr_err("unknown parameter '%s'; allowed: readers writers detachers vmas duration_ms hold_us writer_timeout_ms release_timeout_ms verbose seed broken\n",
+	       key);
+	return -EINVAL;
+}
+
+/* "key=value key=value ..." ; all or nothing. */
+static ssize_t vt_params_write(struct file *file, const char __user *ubuf, size_t count,
+			       loff_t *ppos)
+{
+	int saved[ARRAY_SIZE(vt_params)], i;
+	char saved_broken[sizeof(broken)];
+	ulong saved_seed = seed;
+	char buf[256], *p, *tok;
+	ssize_t err = vt_copy_cmd(ubuf, count, buf, sizeof(buf));
+
+	if (err)
+		return err;
+	mutex_lock(&vt_mutex);
+	if (vt_running) {
+		pr_err("params: a run is in progress; parameters are fixed until it ends\n");
+		err = -EBUSY;
+		goto out;
+	}
+	for (i = 0; i < ARRAY_SIZE(vt_params); i++)
+		saved[i] = *vt_params[i].val;
+	strscpy(saved_broken, broken, sizeof(broken));
+	p = buf;
+	while ((tok = strsep(&p, " \t\n")) && !err) {
+		char *val;
+
+		if (!*tok)
+			continue;
+		val = strchr(tok, '=');
+		if (!val) {
+			pr_err("params: '%s' is not key=value\n", tok);
+			err = -EINVAL;
+			break;
+		}
+		*val++ = '\0';
+		err = vt_set_param(tok, val);
+	}
+	if (err) {
+		for (i = 0; i < ARRAY_SIZE(vt_params); i++)
+			*vt_params[i].val = saved[i];
+		strscpy(broken, saved_broken, sizeof(broken));
+		seed = saved_seed;
+	}
+out:
+	mutex_unlock(&vt_mutex);
+	return err ?: count;
+}
+
+static int vt_params_open(struct inode *inode, struct file *file)
+{
+	return single_open(file, vt_params_show, NULL);
+}
+
+static const struct file_operations vt_params_fops = {
+	.owner = THIS_MODULE,
+	.open = vt_params_open,
+	.read = seq_read,
+	.llseek = seq_lseek,
+	.release = single_release,
+	.write = vt_params_write,
+};
+
+static int vt_status_show(struct seq_file *m, void *v)
+{
+	struct vt_ctx *ctx;
+
+	mutex_lock(&vt_mutex);
+	seq_printf(m, "%s\n", vt_running ? "running" : vt_results ? "done" : "idle");
+	if (vt_running)
+		seq_printf(m, "scenario=%s broken=%s seed=%llu\n", vt_cur_name,
+			   vt_run_ops->name, vt_run_seed);
+	/* vt_cur lives until the controller clears it, under the scenario. */
+	ctx = READ_ONCE(vt_cur);
+	if (vt_running && ctx) {
+		int i;
+
+		seq_printf(m, "reads=%lld read_ok=%lld fallbacks=%lld writes=%lld detaches=%lld replaces=%lld frees_seen=%lld rounds=%lld\n",
+			   atomic64_read(&ctx->stats.reads), atomic64_read(&ctx->stats.read_ok),
+			   atomic64_read(&ctx->stats.fallbacks), atomic64_read(&ctx->stats.writes),
+			   atomic64_read(&ctx->stats.detaches), atomic64_read(&ctx->stats.replaces),
+			   atomic64_read(&ctx->stats.frees), atomic64_read(&ctx->stats.rounds));
+		for (i = 0; i < NR_INVS; i++)
+			seq_printf(m, "%s=%lld\n", vt_inv_names[i],
+				   atomic64_read(&ctx->inv_count[i]));
+	}
+	mutex_unlock(&vt_mutex);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(vt_status);
+
+static int vt_results_show(struct seq_file *m, void *v)
+{
+	mutex_lock(&vt_mutex);
+	if (vt_running)
+		seq_puts(m, "# a run is in progress\n");
+	else if (vt_results)
+		seq_write(m, vt_results, vt_results_len);
+	else
+		seq_puts(m, "# no run yet\n");
+	mutex_unlock(&vt_mutex);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(vt_results);
+
+static int __init vt_init(void)
+{
+	int i, err;
+
+	for (i = 0; i < ARRAY_SIZE(vt_params); i++) {
+		const struct vt_param *p = &vt_params[i];
+
+		if (*p->val < p->min || *p->val > p->max) {
+			pr_err("%s=%d out of range; allowed %d..%d\n", p->name, *p->val,
+			       p->min, p->max);
+			return -EINVAL;
+		}
+	}
+	if (!vt_find_ops(broken)) {
+		pr_err("broken=%s unknown; allowed: none, reader_no_seqcheck, writer_no_wait, detach_no_wait, unlock_no_seq\n",
+		       broken);
+		return -EINVAL;
+	}
+	complete_all(&vt_done);	/* no run yet: nothing to wait for */
+
+	vt_dir = debugfs_create_dir("vmalock_test", NULL);
+	debugfs_create_file("scenarios", 0444, vt_dir, NULL, &vt_scenarios_fops);
+	debugfs_create_file("params", 0644, vt_dir, NULL, &vt_params_fops);
+	debugfs_create_file("run", 0200, vt_dir, NULL, &vt_run_fops);
+	debugfs_create_file("stop", 0200, vt_dir, NULL, &vt_stop_fops);
+	debugfs_create_file("status", 0444, vt_dir, NULL, &vt_status_fops);
+	debugfs_create_file("results", 0444, vt_dir, NULL, &vt_results_fops);
+
+	if (run[0]) {
+		err = vt_start(run);
+		if (err) {
+			debugfs_remove_recursive(vt_dir);
+			return err;
+		}
+	}
+	return 0;
+}
+
+static void __exit vt_exit(void)
+{
+	vt_request_stop();
+	debugfs_remove_recursive(vt_dir);
+	/* The controller stops every worker and frees the run before completing. */
+	wait_for_completion(&vt_done);
+	vt_reap_controller();
+	kfree(vt_results);
+}
+
+#else /* !CONFIG_PER_VMA_LOCK */
+
+static int __init vt_init(void)
+{
+	pr_err("this kernel has no CONFIG_PER_VMA_LOCK; nothing to test (needs an SMP MMU kernel on an architecture that selects ARCH_SUPPORTS_PER_VMA_LOCK)\n");
+	return -EINVAL;
+}
+
+static void __exit vt_exit(void)
+{
+}
+
+#endif /* CONFIG_PER_VMA_LOCK */
+
+module_init(vt_init);
+module_exit(vt_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("Stress test and invariant checker for the per-VMA lock");

@@ -133,6 +133,7 @@ struct vt_lock_ops {
 	const char *name;
 	const char *desc;
 	struct vm_area_struct *(*read_vma)(struct mm_struct *mm, unsigned long addr);
+	void (*unlock_vma)(struct vm_area_struct *vma);
 	void (*write_vma)(struct vm_area_struct *vma);
 	void (*detach)(struct vm_area_struct *vma);
 	void (*unlock_mmap)(struct mm_struct *mm);
@@ -187,6 +188,44 @@ static struct vm_area_struct *vt_read_lock_no_seqcheck(struct mm_struct *mm,
 	return vma;
 }
 
+/*
+ * Invariant 1's counterpart: a reader that only looks the VMA up under RCU
+ * and uses it without taking vm_refcnt, so nothing stops its detach and free.
+ */
+static struct vm_area_struct *vt_read_no_refcount(struct mm_struct *mm, unsigned long addr)
+{
+	MA_STATE(mas, &mm->mm_mt, addr, addr);
+	struct vm_area_struct *vma;
+
+	rcu_read_lock();
+	vma = mas_walk(&mas);
+	rcu_read_unlock();
+	if (vma && (vma->vm_mm != mm || addr < vma->vm_start || addr >= vma->vm_end))
+		vma = NULL;
+	return vma;
+}
+
+static void vt_unlock_no_refcount(struct vm_area_struct *vma)
+{
+}
+
+/*
+ * R2/R12 shape: the last reader leaving a VMA that a writer waits for does
+ * not wake it (here: wakes it only much later, so that the run can go on).
+ */
+static void vt_unlock_late_wake(struct vm_area_struct *vma)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	unsigned int newcnt;
+
+	__vma_lockdep_release_read(vma);
+	newcnt = __vma_refcount_put_return(vma);
+	if (newcnt && __vma_are_readers_excluded(newcnt)) {
+		msleep(writer_timeout_ms + 100);
+		rcuwait_wake_up(&mm->vma_writer_wait);
+	}
+}
+
 /* R5: marks the VMA write-locked without waiting for readers to drain. */
 static void vt_write_lock_no_wait(struct vm_area_struct *vma)
 {
@@ -229,6 +268,7 @@ static const struct vt_lock_ops vt_ops_table[] = {
 		.name = "none",
 		.desc = "the kernel's real per-VMA lock operations",
 		.read_vma = lock_vma_under_rcu,
+		.unlock_vma = vma_end_read,
 		.write_vma = vt_write_lock,
 		.detach = vt_detach,
 		.unlock_mmap = vt_write_unlock,
@@ -237,6 +277,7 @@ static const struct vt_lock_ops vt_ops_table[] = {
 		.name = "reader_no_seqcheck",
 		.desc = "R3: reader takes vm_refcnt without checking vm_lock_seq",
 		.read_vma = vt_read_lock_no_seqcheck,
+		.unlock_vma = vma_end_read,
 		.write_vma = vt_write_lock,
 		.detach = vt_detach,
 		.unlock_mmap = vt_write_unlock,
@@ -246,6 +287,7 @@ static const struct vt_lock_ops vt_ops_table[] = {
 		.name = "writer_no_wait",
 		.desc = "R5: vma_start_write() does not wait for readers",
 		.read_vma = lock_vma_under_rcu,
+		.unlock_vma = vma_end_read,
 		.write_vma = vt_write_lock_no_wait,
 		.detach = vt_detach,
 		.unlock_mmap = vt_write_unlock,
@@ -255,6 +297,7 @@ static const struct vt_lock_ops vt_ops_table[] = {
 		.name = "detach_no_wait",
 		.desc = "R1: vma_mark_detached() does not wait for transient readers",
 		.read_vma = lock_vma_under_rcu,
+		.unlock_vma = vma_end_read,
 		.write_vma = vt_write_lock,
 		.detach = vt_detach_no_wait,
 		.unlock_mmap = vt_write_unlock,
@@ -264,12 +307,33 @@ static const struct vt_lock_ops vt_ops_table[] = {
 		.name = "unlock_no_seq",
 		.desc = "R6: mmap_write_unlock()/downgrade do not advance mm_lock_seq",
 		.read_vma = lock_vma_under_rcu,
+		.unlock_vma = vma_end_read,
 		.write_vma = vt_write_lock,
 		.detach = vt_detach,
 		.unlock_mmap = vt_write_unlock_no_seq,
 		.downgrade_mmap = vt_write_downgrade_no_seq,
 		.repair_release = vt_repair_seq,
 		.targets = BIT(SCN_BULK_RELEASE),
+	}, {
+		.name = "reader_no_refcount",
+		.desc = "reader uses the VMA found under RCU without taking vm_refcnt",
+		.read_vma = vt_read_no_refcount,
+		.unlock_vma = vt_unlock_no_refcount,
+		.write_vma = vt_write_lock,
+		.detach = vt_detach,
+		.unlock_mmap = vt_write_unlock,
+		.downgrade_mmap = vt_write_downgrade,
+		.targets = BIT(SCN_DETACH_FREE),
+	}, {
+		.name = "reader_late_wake",
+		.desc = "R2/R12: the last reader does not wake the writer waiting for it",
+		.read_vma = lock_vma_under_rcu,
+		.unlock_vma = vt_unlock_late_wake,
+		.write_vma = vt_write_lock,
+		.detach = vt_detach,
+		.unlock_mmap = vt_write_unlock,
+		.downgrade_mmap = vt_write_downgrade,
+		.targets = BIT(SCN_RW_EXCLUSION),
 	},
 };
 
@@ -289,7 +353,7 @@ static const struct vt_lock_ops *vt_find_ops(const char *name)
 #define VT_VMA_PAGES	4
 #define VT_VMA_STRIDE	(2 * VT_VMA_PAGES * PAGE_SIZE)	/* gaps stop merging */
 #define VT_BASE		0x10000000UL
-#define VT_MAX_THREADS	(64 + 16 + 16)
+#define VT_MAX_THREADS	(64 + 16 + 1)
 
 /* What the harness itself knows about each test VMA (its witness). */
 struct vt_slot {
@@ -307,6 +371,7 @@ struct vt_stats {
 	atomic64_t replaces;	/* munmap or MAP_FIXED replacement of a VMA */
 	atomic64_t frees;	/* vm_area_free() calls seen (whole system) */
 	atomic64_t rounds;	/* bulk_release lock/release rounds */
+	atomic64_t stragglers;	/* transient references held across a write lock */
 	atomic64_t max_wait_us;	/* longest vma_start_write() */
 };
 
@@ -318,7 +383,7 @@ struct vt_result {
 	u64 detected_ms;
 	u64 inv_count[NR_INVS];
 	char first[320];
-	s64 reads, read_ok, fallbacks, writes, detaches, replaces, frees, rounds;
+	s64 reads, read_ok, fallbacks, writes, detaches, replaces, frees, rounds, stragglers;
 	s64 max_wait_us;
 };
 
@@ -335,6 +400,21 @@ struct vt_worker {
 
 enum { PHASE_IDLE, PHASE_LOCKED, PHASE_RELEASED };
 
+/*
+ * First violation seen by the vm_area_free() probe. A kprobe handler runs in
+ * NMI-like context where the spinlock and printk of vt_violation() are not
+ * allowed, so it only claims this record; vt_snapshot() formats it.
+ */
+struct vt_free_record {
+	atomic_t claimed;
+	int ready;
+	enum vt_inv inv;
+	u64 ns;
+	unsigned long start, end;
+	unsigned int refcnt;
+	int reader;
+};
+
 struct vt_ctx {
 	const struct vt_lock_ops *ops;
 	enum vt_scn scn;
@@ -350,6 +430,7 @@ struct vt_ctx {
 	/* bulk_release phase word: round << 2 | phase */
 	unsigned long phase;
 	atomic_t hot_vma;	/* detach_free: VMA the detacher works on */
+	struct vt_free_record free_rec;
 };
 
 struct vt_scenario {
@@ -527,7 +608,7 @@ static bool vt_read_once(struct vt_worker *w, unsigned long addr)
 		atomic_dec(&ctx->slots[idx].readers_in);
 	WRITE_ONCE(w->held, NULL);
 	smp_mb();	/* unpublish before the reference goes */
-	vma_end_read(vma);
+	ctx->ops->unlock_vma(vma);
 	return true;
 }
 
@@ -644,19 +725,18 @@ static int vt_rw_writer(void *arg)
 /* ---------------------------------------------------------------------- */
 /* detach_free: readers against detach, free and reuse of their VMAs */
 
-static void vt_detach_in_place(struct vt_worker *w, int idx)
+/*
+ * Detach @vma through the ops, check the result, and attach it again. A
+ * broken detach leaves a reader's reference behind: wait for it (the VMA is
+ * write-locked, so readers only back off) before attaching again, and force
+ * the count after a second so that the run can go on.
+ */
+static void vt_detach_once(struct vt_worker *w, struct vm_area_struct *vma, int idx)
 {
 	struct vt_ctx *ctx = w->ctx;
-	struct mm_struct *mm = ctx->mm;
-	struct vm_area_struct *vma;
 	unsigned int cnt;
 	int i, spins;
 
-	mmap_write_lock(mm);
-	vma = vma_lookup(mm, vt_vma_addr(idx));
-	if (!vma)
-		goto out;
-	vt_write_enter(w, vma);
 	ctx->ops->detach(vma);
 	cnt = refcount_read(&vma->vm_refcnt);
 	if (cnt)
@@ -670,18 +750,36 @@ static void vt_detach_in_place(struct vt_worker *w, int idx)
 				     w->id, ctx->workers[i].id, idx,
 				     refcount_read(&vma->vm_refcnt));
 	atomic64_inc(&ctx->stats.detaches);
-	/*
-	 * A broken detach leaves readers' references behind. Wait for them
-	 * (the VMA is write-locked, so they only back off) before attaching
-	 * again; force the count after a second so that the run can go on.
-	 */
 	for (spins = 0; refcount_read(&vma->vm_refcnt) && spins < 1000000; spins++)
 		udelay(1);
 	if (refcount_read(&vma->vm_refcnt))
 		refcount_set(&vma->vm_refcnt, 0);
 	vma_mark_attached(vma);
-out:
-	vt_clear_writer_marks(ctx);
+}
+
+/*
+ * Readers that passed vma_start_read()'s early vm_lock_seq check just before
+ * the write lock still increment vm_refcnt before they back off (seed 003).
+ * Detaching many times per write section, as the kernel may detach long
+ * after the write lock, gives such a transient reader a real chance to be
+ * there when the detach happens.
+ */
+#define VT_DETACH_CYCLES	64
+
+static void vt_detach_in_place(struct vt_worker *w, int idx)
+{
+	struct mm_struct *mm = w->ctx->mm;
+	struct vm_area_struct *vma;
+	int i;
+
+	mmap_write_lock(mm);
+	vma = vma_lookup(mm, vt_vma_addr(idx));
+	if (vma) {
+		vt_write_enter(w, vma);
+		for (i = 0; i < VT_DETACH_CYCLES; i++)
+			vt_detach_once(w, vma, idx);
+	}
+	vt_clear_writer_marks(w->ctx);
 	mmap_write_unlock(mm);
 }
 
@@ -722,6 +820,75 @@ static int vt_detacher(void *arg)
 	return 0;
 }
 
+/*
+ * Straggler: the transient reader of seed 003. It does what vma_start_read()
+ * does, but lingers between the early vm_lock_seq check and the increment
+ * until a writer has write-locked the VMA, then holds the reference a moment
+ * before backing off. The protocol allows this state; a detach must wait for
+ * it. Real lock_vma_under_rcu() readers hit that window only once in
+ * millions of tries, this one every time.
+ */
+static int vt_straggler(void *arg)
+{
+	struct vt_worker *w = arg;
+	struct vt_ctx *ctx = w->ctx;
+	struct mm_struct *mm = ctx->mm;
+
+	while (!vt_should_stop()) {
+		int hot = atomic_read(&ctx->hot_vma), oldcnt, spins;
+		MA_STATE(mas, &mm->mm_mt, 0, 0);
+		struct vm_area_struct *vma;
+		struct mm_struct *other;
+
+		if (hot < 0) {
+			cond_resched();
+			continue;
+		}
+		mas_set(&mas, vt_vma_addr(hot));
+		rcu_read_lock();
+		vma = mas_walk(&mas);
+		if (!vma || vma_write_locked_now(vma, mm))
+			goto next;
+		for (spins = 0; spins < 200 && !vma_write_locked_now(vma, mm); spins++)
+			udelay(1);
+		if (!__refcount_inc_not_zero_limited_acquire(&vma->vm_refcnt, &oldcnt,
+							     VM_REFCNT_LIMIT))
+			goto next;
+		__vma_lockdep_acquire_read(vma);
+		atomic64_inc(&ctx->stats.stragglers);
+		vt_hold();
+		/* Backing off as vma_start_read() does, also for a reused VMA. */
+		other = vma->vm_mm;
+		mmgrab(other);
+		vma_refcount_put(vma);
+		rcu_read_unlock();
+		mmdrop(other);
+		cond_resched();
+		continue;
+next:
+		rcu_read_unlock();
+		cond_resched();
+	}
+	return 0;
+}
+
+static void vt_free_violation(struct vt_ctx *ctx, enum vt_inv inv,
+			      struct vm_area_struct *vma, unsigned int cnt, int reader)
+{
+	struct vt_free_record *f = &ctx->free_rec;
+
+	atomic64_inc(&ctx->inv_count[inv]);
+	if (atomic_cmpxchg(&f->claimed, 0, 1))
+		return;
+	f->inv = inv;
+	f->ns = ktime_get_mono_fast_ns();
+	f->start = vma->vm_start;
+	f->end = vma->vm_end;
+	f->refcnt = cnt;
+	f->reader = reader;
+	smp_store_release(&f->ready, 1);
+}
+
 /* Every VMA freed in the system passes here while detach_free runs. */
 static int vt_free_probe(struct kprobe *p, struct pt_regs *regs)
 {
@@ -735,16 +902,12 @@ static int vt_free_probe(struct kprobe *p, struct pt_regs *regs)
 	atomic64_inc(&ctx->stats.frees);
 	cnt = refcount_read(&vma->vm_refcnt);
 	if (cnt)
-		vt_violation(ctx, INV_REFCOUNT_AT_FREE,
-			     "vm_area_free(%p) [%lx-%lx) with refcnt=%u, expected 0",
-			     vma, vma->vm_start, vma->vm_end, cnt);
+		vt_free_violation(ctx, INV_REFCOUNT_AT_FREE, vma, cnt, -1);
 	smp_mb();	/* pairs with the readers' publication of ->held */
-	for (i = 0; i < ctx->nr_workers; i++)
+	for (i = 0; i < READ_ONCE(ctx->nr_workers); i++)
 		if (READ_ONCE(ctx->workers[i].held) == vma)
-			vt_violation(ctx, INV_READER_AT_FREE,
-				     "vm_area_free(%p) [%lx-%lx) while reader/%d holds it read-locked, refcnt=%u",
-				     vma, vma->vm_start, vma->vm_end,
-				     ctx->workers[i].id, cnt);
+			vt_free_violation(ctx, INV_READER_AT_FREE, vma, cnt,
+					  ctx->workers[i].id);
 	return 0;
 }
 
@@ -794,7 +957,7 @@ static int vt_bulk_reader(void *arg)
 				     READ_ONCE(ctx->mm->mm_lock_seq.sequence));
 		if (p1 == p2 && (p1 & 3) == PHASE_RELEASED)
 			atomic_set(&ctx->slots[idx].probed, 1);
-		vma_end_read(vma);
+		ctx->ops->unlock_vma(vma);
 		cond_resched();
 	}
 	return 0;
@@ -949,10 +1112,36 @@ static void vt_stop_workers(struct vt_ctx *ctx)
 	ctx->nr_workers = 0;
 }
 
+/* Merge the probe's first violation, if it came before any other. */
+static void vt_merge_free_record(struct vt_ctx *ctx)
+{
+	struct vt_free_record *f = &ctx->free_rec;
+	struct vt_result *r = &ctx->res;
+	u64 ms;
+
+	if (!smp_load_acquire(&f->ready))
+		return;
+	ms = div_u64(f->ns - ctx->start_ns, NSEC_PER_MSEC);
+	if (r->first[0] && r->detected_ms <= ms)
+		return;
+	r->detected_ms = ms;
+	if (f->inv == INV_READER_AT_FREE)
+		scnprintf(r->first, sizeof(r->first),
+			  "[%s] vm_area_free() of [%lx-%lx) while reader/%d holds it read-locked, refcnt=%u",
+			  vt_inv_names[f->inv], f->start, f->end, f->reader, f->refcnt);
+	else
+		scnprintf(r->first, sizeof(r->first),
+			  "[%s] vm_area_free() of [%lx-%lx) with refcnt=%u, expected 0",
+			  vt_inv_names[f->inv], f->start, f->end, f->refcnt);
+	pr_err("violation in %s: %s\n", vt_scenarios[ctx->scn].name, r->first);
+}
+
 static void vt_snapshot(struct vt_ctx *ctx)
 {
 	struct vt_result *r = &ctx->res;
 	int i;
+
+	vt_merge_free_record(ctx);
 
 	r->reads = atomic64_read(&ctx->stats.reads);
 	r->read_ok = atomic64_read(&ctx->stats.read_ok);
@@ -962,6 +1151,7 @@ static void vt_snapshot(struct vt_ctx *ctx)
 	r->replaces = atomic64_read(&ctx->stats.replaces);
 	r->frees = atomic64_read(&ctx->stats.frees);
 	r->rounds = atomic64_read(&ctx->stats.rounds);
+	r->stragglers = atomic64_read(&ctx->stats.stragglers);
 	r->max_wait_us = atomic64_read(&ctx->stats.max_wait_us);
 	for (i = 0; i < NR_INVS; i++)
 		r->inv_count[i] = atomic64_read(&ctx->inv_count[i]);
@@ -1024,6 +1214,8 @@ static void vt_run_scenario(enum vt_scn scn, struct vt_result *out)
 	err = vt_spawn(ctx, s->worker, "rd", readers);
 	if (!err)
 		err = vt_spawn(ctx, s->writer, scn == SCN_DETACH_FREE ? "dt" : "wr", nw);
+	if (!err && scn == SCN_DETACH_FREE)
+		err = vt_spawn(ctx, vt_straggler, "st", 1);
 	if (err) {
 		vt_skip(&ctx->res, "kthread_create failed", err);
 	} else {
@@ -1082,9 +1274,9 @@ static size_t vt_format_result(char *buf, size_t size, int num, const struct vt_
 	if (v)
 		len += scnprintf(buf + len, size - len, " detected_ms=%llu", r->detected_ms);
 	len += scnprintf(buf + len, size - len,
-			 "\n# %s: reads=%lld writes=%lld detaches=%lld replaces=%lld frees_seen=%lld rounds=%lld max_write_wait_us=%lld\n",
+			 "\n# %s: reads=%lld writes=%lld detaches=%lld replaces=%lld frees_seen=%lld rounds=%lld stragglers=%lld max_write_wait_us=%lld\n",
 			 name, r->reads, r->writes, r->detaches, r->replaces, r->frees,
-			 r->rounds, r->max_wait_us);
+			 r->rounds, r->stragglers, r->max_wait_us);
 	for (i = 0; i < NR_INVS; i++)
 		if (r->inv_count[i])
 			len += scnprintf(buf + len, size - len, "# %s: invariant %s violated %llu times\n",
@@ -1367,7 +1559,7 @@ static int vt_set_param(char *key, char *val)
 	}
 	if (!strcmp(key, "broken")) {
 		if (!vt_find_ops(val)) {
-			pr_err("broken=%s unknown; allowed: none, reader_no_seqcheck, writer_no_wait, detach_no_wait, unlock_no_seq\n",
+			pr_err("broken=%s unknown; allowed: none, reader_no_seqcheck, writer_no_wait, detach_no_wait, unlock_no_seq, reader_no_refcount, reader_late_wake\n",
 			       val);
 			return -EINVAL;
 		}
@@ -1496,7 +1688,7 @@ static int __init vt_init(void)
 		}
 	}
 	if (!vt_find_ops(broken)) {
-		pr_err("broken=%s unknown; allowed: none, reader_no_seqcheck, writer_no_wait, detach_no_wait, unlock_no_seq\n",
+		pr_err("broken=%s unknown; allowed: none, reader_no_seqcheck, writer_no_wait, detach_no_wait, unlock_no_seq, reader_no_refcount, reader_late_wake\n",
 		       broken);
 		return -EINVAL;
 	}

@@ -26,7 +26,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 export CACHE=${CACHE:-$HOME/.cache/vmalock-test}
 variant=debug scenarios=all broken=none real=1 lifecycle=0
 duration_ms=3000 params="" smp=2 accel=auto out=""
-all_broken="reader_no_seqcheck writer_no_wait detach_no_wait unlock_no_seq"
+all_broken="reader_no_seqcheck writer_no_wait detach_no_wait unlock_no_seq reader_no_refcount reader_late_wake"
 
 usage() { sed -n '/^# Usage/,/^# Exit/p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 die() { echo "vmalock-run: $*" >&2; exit 2; }

@@ -32,6 +32,10 @@
 
 #ifdef CONFIG_PER_VMA_LOCK
 
+#ifndef kzalloc_obj	/* before Linux 7.0 */
+#define kzalloc_obj(P) kzalloc(sizeof(P), GFP_KERNEL)
+#endif
+
 /* mm_alloc() and arch_pick_mmap_layout() are exported for tests only. */
 MODULE_IMPORT_NS("EXPORTED_FOR_KUNIT_TESTING");
 
@@ -174,8 +178,8 @@ static struct vm_area_struct *vt_read_lock_no_seqcheck(struct mm_struct *mm,
 
 	rcu_read_lock();
 	vma = mas_walk(&mas);
-	if (!vma || !__refcount_inc_not_zero_limited_acquire(&vma->vm_refcnt, &oldcnt,
-							    VM_REFCNT_LIMIT)) {
+	if (!vma ||
+	    !__refcount_inc_not_zero_limited_acquire(&vma->vm_refcnt, &oldcnt, VM_REFCNT_LIMIT)) {
 		rcu_read_unlock();
 		return NULL;
 	}
@@ -598,7 +602,8 @@ static bool vt_read_once(struct vt_worker *w, unsigned long addr)
 	idx = vt_vma_index(ctx, vma);
 	if (idx >= 0)
 		atomic_inc(&ctx->slots[idx].readers_in);
-	smp_mb__after_atomic();
+	/* Count ourselves in before looking at writer_in; pairs with vt_write_enter(). */
+	smp_mb();
 	if (vt_check_right_vma(w, vma, addr)) {
 		vt_check_held(w, vma, addr, "on entry");
 		vt_hold();
@@ -660,7 +665,8 @@ static void vt_write_enter(struct vt_worker *w, struct vm_area_struct *vma)
 	if (idx < 0)
 		return;
 	atomic_set(&ctx->slots[idx].writer_in, 1);
-	smp_mb__after_atomic();
+	/* Mark ourselves in before looking at readers_in; pairs with vt_read_once(). */
+	smp_mb();
 	inside = atomic_read(&ctx->slots[idx].readers_in);
 	if (inside)
 		vt_violation(ctx, INV_RW_EXCLUSION,
@@ -674,7 +680,8 @@ static void vt_clear_writer_marks(struct vt_ctx *ctx)
 
 	for (i = 0; i < vmas; i++)
 		atomic_set(&ctx->slots[i].writer_in, 0);
-	smp_mb__after_atomic();
+	/* Marks are clear before the lock is released. */
+	smp_mb();
 }
 
 static void vt_check_seq_odd(struct vt_worker *w, bool want_odd, const char *when)
@@ -835,8 +842,8 @@ static int vt_straggler(void *arg)
 	struct mm_struct *mm = ctx->mm;
 
 	while (!vt_should_stop()) {
-		int hot = atomic_read(&ctx->hot_vma), oldcnt, spins;
 		MA_STATE(mas, &mm->mm_mt, 0, 0);
+		int hot = atomic_read(&ctx->hot_vma), oldcnt, spins;
 		struct vm_area_struct *vma;
 		struct mm_struct *other;
 
@@ -886,6 +893,7 @@ static void vt_free_violation(struct vt_ctx *ctx, enum vt_inv inv,
 	f->end = vma->vm_end;
 	f->refcnt = cnt;
 	f->reader = reader;
+	/* The record is complete before it is seen ready; pairs with vt_merge_free_record(). */
 	smp_store_release(&f->ready, 1);
 }
 
@@ -921,6 +929,7 @@ static struct kprobe vt_kp_free = {
 
 static unsigned long vt_phase_read(struct vt_ctx *ctx)
 {
+	/* Pairs with the release in vt_set_phase(). */
 	return smp_load_acquire(&ctx->phase);
 }
 
@@ -965,6 +974,7 @@ static int vt_bulk_reader(void *arg)
 
 static void vt_set_phase(struct vt_ctx *ctx, unsigned long round, int phase)
 {
+	/* Pairs with the acquire in vt_phase_read(). */
 	smp_store_release(&ctx->phase, round << 2 | phase);
 	smp_mb();	/* the phase is visible before the lock changes */
 }
@@ -992,7 +1002,7 @@ static int vt_bulk_writer(void *arg)
 		}
 		vt_set_phase(ctx, round, PHASE_LOCKED);
 		/* Let the readers probe the locked VMAs for a while. */
-		msleep(2);
+		usleep_range(2000, 3000);
 		vt_clear_writer_marks(ctx);
 		vt_set_phase(ctx, round, PHASE_IDLE);
 		if (downgrade)
@@ -1031,20 +1041,20 @@ static int vt_bulk_writer(void *arg)
 static const struct vt_scenario vt_scenarios[NR_SCNS] = {
 	[SCN_RW_EXCLUSION] = {
 		.name = "rw_exclusion",
-		.desc = "readers (lock_vma_under_rcu) against writers (mmap_write_lock + vma_start_write); no reader inside a write-locked VMA",
+		.desc = "readers against writers; no reader inside a write-locked VMA",
 		.worker = vt_reader,
 		.writer = vt_rw_writer,
 	},
 	[SCN_DETACH_FREE] = {
 		.name = "detach_free",
-		.desc = "readers against detach/reattach, munmap and MAP_FIXED replacement; refcount 0 after detach, no reader at vm_area_free",
+		.desc = "readers against detach, munmap and replacement; no reader at free",
 		.worker = vt_reader,
 		.writer = vt_detacher,
 		.needs_free_probe = true,
 	},
 	[SCN_BULK_RELEASE] = {
 		.name = "bulk_release",
-		.desc = "all VMAs write-locked under one mmap_lock; readers fail until mmap_write_unlock/downgrade, then succeed",
+		.desc = "all VMAs write-locked; readers fail until unlock/downgrade, then succeed",
 		.worker = vt_bulk_reader,
 		.writer = vt_bulk_writer,
 	},
@@ -1119,6 +1129,7 @@ static void vt_merge_free_record(struct vt_ctx *ctx)
 	struct vt_result *r = &ctx->res;
 	u64 ms;
 
+	/* Pairs with the release in vt_free_violation(). */
 	if (!smp_load_acquire(&f->ready))
 		return;
 	ms = div_u64(f->ns - ctx->start_ns, NSEC_PER_MSEC);
@@ -1173,7 +1184,7 @@ static void vt_run_scenario(enum vt_scn scn, struct vt_result *out)
 
 	memset(out, 0, sizeof(*out));
 	out->scn = scn;
-	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL);
+	ctx = kzalloc_obj(*ctx);
 	if (!ctx) {
 		vt_skip(out, "out of memory", -ENOMEM);
 		return;
@@ -1279,7 +1290,8 @@ static size_t vt_format_result(char *buf, size_t size, int num, const struct vt_
 			 r->rounds, r->stragglers, r->max_wait_us);
 	for (i = 0; i < NR_INVS; i++)
 		if (r->inv_count[i])
-			len += scnprintf(buf + len, size - len, "# %s: invariant %s violated %llu times\n",
+			len += scnprintf(buf + len, size - len,
+					 "# %s: invariant %s violated %llu times\n",
 					 name, vt_inv_names[i], r->inv_count[i]);
 	if (v)
 		len += scnprintf(buf + len, size - len, "# %s: first violation: %s\n",
@@ -1297,7 +1309,7 @@ static int vt_controller_fn(void *unused)
 	int i;
 
 	buf = kzalloc(VT_RESULTS_SIZE, GFP_KERNEL);
-	res = kzalloc(sizeof(*res), GFP_KERNEL);
+	res = kzalloc_obj(*res);
 	if (!buf || !res)
 		goto out;
 	len += scnprintf(buf + len, VT_RESULTS_SIZE - len,

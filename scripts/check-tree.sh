@@ -17,6 +17,8 @@ grep -q 'select ARCH_SUPPORTS_PER_VMA_LOCK' "$kdir/arch/x86/Kconfig" ||
 	fail "x86 does not select ARCH_SUPPORTS_PER_VMA_LOCK"
 grep -q 'refcount_t[[:space:]]\+vm_refcnt' "$kdir/include/linux/mm_types.h" ||
 	fail "no vma->vm_refcnt: this tree predates the refcount design of Linux 6.15 (it still uses vm_lock)"
+grep -q 'VM_REFCNT_EXCLUDE_READERS_FLAG' "$kdir/include/linux/mm_types.h" ||
+	fail "no VM_REFCNT_EXCLUDE_READERS_FLAG: vmalock-test uses the vm_refcnt helper names of Linux 7.2 and later (6.15-7.1 call it VMA_LOCK_OFFSET)"
 [ -f "$kdir/mm/mmap_lock.c" ] && grep -q 'lock_vma_under_rcu' "$kdir/mm/mmap_lock.c" ||
 	fail "lock_vma_under_rcu() is not in mm/mmap_lock.c (moved there in 6.15)"
 echo "check-tree: $(make -s -C "$kdir" kernelversion 2>/dev/null) has the vm_refcnt per-VMA lock"

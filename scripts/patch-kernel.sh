@@ -19,7 +19,7 @@ for p in "$top"/patches/*.patch; do
 	fi
 	if ! out=$(patch -d "$kdir" -p1 --dry-run -f -N < "$p" 2>&1); then
 		echo "patch-kernel: $name does not apply to $kdir:" >&2
-		echo "$out" | grep -E 'FAILED|can.t find file|patching file' >&2 || echo "$out" >&2
+		echo "$out" | grep -E 'FAILED|can.t find file|(checking|patching) file' >&2 || echo "$out" >&2
 		exit 1
 	fi
 	patch -d "$kdir" -p1 -s -f -N < "$p"

@@ -223,6 +223,23 @@ boots() {
 }
 stage boot+run boots
 
+# The main files under their plain names: the real run's results, and one
+# JUnit document with a test suite per run.
+collect() {
+	[ -f "$out/console-main.log" ] && ln -sf console-main.log "$out/console.log"
+	[ -f "$out/results-real.ktap" ] && ln -sf results-real.ktap "$out/results.ktap"
+	[ -f "$out/results-real.json" ] && ln -sf results-real.json "$out/results.json"
+	python3 - "$out" <<'PY'
+import glob, sys, xml.etree.ElementTree as ET
+root = ET.Element('testsuites', name='vmalock-test')
+for path in sorted(glob.glob(sys.argv[1] + '/junit-*.xml')):
+	top = ET.parse(path).getroot()
+	root.extend(top.findall('testsuite') if top.tag == 'testsuites' else [top])
+ET.ElementTree(root).write(sys.argv[1] + '/junit.xml', encoding='unicode', xml_declaration=True)
+PY
+}
+collect
+
 printf '\nkernel %s, variant %s, accel %s, smp %s, results in %s\n' \
 	"$kversion" "$variant" "$use_accel" "$smp" "$out"
 printf 'stage times: %s\n\n' "$(IFS=,; echo "${timings[*]}" | sed 's/,/, /g')"

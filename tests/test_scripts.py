@@ -1,0 +1,175 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Tests of the pipeline scripts that need no kernel build: argument checking,
+# the kernel tree check, config checking and patch application.
+
+import os
+import shutil
+import subprocess
+import tempfile
+import unittest
+
+TOP = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..')
+SCRIPTS = os.path.join(TOP, 'scripts')
+
+
+def run(*args, **kw):
+	return subprocess.run(args, capture_output=True, text=True, **kw)
+
+
+class RunArguments(unittest.TestCase):
+	"""vmalock-run.sh refuses bad arguments before doing any work."""
+
+	def refused(self, *args, says):
+		r = run(os.path.join(SCRIPTS, 'vmalock-run.sh'), *args,
+			'--out', tempfile.mkdtemp())
+		self.assertEqual(r.returncode, 2, r.stderr)
+		self.assertIn(says, r.stderr)
+
+	def test_unknown_option(self):
+		self.refused('--frobnicate', says="unknown option '--frobnicate'")
+
+	def test_bad_accel(self):
+		self.refused('--accel', 'hvf', says='--accel must be auto, tcg or kvm')
+
+	def test_unknown_variant(self):
+		self.refused('--variant', 'nope', says="unknown variant 'nope'; allowed: debug kcsan perf")
+
+	def test_base_is_not_a_variant(self):
+		self.refused('--variant', 'base', says="unknown variant 'base'")
+
+	def test_unknown_broken(self):
+		self.refused('--broken', 'bogus', says="unknown broken variant 'bogus'")
+
+	def test_duration_range(self):
+		self.refused('--duration-ms', '5', says='--duration-ms must be 10..600000')
+
+	def test_duration_number(self):
+		self.refused('--duration-ms', 'soon', says='--duration-ms needs a number')
+
+	def test_smp_range(self):
+		self.refused('--smp', '0', says='--smp must be 1..8')
+
+	def test_params_shape(self):
+		self.refused('--params', 'readers=$(reboot)', says="--params takes 'key=value ...'")
+
+
+class TreeCheck(unittest.TestCase):
+	"""check-tree.sh refuses trees without the vm_refcnt per-VMA lock."""
+
+	def setUp(self):
+		self.tree = tempfile.mkdtemp()
+		self.addCleanup(shutil.rmtree, self.tree)
+		for d in ('mm', 'include/linux', 'arch/x86'):
+			os.makedirs(os.path.join(self.tree, d))
+		self.write('Makefile', 'VERSION = 7\nPATCHLEVEL = 3\nkernelversion:\n\t@echo 7.3.0\n')
+		self.write('mm/Kconfig', 'config PER_VMA_LOCK\n\tdef_bool y\n')
+		self.write('arch/x86/Kconfig', '\tselect ARCH_SUPPORTS_PER_VMA_LOCK\n')
+		self.write('include/linux/mm_types.h', '\trefcount_t vm_refcnt;\n'
+			   '#define VM_REFCNT_EXCLUDE_READERS_FLAG (1U << 30)\n')
+		self.write('mm/mmap_lock.c', 'struct vm_area_struct *lock_vma_under_rcu(void);\n')
+
+	def write(self, name, text):
+		with open(os.path.join(self.tree, name), 'w') as f:
+			f.write(text)
+
+	def check(self):
+		return run(os.path.join(SCRIPTS, 'check-tree.sh'), self.tree)
+
+	def test_good_tree(self):
+		r = self.check()
+		self.assertEqual(r.returncode, 0, r.stderr)
+
+	def test_pre_refcount_tree(self):
+		self.write('include/linux/mm_types.h', '\tstruct vma_lock *vm_lock;\n')
+		r = self.check()
+		self.assertEqual(r.returncode, 1)
+		self.assertIn('no vma->vm_refcnt', r.stderr)
+
+	def test_pre_7_2_names(self):
+		self.write('include/linux/mm_types.h', '\trefcount_t vm_refcnt;\n'
+			   '#define VMA_LOCK_OFFSET 0x40000000\n')
+		r = self.check()
+		self.assertEqual(r.returncode, 1)
+		self.assertIn('VM_REFCNT_EXCLUDE_READERS_FLAG', r.stderr)
+
+	def test_no_per_vma_lock(self):
+		self.write('mm/Kconfig', 'config MMU\n')
+		r = self.check()
+		self.assertEqual(r.returncode, 1)
+		self.assertIn('no CONFIG_PER_VMA_LOCK', r.stderr)
+
+	def test_not_a_tree(self):
+		r = run(os.path.join(SCRIPTS, 'check-tree.sh'), '/nonexistent')
+		self.assertEqual(r.returncode, 1)
+		self.assertIn('not a kernel source tree', r.stderr)
+
+
+class ConfigCheck(unittest.TestCase):
+	"""check-config.sh names every requested option that did not survive."""
+
+	def files(self, config, *frags):
+		d = tempfile.mkdtemp()
+		self.addCleanup(shutil.rmtree, d)
+		paths = []
+		for i, text in enumerate((config,) + frags):
+			p = os.path.join(d, f'f{i}')
+			with open(p, 'w') as f:
+				f.write(text)
+			paths.append(p)
+		return run(os.path.join(SCRIPTS, 'check-config.sh'), *paths)
+
+	def test_all_present(self):
+		r = self.files('CONFIG_A=y\nCONFIG_B=8\n', 'CONFIG_A=y\n# CONFIG_C is not set\n',
+			       'CONFIG_B=8\n')
+		self.assertEqual(r.returncode, 0, r.stderr)
+
+	def test_dropped_option(self):
+		r = self.files('CONFIG_A=y\n', 'CONFIG_A=y\nCONFIG_KASAN=y\n')
+		self.assertEqual(r.returncode, 1)
+		self.assertIn('CONFIG_KASAN requested y, got n', r.stderr)
+
+	def test_later_fragment_wins(self):
+		r = self.files('CONFIG_KASAN=y\n', 'CONFIG_KASAN=y\n', 'CONFIG_KASAN=n\n')
+		self.assertEqual(r.returncode, 1)
+		self.assertIn('CONFIG_KASAN requested n, got y', r.stderr)
+
+
+class PatchKernel(unittest.TestCase):
+	"""patch-kernel.sh applies once, then skips; a mismatch names the file."""
+
+	def setUp(self):
+		self.tree = tempfile.mkdtemp()
+		self.addCleanup(shutil.rmtree, self.tree)
+		os.makedirs(os.path.join(self.tree, 'mm'))
+
+	def patch(self):
+		return run(os.path.join(SCRIPTS, 'patch-kernel.sh'), self.tree)
+
+	def test_idempotent(self):
+		src = sorted(p for p in os.listdir(os.path.join(TOP, 'patches')))[0]
+		with open(os.path.join(TOP, 'patches', src)) as f:
+			text = f.read()
+		# Rebuild the pre-image of mm/mmap_lock.c's hunk from the patch itself.
+		hunk = text[text.index('@@'):].split('\n')[1:]
+		before = [l[1:] for l in hunk if l.startswith((' ', '-'))]
+		with open(os.path.join(self.tree, 'mm', 'mmap_lock.c'), 'w') as f:
+			f.write('\n'.join(before) + '\n')
+		r = self.patch()
+		self.assertEqual(r.returncode, 0, r.stderr)
+		self.assertIn('applied', r.stdout)
+		r = self.patch()
+		self.assertEqual(r.returncode, 0, r.stderr)
+		self.assertIn('already applied', r.stdout)
+
+	def test_mismatch_names_file(self):
+		with open(os.path.join(self.tree, 'mm', 'mmap_lock.c'), 'w') as f:
+			f.write('nothing like the kernel\n')
+		r = self.patch()
+		self.assertEqual(r.returncode, 1)
+		self.assertIn('does not apply', r.stderr)
+		self.assertIn('mm/mmap_lock.c', r.stderr)
+
+
+if __name__ == '__main__':
+	unittest.main()

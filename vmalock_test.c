@@ -30,6 +30,8 @@
 #include <linux/uaccess.h>
 #include <linux/utsname.h>
 
+#include "vmalock_monitor.h"
+
 #ifdef CONFIG_PER_VMA_LOCK
 
 #ifndef kzalloc_obj	/* before Linux 7.0 */
@@ -373,7 +375,6 @@ struct vt_stats {
 	atomic64_t writes;	/* VMA write locks taken */
 	atomic64_t detaches;	/* in-place detach + reattach cycles */
 	atomic64_t replaces;	/* munmap or MAP_FIXED replacement of a VMA */
-	atomic64_t frees;	/* vm_area_free() calls seen (whole system) */
 	atomic64_t rounds;	/* bulk_release lock/release rounds */
 	atomic64_t stragglers;	/* transient references held across a write lock */
 	atomic64_t max_wait_us;	/* longest vma_start_write() */
@@ -398,26 +399,10 @@ struct vt_worker {
 	struct task_struct *task;
 	int id;
 	struct rnd_state rnd;
-	/* VMA this reader holds read-locked, seen by the vm_area_free probe. */
-	struct vm_area_struct *held;
+	int slot;		/* index in ctx->workers and ctx->held */
 };
 
 enum { PHASE_IDLE, PHASE_LOCKED, PHASE_RELEASED };
-
-/*
- * First violation seen by the vm_area_free() probe. A kprobe handler runs in
- * NMI-like context where the spinlock and printk of vt_violation() are not
- * allowed, so it only claims this record; vt_snapshot() formats it.
- */
-struct vt_free_record {
-	atomic_t claimed;
-	int ready;
-	enum vt_inv inv;
-	u64 ns;
-	unsigned long start, end;
-	unsigned int refcnt;
-	int reader;
-};
 
 struct vt_ctx {
 	const struct vt_lock_ops *ops;
@@ -434,7 +419,9 @@ struct vt_ctx {
 	/* bulk_release phase word: round << 2 | phase */
 	unsigned long phase;
 	atomic_t hot_vma;	/* detach_free: VMA the detacher works on */
-	struct vt_free_record free_rec;
+	/* VMA each worker holds read-locked, for the free monitor and detachers. */
+	struct vm_area_struct *held[VT_MAX_THREADS];
+	struct vm_free_monitor mon;
 };
 
 struct vt_scenario {
@@ -597,8 +584,9 @@ static bool vt_read_once(struct vt_worker *w, unsigned long addr)
 		return false;
 	}
 	atomic64_inc(&ctx->stats.read_ok);
-	WRITE_ONCE(w->held, vma);
-	smp_mb();	/* publish before checking; pairs with the free probe */
+	WRITE_ONCE(ctx->held[w->slot], vma);
+	/* Publish before checking; pairs with the free monitor's smp_mb(). */
+	smp_mb();
 	idx = vt_vma_index(ctx, vma);
 	if (idx >= 0)
 		atomic_inc(&ctx->slots[idx].readers_in);
@@ -611,8 +599,9 @@ static bool vt_read_once(struct vt_worker *w, unsigned long addr)
 	}
 	if (idx >= 0)
 		atomic_dec(&ctx->slots[idx].readers_in);
-	WRITE_ONCE(w->held, NULL);
-	smp_mb();	/* unpublish before the reference goes */
+	WRITE_ONCE(ctx->held[w->slot], NULL);
+	/* Unpublish before the reference goes. */
+	smp_mb();
 	ctx->ops->unlock_vma(vma);
 	return true;
 }
@@ -751,7 +740,7 @@ static void vt_detach_once(struct vt_worker *w, struct vm_area_struct *vma, int 
 			     "detacher/%d: VMA %d refcnt=%u after vma_mark_detached(), expected 0",
 			     w->id, idx, cnt);
 	for (i = 0; i < ctx->nr_workers; i++)
-		if (READ_ONCE(ctx->workers[i].held) == vma)
+		if (READ_ONCE(ctx->held[i]) == vma)
 			vt_violation(ctx, INV_READER_ON_DETACHED,
 				     "detacher/%d: reader/%d still holds VMA %d after vma_mark_detached(), refcnt=%u",
 				     w->id, ctx->workers[i].id, idx,
@@ -878,51 +867,6 @@ next:
 	}
 	return 0;
 }
-
-static void vt_free_violation(struct vt_ctx *ctx, enum vt_inv inv,
-			      struct vm_area_struct *vma, unsigned int cnt, int reader)
-{
-	struct vt_free_record *f = &ctx->free_rec;
-
-	atomic64_inc(&ctx->inv_count[inv]);
-	if (atomic_cmpxchg(&f->claimed, 0, 1))
-		return;
-	f->inv = inv;
-	f->ns = ktime_get_mono_fast_ns();
-	f->start = vma->vm_start;
-	f->end = vma->vm_end;
-	f->refcnt = cnt;
-	f->reader = reader;
-	/* The record is complete before it is seen ready; pairs with vt_merge_free_record(). */
-	smp_store_release(&f->ready, 1);
-}
-
-/* Every VMA freed in the system passes here while detach_free runs. */
-static int vt_free_probe(struct kprobe *p, struct pt_regs *regs)
-{
-	struct vm_area_struct *vma = (void *)regs_get_kernel_argument(regs, 0);
-	struct vt_ctx *ctx = READ_ONCE(vt_cur);
-	unsigned int cnt;
-	int i;
-
-	if (!ctx || !vma)
-		return 0;
-	atomic64_inc(&ctx->stats.frees);
-	cnt = refcount_read(&vma->vm_refcnt);
-	if (cnt)
-		vt_free_violation(ctx, INV_REFCOUNT_AT_FREE, vma, cnt, -1);
-	smp_mb();	/* pairs with the readers' publication of ->held */
-	for (i = 0; i < READ_ONCE(ctx->nr_workers); i++)
-		if (READ_ONCE(ctx->workers[i].held) == vma)
-			vt_free_violation(ctx, INV_READER_AT_FREE, vma, cnt,
-					  ctx->workers[i].id);
-	return 0;
-}
-
-static struct kprobe vt_kp_free = {
-	.symbol_name = "vm_area_free",
-	.pre_handler = vt_free_probe,
-};
 
 /* ---------------------------------------------------------------------- */
 /* bulk_release: one mmap write lock, many VMA write locks, one release */
@@ -1099,6 +1043,7 @@ static int vt_spawn(struct vt_ctx *ctx, int (*fn)(void *), const char *role, int
 
 		w->ctx = ctx;
 		w->id = i;
+		w->slot = ctx->nr_workers;
 		prandom_seed_state(&w->rnd, vt_run_seed + ctx->nr_workers * 7919 + ctx->scn);
 		t = kthread_create(fn, w, "vmalock_%s/%d", role, i);
 		if (IS_ERR(t))
@@ -1122,29 +1067,25 @@ static void vt_stop_workers(struct vt_ctx *ctx)
 	ctx->nr_workers = 0;
 }
 
-/* Merge the probe's first violation, if it came before any other. */
-static void vt_merge_free_record(struct vt_ctx *ctx)
+/* Merge the free monitor's counts, and its first violation if it came first. */
+static void vt_merge_monitor(struct vt_ctx *ctx)
 {
-	struct vt_free_record *f = &ctx->free_rec;
+	struct vm_free_monitor *m = &ctx->mon;
 	struct vt_result *r = &ctx->res;
+	char first[sizeof(r->first)];
 	u64 ms;
 
-	/* Pairs with the release in vt_free_violation(). */
-	if (!smp_load_acquire(&f->ready))
+	r->frees = atomic64_read(&m->frees);
+	atomic64_add(atomic64_read(&m->reader_at_free), &ctx->inv_count[INV_READER_AT_FREE]);
+	atomic64_add(atomic64_read(&m->refcount_at_free), &ctx->inv_count[INV_REFCOUNT_AT_FREE]);
+	if (!vm_free_monitor_first(m, first, sizeof(first)))
 		return;
-	ms = div_u64(f->ns - ctx->start_ns, NSEC_PER_MSEC);
+	ms = div_u64(m->ns - ctx->start_ns, NSEC_PER_MSEC);
 	if (r->first[0] && r->detected_ms <= ms)
 		return;
 	r->detected_ms = ms;
-	if (f->inv == INV_READER_AT_FREE)
-		scnprintf(r->first, sizeof(r->first),
-			  "[%s] vm_area_free() of [%lx-%lx) while reader/%d holds it read-locked, refcnt=%u",
-			  vt_inv_names[f->inv], f->start, f->end, f->reader, f->refcnt);
-	else
-		scnprintf(r->first, sizeof(r->first),
-			  "[%s] vm_area_free() of [%lx-%lx) with refcnt=%u, expected 0",
-			  vt_inv_names[f->inv], f->start, f->end, f->refcnt);
-	pr_err("violation in %s: %s\n", vt_scenarios[ctx->scn].name, r->first);
+	strscpy(r->first, first);
+	pr_err("violation in %s: %s\n", vt_scenarios[ctx->scn].name, first);
 }
 
 static void vt_snapshot(struct vt_ctx *ctx)
@@ -1152,15 +1093,12 @@ static void vt_snapshot(struct vt_ctx *ctx)
 	struct vt_result *r = &ctx->res;
 	int i;
 
-	vt_merge_free_record(ctx);
-
 	r->reads = atomic64_read(&ctx->stats.reads);
 	r->read_ok = atomic64_read(&ctx->stats.read_ok);
 	r->fallbacks = atomic64_read(&ctx->stats.fallbacks);
 	r->writes = atomic64_read(&ctx->stats.writes);
 	r->detaches = atomic64_read(&ctx->stats.detaches);
 	r->replaces = atomic64_read(&ctx->stats.replaces);
-	r->frees = atomic64_read(&ctx->stats.frees);
 	r->rounds = atomic64_read(&ctx->stats.rounds);
 	r->stragglers = atomic64_read(&ctx->stats.stragglers);
 	r->max_wait_us = atomic64_read(&ctx->stats.max_wait_us);
@@ -1210,7 +1148,9 @@ static void vt_run_scenario(enum vt_scn scn, struct vt_result *out)
 
 	vt_cur_name = s->name;
 	if (s->needs_free_probe) {
-		err = register_kprobe(&vt_kp_free);
+		ctx->mon.held = ctx->held;
+		ctx->mon.nr_held = VT_MAX_THREADS;
+		err = vm_free_monitor_start(&ctx->mon);
 		if (err) {
 			vt_skip(&ctx->res, "cannot kprobe vm_area_free (CONFIG_KPROBES?)", err);
 			goto out_mm;
@@ -1238,11 +1178,13 @@ static void vt_run_scenario(enum vt_scn scn, struct vt_result *out)
 	vt_stop_workers(ctx);
 	ctx->res.time_ms = div_u64(ktime_get_ns() - ctx->start_ns, NSEC_PER_MSEC);
 	if (probed)
-		unregister_kprobe(&vt_kp_free);	/* waits for running handlers */
+		vm_free_monitor_stop(&ctx->mon);
 	mutex_lock(&vt_mutex);		/* the status file reads vt_cur under it */
 	WRITE_ONCE(vt_cur, NULL);
 	mutex_unlock(&vt_mutex);
 	vt_snapshot(ctx);
+	if (probed)
+		vt_merge_monitor(ctx);
 out_mm:
 	kthread_unuse_mm(ctx->mm);
 out_free:
@@ -1662,7 +1604,7 @@ static int vt_status_show(struct seq_file *m, void *v)
 			   atomic64_read(&ctx->stats.reads), atomic64_read(&ctx->stats.read_ok),
 			   atomic64_read(&ctx->stats.fallbacks), atomic64_read(&ctx->stats.writes),
 			   atomic64_read(&ctx->stats.detaches), atomic64_read(&ctx->stats.replaces),
-			   atomic64_read(&ctx->stats.frees), atomic64_read(&ctx->stats.rounds));
+			   atomic64_read(&ctx->mon.frees), atomic64_read(&ctx->stats.rounds));
 		for (i = 0; i < NR_INVS; i++)
 			seq_printf(m, "%s=%lld\n", vt_inv_names[i],
 				   atomic64_read(&ctx->inv_count[i]));

@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Apply the project's kernel patches (patches/*.patch, in order) to a tree.
+# Apply the project's kernel patches (patches/*.patch, in order) to a tree,
+# and link the KUnit suites (kunit/) into it as mm/vmalock_kunit/.
 # Idempotent: a patch that is already applied is skipped. A patch that does
 # not apply stops the run and names the file and hunk that failed.
 #
@@ -24,4 +25,12 @@ for p in "$top"/patches/*.patch; do
 	fi
 	patch -d "$kdir" -p1 -s -f -N < "$p"
 	echo "patch-kernel: applied $name"
+done
+
+# The suites stay in this repository; the tree gets links to them, renewed on
+# every run so that they follow the clone in use.
+links=$kdir/mm/vmalock_kunit
+mkdir -p "$links"
+for f in "$top"/kunit/Kconfig "$top"/kunit/Makefile "$top"/kunit/*_kunit.c "$top"/vmalock_monitor.h; do
+	ln -sfn "$f" "$links/$(basename "$f")"
 done

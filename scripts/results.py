@@ -86,7 +86,9 @@ def extract_block(lines, run):
 			prefix = line[:line.index('KTAP version')]
 		if prefix and line.startswith(prefix):
 			line = line[len(prefix):]
-		if re.match(r'KTAP version|\d*\.\.|(not )?ok |#( |$)', line):
+		# Indented lines are nested (KUnit suites and their cases): kept
+		# as they are for kunit.py, skipped by the top-level parser.
+		if line[:1].isspace() or re.match(r'KTAP version|\d*\.\.|(not )?ok |#( |$)', line):
 			block.append(line)
 	return block, has_end
 
@@ -105,6 +107,8 @@ def parse_ktap(block, has_end=True):
 		raise ResultsError("no 'KTAP version 1' line")
 	header, plan, tests, pending = {}, None, [], []
 	for line in block[1:]:
+		if line[:1].isspace():
+			continue
 		if line.startswith('#'):
 			if plan is None:
 				header.update(_kv(line))

@@ -12,6 +12,8 @@
 #                      comma-separated list (default: none)
 #   --no-real          do not run the real lock operations
 #   --lifecycle        also run the bad-input and unload-mid-run checks
+#   --no-kunit         do not run the KUnit suites (they run at boot of the
+#                      main guest, with kunit.enable=1)
 #   --duration-ms N    duration of each scenario (default 3000)
 #   --params "K=V ..." further module parameters (see README)
 #   --smp N            guest CPUs (default 2)
@@ -24,7 +26,7 @@ set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 export CACHE=${CACHE:-$HOME/.cache/vmalock-test}
-variant=debug scenarios=all broken=none real=1 lifecycle=0
+variant=debug scenarios=all broken=none real=1 lifecycle=0 kunit=1
 duration_ms=3000 params="" smp=2 accel=auto out=""
 all_broken="reader_no_seqcheck writer_no_wait detach_no_wait unlock_no_seq reader_no_refcount reader_late_wake"
 
@@ -39,6 +41,7 @@ while [ $# -gt 0 ]; do
 	--broken) broken=${2:?}; shift ;;
 	--no-real) real=0 ;;
 	--lifecycle) lifecycle=1 ;;
+	--no-kunit) kunit=0 ;;
 	--duration-ms) num "$1" "${2:-}"; duration_ms=$2; shift ;;
 	--params) params=${2?}; shift ;;
 	--smp) num "$1" "${2:-}"; smp=$2; shift ;;
@@ -81,6 +84,24 @@ check() { # result name [detail]
 	printf '%s %s%s\n' "$1" "$2" "${3:+ ($3)}" >> "$summary"
 }
 
+# One line per KUnit case, from kunit.py's JSON of the kunit run.
+record_kunit() {
+	if [ ! -s "$out/results-kunit.json" ]; then
+		check FAIL kunit "results missing or malformed"
+		return
+	fi
+	python3 - "$out/results-kunit.json" >> "$summary" <<'PY'
+import json, sys
+verdict = {'PASS': 'PASS', 'SKIP': 'SKIP'}
+def walk(group, path):
+	for case in group.get('test_cases', []):
+		print(verdict.get(case['status'], 'FAIL'), f"{path}/{case['name']}")
+	for sub in group.get('sub_groups', []):
+		walk(sub, f"{path}/{sub['name']}")
+walk(json.load(open(sys.argv[1])), 'kunit')
+PY
+}
+
 stage deps "$top/scripts/deps.sh" >&2
 
 build_kernel() {
@@ -114,9 +135,9 @@ boot_timeout() { # number of scenario runs
 	echo $((120 + $1 * (3 * duration_ms / 1000 + 10)))
 }
 
-qemu_boot() { # name accel runs timeout
+qemu_boot() { # name accel runs timeout [kernel arguments]
 	local name=$1 acc=$2 runs=$3 limit=$4 append rc=0
-	append="console=ttyS0 panic=-1 loglevel=6 vt.runs=$runs vt.scenarios=$scenarios"
+	append="console=ttyS0 panic=-1 loglevel=6 vt.runs=$runs vt.scenarios=$scenarios ${5:-}"
 	append+=" vt.params=duration_ms=$duration_ms${params:+,${params// /,}}"
 	[ "$acc" = tcg ] && acc=tcg,thread=multi
 	timeout --kill-after=10 "$limit" qemu-system-x86_64 -accel "$acc" -smp "$smp" -m 2G \
@@ -191,9 +212,11 @@ boots() {
 	local runs="" rc
 	[ $real -eq 1 ] && runs=real
 	[ $lifecycle -eq 1 ] && runs=${runs:+$runs,}lifecycle
+	[ $kunit -eq 1 ] && runs=${runs:+$runs,}kunit
 	if [ -n "$runs" ]; then
 		rc=0
-		qemu_boot main "$use_accel" "$runs" "$(boot_timeout $((nscn + 2)))" || rc=$?
+		qemu_boot main "$use_accel" "$runs" "$(boot_timeout $((nscn + 2)))" \
+			"$([ $kunit -eq 1 ] && echo kunit.enable=1)" || rc=$?
 		[ $rc -eq 0 ] || check FAIL "boot-main" "$([ $rc -eq 124 ] && echo hung || echo crashed)"
 		if python3 "$top/scripts/scan-splats.py" "$out/console-main.log" > "$out/splats-main.txt"; then
 			check PASS "no-kernel-splat"
@@ -208,6 +231,10 @@ boots() {
 		if [ $lifecycle -eq 1 ]; then
 			judge main lifecycle pass || true
 			record lifecycle pass
+		fi
+		if [ $kunit -eq 1 ]; then
+			judge main kunit pass || true
+			record_kunit
 		fi
 	fi
 	for b in $broken; do
@@ -246,6 +273,9 @@ printf 'stage times: %s\n\n' "$(IFS=,; echo "${timings[*]}" | sed 's/,/, /g')"
 sort -k2 "$summary" | column -t -l 2 2>/dev/null || sort -k2 "$summary"
 passed=$(grep -c '^PASS' "$summary" || true)
 failed=$(grep -c '^FAIL' "$summary" || true)
+skipped=$(grep -c '^SKIP' "$summary" || true)
 [ $((passed + failed)) -gt 0 ] || { failed=1; echo "vmalock-run: no check ran" >&2; }
-echo "vmalock: $passed passed, $failed failed"
+line="$passed passed, $failed failed"
+[ "$skipped" -gt 0 ] && line+=", $skipped skipped"
+echo "vmalock: $line"
 [ "$failed" -eq 0 ]

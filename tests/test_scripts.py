@@ -146,21 +146,38 @@ class PatchKernel(unittest.TestCase):
 	def patch(self):
 		return run(os.path.join(SCRIPTS, 'patch-kernel.sh'), self.tree)
 
+	def pre_images(self):
+		"""Write each patched file as the patches expect to find it."""
+		for name in sorted(os.listdir(os.path.join(TOP, 'patches'))):
+			with open(os.path.join(TOP, 'patches', name)) as f:
+				text = f.read()
+			for part in text.split('\n--- a/')[1:]:
+				path = part.split('\n', 1)[0].strip()
+				body = part[part.index('\n@@'):].split('\n')[1:]
+				before = [l[1:] for l in body if l.startswith((' ', '-'))]
+				full = os.path.join(self.tree, path)
+				os.makedirs(os.path.dirname(full), exist_ok=True)
+				with open(full, 'w') as f:
+					f.write('\n'.join(before) + '\n')
+
 	def test_idempotent(self):
-		src = sorted(p for p in os.listdir(os.path.join(TOP, 'patches')))[0]
-		with open(os.path.join(TOP, 'patches', src)) as f:
-			text = f.read()
-		# Rebuild the pre-image of mm/mmap_lock.c's hunk from the patch itself.
-		hunk = text[text.index('@@'):].split('\n')[1:]
-		before = [l[1:] for l in hunk if l.startswith((' ', '-'))]
-		with open(os.path.join(self.tree, 'mm', 'mmap_lock.c'), 'w') as f:
-			f.write('\n'.join(before) + '\n')
+		self.pre_images()
 		r = self.patch()
 		self.assertEqual(r.returncode, 0, r.stderr)
 		self.assertIn('applied', r.stdout)
 		r = self.patch()
 		self.assertEqual(r.returncode, 0, r.stderr)
+		self.assertNotIn('patch-kernel: applied', r.stdout)
 		self.assertIn('already applied', r.stdout)
+
+	def test_links_kunit_suites(self):
+		self.pre_images()
+		self.assertEqual(self.patch().returncode, 0)
+		link = os.path.join(self.tree, 'mm', 'vmalock_kunit', 'vmalock_kunit.c')
+		self.assertEqual(os.path.realpath(link),
+				 os.path.realpath(os.path.join(TOP, 'kunit', 'vmalock_kunit.c')))
+		self.assertTrue(os.path.exists(os.path.join(self.tree, 'mm', 'vmalock_kunit',
+							    'vmalock_monitor.h')))
 
 	def test_mismatch_names_file(self):
 		with open(os.path.join(self.tree, 'mm', 'mmap_lock.c'), 'w') as f:

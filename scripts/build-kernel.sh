@@ -12,7 +12,8 @@
 #
 # The build goes to $CACHE/build/<tree>-<variant> (an O= directory, so the
 # source tree stays clean and variants build side by side). The last line on
-# stdout is that directory.
+# stdout is that directory. ARCH=x86_64 as kunit.py passes it: a different
+# ARCH on the command line would make each rebuild everything.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -44,15 +45,15 @@ if [ ! -f "$out/.config" ] || [ "$(cat "$out/.vmalock-config-sum" 2>/dev/null)" 
 	log "configuring $variant in $out"
 	(cd "$KDIR" && KCONFIG_CONFIG="$out/.config" \
 		scripts/kconfig/merge_config.sh -n -m -O "$out" "${frags[@]}" >/dev/null)
-	make -s -C "$KDIR" O="$out" olddefconfig >/dev/null
+	make -s -C "$KDIR" O="$out" ARCH=x86_64 olddefconfig >/dev/null
 	"$top/scripts/check-config.sh" "$out/.config" "${frags[@]}" >&2
 	echo "$sum" > "$out/.vmalock-config-sum"
 fi
 
 log "building $variant ($JOBS jobs)"
-make -s -C "$KDIR" O="$out" -j"$JOBS" bzImage modules >&2
+make -s -C "$KDIR" O="$out" ARCH=x86_64 -j"$JOBS" bzImage modules >&2
 echo "$KDIR" > "$out/.vmalock-kdir"
-version=$(make -s -C "$KDIR" O="$out" kernelrelease 2>/dev/null)
+version=$(make -s -C "$KDIR" O="$out" ARCH=x86_64 kernelrelease 2>/dev/null)
 deb=$(cat "$KDIR/.debian-version" 2>/dev/null || echo "user tree $KDIR")
 echo "$version ($deb)" > "$out/.vmalock-version"
 log "built $version"

@@ -112,7 +112,7 @@ kversion=$(cat "$kbuild/.vmalock-version")
 echo "kernel: $kversion" | tee "$out/kernel-version" >&2
 
 build_module() {
-	make -s -C "$kbuild" M="$top" modules >&2
+	make -s -C "$kbuild" M="$top" ARCH=x86_64 modules >&2
 }
 stage module build_module
 

@@ -23,7 +23,7 @@ check:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 modules
 	$(MAKE) -C $(KDIR) M=$(CURDIR) C=2 CHECK=$$(scripts/get-sparse.sh) modules
 	$(KDIR)/source/scripts/checkpatch.pl --no-tree --strict --terse -f \
-		$(filter-out %.mod.c,$(wildcard *.c kunit/*.c))
+		$(filter-out %.mod.c,$(wildcard *.c *.h kunit/*.c user/*.c))
 
 run:
 	scripts/vmalock-run.sh

@@ -115,6 +115,10 @@ enum vt_inv {
 	INV_RELEASE_LIVENESS,	/* 5: readers succeed after unlock/downgrade */
 	INV_WRITER_PROGRESS,	/* 12: a writer is not starved by readers */
 	INV_SEQ_PARITY,		/* 6: mm_lock_seq odd iff mmap write-locked */
+	INV_SPECULATE,		/* 6: a clean speculative read saw one state */
+	INV_KILLABLE,		/* a killed vma_start_write_killable() restores */
+	INV_FAULT_DATA,		/* a page holds what its last writer wrote */
+	INV_COVERAGE,		/* the scenario exercised what it is for */
 	NR_INVS
 };
 
@@ -130,6 +134,10 @@ static const char * const vt_inv_names[NR_INVS] = {
 	[INV_RELEASE_LIVENESS] = "release_liveness",
 	[INV_WRITER_PROGRESS] = "writer_progress",
 	[INV_SEQ_PARITY] = "seq_parity",
+	[INV_SPECULATE] = "speculate",
+	[INV_KILLABLE] = "killable",
+	[INV_FAULT_DATA] = "fault_data",
+	[INV_COVERAGE] = "coverage",
 };
 
 /* ---------------------------------------------------------------------- */
@@ -144,6 +152,9 @@ struct vt_lock_ops {
 	void (*detach)(struct vm_area_struct *vma);
 	void (*unlock_mmap)(struct mm_struct *mm);
 	void (*downgrade_mmap)(struct mm_struct *mm);
+	/* NULL: the real mmap_lock_speculate_retry() / vma_start_write_killable(). */
+	bool (*speculate_retry)(struct mm_struct *mm, unsigned int seq);
+	int (*write_vma_killable)(struct vm_area_struct *vma);
 	/* Undo what a broken release left behind, so the run can go on. */
 	void (*repair_release)(struct mm_struct *mm);
 	/* Scenarios that must catch this variant (bitmask of enum vt_scn). */
@@ -232,6 +243,49 @@ static void vt_unlock_late_wake(struct vm_area_struct *vma)
 	}
 }
 
+/* R4: a reader without the VM_REFCNT_LIMIT ceiling; it can reach the writer flag. */
+static struct vm_area_struct *vt_read_no_limit(struct mm_struct *mm, unsigned long addr)
+{
+	MA_STATE(mas, &mm->mm_mt, addr, addr);
+	struct vm_area_struct *vma;
+	int oldcnt;
+
+	rcu_read_lock();
+	vma = mas_walk(&mas);
+	if (!vma || READ_ONCE(vma->vm_lock_seq) == READ_ONCE(mm->mm_lock_seq.sequence) ||
+	    !__refcount_inc_not_zero_limited_acquire(&vma->vm_refcnt, &oldcnt, INT_MAX)) {
+		rcu_read_unlock();
+		return NULL;
+	}
+	__vma_lockdep_acquire_read(vma);
+	rcu_read_unlock();
+	if (vma->vm_mm != mm || addr < vma->vm_start || addr >= vma->vm_end ||
+	    vma->vm_lock_seq == raw_read_seqcount(&mm->mm_lock_seq)) {
+		vma_end_read(vma);
+		return NULL;
+	}
+	return vma;
+}
+
+/* A speculative reader that trusts try_begin() and never checks retry(). */
+static bool vt_speculate_no_retry(struct mm_struct *mm, unsigned int seq)
+{
+	return false;
+}
+
+/*
+ * A killed vma_start_write_killable() that leaves readers excluded (the
+ * flag it added is not taken back), as a bug in its error path would.
+ */
+static int vt_write_killable_leak(struct vm_area_struct *vma)
+{
+	int ret = vma_start_write_killable(vma);
+
+	if (ret == -EINTR)
+		refcount_add(VM_REFCNT_EXCLUDE_READERS_FLAG, &vma->vm_refcnt);
+	return ret;
+}
+
 /* R5: marks the VMA write-locked without waiting for readers to drain. */
 static void vt_write_lock_no_wait(struct vm_area_struct *vma)
 {
@@ -267,7 +321,11 @@ static void vt_repair_seq(struct mm_struct *mm)
 	mmap_write_unlock(mm);
 }
 
-enum vt_scn { SCN_RW_EXCLUSION, SCN_DETACH_FREE, SCN_BULK_RELEASE, NR_SCNS };
+enum vt_scn {
+	SCN_RW_EXCLUSION, SCN_DETACH_FREE, SCN_BULK_RELEASE, SCN_DOWNGRADE,
+	SCN_SPECULATE, SCN_REFCOUNT_LIMIT, SCN_KILLABLE_WRITER, SCN_FAULT_PATH,
+	SCN_WATCH, NR_SCNS
+};
 
 static const struct vt_lock_ops vt_ops_table[] = {
 	{
@@ -319,7 +377,7 @@ static const struct vt_lock_ops vt_ops_table[] = {
 		.unlock_mmap = vt_write_unlock_no_seq,
 		.downgrade_mmap = vt_write_downgrade_no_seq,
 		.repair_release = vt_repair_seq,
-		.targets = BIT(SCN_BULK_RELEASE),
+		.targets = BIT(SCN_BULK_RELEASE) | BIT(SCN_DOWNGRADE),
 	}, {
 		.name = "reader_no_refcount",
 		.desc = "reader uses the VMA found under RCU without taking vm_refcnt",
@@ -340,6 +398,38 @@ static const struct vt_lock_ops vt_ops_table[] = {
 		.unlock_mmap = vt_write_unlock,
 		.downgrade_mmap = vt_write_downgrade,
 		.targets = BIT(SCN_RW_EXCLUSION),
+	}, {
+		.name = "reader_no_limit",
+		.desc = "R4: reader count allowed past VM_REFCNT_LIMIT, into the writer flag",
+		.read_vma = vt_read_no_limit,
+		.unlock_vma = vma_end_read,
+		.write_vma = vt_write_lock,
+		.detach = vt_detach,
+		.unlock_mmap = vt_write_unlock,
+		.downgrade_mmap = vt_write_downgrade,
+		.targets = BIT(SCN_REFCOUNT_LIMIT),
+	}, {
+		.name = "speculate_no_retry",
+		.desc = "speculative reader does not check mmap_lock_speculate_retry()",
+		.read_vma = lock_vma_under_rcu,
+		.unlock_vma = vma_end_read,
+		.write_vma = vt_write_lock,
+		.detach = vt_detach,
+		.unlock_mmap = vt_write_unlock,
+		.downgrade_mmap = vt_write_downgrade,
+		.speculate_retry = vt_speculate_no_retry,
+		.targets = BIT(SCN_SPECULATE),
+	}, {
+		.name = "killable_leak",
+		.desc = "killed vma_start_write_killable() leaves readers excluded",
+		.read_vma = lock_vma_under_rcu,
+		.unlock_vma = vma_end_read,
+		.write_vma = vt_write_lock,
+		.detach = vt_detach,
+		.unlock_mmap = vt_write_unlock,
+		.downgrade_mmap = vt_write_downgrade,
+		.write_vma_killable = vt_write_killable_leak,
+		.targets = BIT(SCN_KILLABLE_WRITER),
 	},
 };
 
@@ -359,13 +449,14 @@ static const struct vt_lock_ops *vt_find_ops(const char *name)
 #define VT_VMA_PAGES	4
 #define VT_VMA_STRIDE	(2 * VT_VMA_PAGES * PAGE_SIZE)	/* gaps stop merging */
 #define VT_BASE		0x10000000UL
-#define VT_MAX_THREADS	(64 + 16 + 1)
+#define VT_MAX_THREADS	(64 + 16 + 2)
 
 /* What the harness itself knows about each test VMA (its witness). */
 struct vt_slot {
 	atomic_t readers_in;
 	atomic_t writer_in;
-	atomic_t probed;	/* bulk_release: read-locked since release */
+	/* bulk_release: read-locked since release; fault_path: generation */
+	atomic_t probed;
 };
 
 struct vt_stats {
@@ -377,6 +468,8 @@ struct vt_stats {
 	atomic64_t replaces;	/* munmap or MAP_FIXED replacement of a VMA */
 	atomic64_t rounds;	/* bulk_release lock/release rounds */
 	atomic64_t stragglers;	/* transient references held across a write lock */
+	atomic64_t clean;	/* speculative reads that retry() accepted */
+	atomic64_t limit_hits;	/* readers refused at VM_REFCNT_LIMIT */
 	atomic64_t max_wait_us;	/* longest vma_start_write() */
 };
 
@@ -389,6 +482,7 @@ struct vt_result {
 	u64 inv_count[NR_INVS];
 	char first[320];
 	s64 reads, read_ok, fallbacks, writes, detaches, replaces, frees, rounds, stragglers;
+	s64 clean, limit_hits, killed;
 	s64 max_wait_us;
 };
 
@@ -418,18 +512,33 @@ struct vt_ctx {
 	struct vt_result res;
 	/* bulk_release phase word: round << 2 | phase */
 	unsigned long phase;
+	bool downgrade_only;	/* downgrade: always release by downgrading */
+	/* speculate: written under mmap_lock by the writer, read locklessly */
+	unsigned long spec_round, spec_check;
+	atomic_t spec_section;	/* odd while the writer holds mmap_lock */
+	/* killable_writer */
+	struct task_struct *killable_task;
+	atomic64_t killed;
 	atomic_t hot_vma;	/* detach_free: VMA the detacher works on */
 	/* VMA each worker holds read-locked, for the free monitor and detachers. */
 	struct vm_area_struct *held[VT_MAX_THREADS];
 	struct vm_free_monitor mon;
 };
 
+/* A kind of worker kthread: @count of them (one if NULL), named vmalock_@name/N. */
+struct vt_role {
+	int (*fn)(void *arg);
+	const char *name;
+	int *count;
+};
+
 struct vt_scenario {
 	const char *name;
 	const char *desc;
-	int (*worker)(void *arg);	/* reader role */
-	int (*writer)(void *arg);	/* writer/detacher role */
+	struct vt_role roles[4];	/* spawned in order, stopped in reverse */
 	bool needs_free_probe;
+	bool downgrade_only;
+	bool not_in_all;	/* only when named */
 };
 
 /* The run in progress; the controller owns it. */
@@ -931,7 +1040,7 @@ static int vt_bulk_writer(void *arg)
 	unsigned long round = 0;
 
 	while (!vt_should_stop()) {
-		bool downgrade = round & 1;
+		bool downgrade = ctx->downgrade_only || (round & 1);
 		u64 deadline;
 		int i, missing;
 
@@ -982,25 +1091,433 @@ static int vt_bulk_writer(void *arg)
 	return 0;
 }
 
+/* ---------------------------------------------------------------------- */
+/* speculate: lockless readers against writers, through mm_lock_seq */
+
+static struct vm_area_struct *vt_lookup_rcu(struct mm_struct *mm, unsigned long addr)
+{
+	MA_STATE(mas, &mm->mm_mt, addr, addr);
+
+	return mas_walk(&mas);
+}
+
+/*
+ * Every write section sets, for its round r: spec_round = r, each VMA's
+ * vm_private_data = r and VM_DONTDUMP = r & 1, then spec_check = ~r. A read
+ * that mmap_lock_speculate_retry() accepts must see all of one round.
+ */
+static int vt_spec_writer(void *arg)
+{
+	struct vt_worker *w = arg;
+	struct vt_ctx *ctx = w->ctx;
+	struct mm_struct *mm = ctx->mm;
+	unsigned long round = 0;
+	int i;
+
+	while (!vt_should_stop()) {
+		round++;
+		mmap_write_lock(mm);
+		vt_check_seq_odd(w, true, "after mmap_write_lock(), expected odd");
+		atomic_inc(&ctx->spec_section);
+		WRITE_ONCE(ctx->spec_round, round);
+		for (i = 0; i < vmas; i++) {
+			struct vm_area_struct *vma = vma_lookup(mm, vt_vma_addr(i));
+
+			if (!vma)
+				continue;
+			if (round & 1)
+				vm_flags_set(vma, VM_DONTDUMP);
+			else
+				vm_flags_clear(vma, VM_DONTDUMP);
+			WRITE_ONCE(vma->vm_private_data, (void *)round);
+			atomic64_inc(&ctx->stats.writes);
+		}
+		vt_hold();
+		WRITE_ONCE(ctx->spec_check, ~round);
+		atomic_inc(&ctx->spec_section);
+		mmap_write_unlock(mm);
+		atomic64_inc(&ctx->stats.rounds);
+		cond_resched();
+	}
+	return 0;
+}
+
+static int vt_spec_reader(void *arg)
+{
+	bool (*retry)(struct mm_struct *mm, unsigned int seq);
+	struct vt_worker *w = arg;
+	struct vt_ctx *ctx = w->ctx;
+	struct mm_struct *mm = ctx->mm;
+
+	retry = ctx->ops->speculate_retry ?: mmap_lock_speculate_retry;
+	while (!vt_should_stop()) {
+		unsigned long addr, round, check, priv = 0;
+		int s1, s2, idx, dontdump = 0;
+		struct vm_area_struct *vma;
+		unsigned int seq;
+		bool began;
+
+		addr = vt_random_addr(w, &idx);
+		atomic64_inc(&ctx->stats.reads);
+		s1 = atomic_read(&ctx->spec_section);
+		began = mmap_lock_speculate_try_begin(mm, &seq);
+		s2 = atomic_read(&ctx->spec_section);
+		/* One write section spanned try_begin(): it had to fail. */
+		if (began && s1 == s2 && (s1 & 1))
+			vt_violation(ctx, INV_SEQ_PARITY,
+				     "reader/%d: mmap_lock_speculate_try_begin() succeeded (seq=%u) inside write section %d",
+				     w->id, seq, s1 / 2);
+		if (!began) {
+			atomic64_inc(&ctx->stats.fallbacks);
+			cond_resched();
+			continue;
+		}
+		rcu_read_lock();
+		vma = vt_lookup_rcu(mm, addr);
+		if (vma) {
+			priv = (unsigned long)READ_ONCE(vma->vm_private_data);
+			dontdump = !!(READ_ONCE(vma->vm_flags) & VM_DONTDUMP);
+		}
+		round = READ_ONCE(ctx->spec_round);
+		check = READ_ONCE(ctx->spec_check);
+		rcu_read_unlock();
+		if (retry(mm, seq)) {
+			atomic64_inc(&ctx->stats.fallbacks);
+			cond_resched();
+			continue;
+		}
+		atomic64_inc(&ctx->stats.clean);
+		if (check != ~round || (vma && (priv != round || dontdump != (round & 1))))
+			vt_violation(ctx, INV_SPECULATE,
+				     "reader/%d: retry() accepted a mixed state: round=%lu check=%#lx VMA %d private=%lu dontdump=%d",
+				     w->id, round, check, idx, priv, dontdump);
+		cond_resched();
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* refcount_limit: readers at the VM_REFCNT_LIMIT ceiling, and a writer */
+
+static struct vm_area_struct *vt_vma0(struct vt_ctx *ctx)
+{
+	struct vm_area_struct *vma;
+
+	mmap_read_lock(ctx->mm);
+	vma = vma_lookup(ctx->mm, vt_vma_addr(0));
+	mmap_read_unlock(ctx->mm);
+	return vma;	/* the scenario never unmaps it */
+}
+
+/*
+ * The crowd stands for (LIMIT - nr of readers) readers holding VMA 0, so that the
+ * real readers reach the ceiling. Like readers, it leaves when a writer
+ * waits (and wakes it, as the last reader's vma_refcount_put() does), and
+ * comes back when the writer is gone.
+ */
+static int vt_crowd(void *arg)
+{
+	struct vt_worker *w = arg;
+	struct vt_ctx *ctx = w->ctx;
+	struct mm_struct *mm = ctx->mm;
+	int crowd = VM_REFCNT_LIMIT - readers;
+	struct vm_area_struct *vma = vt_vma0(ctx);
+	bool in = false;
+
+	while (vma && !vt_should_stop()) {
+		unsigned int cnt = refcount_read(&vma->vm_refcnt);
+
+		if (!in && cnt < VM_REFCNT_EXCLUDE_READERS_FLAG && !vma_write_locked_now(vma, mm)) {
+			in = refcount_add_not_zero(crowd, &vma->vm_refcnt);
+		} else if (in && cnt >= VM_REFCNT_EXCLUDE_READERS_FLAG) {
+			if (!refcount_sub_and_test(crowd, &vma->vm_refcnt))
+				rcuwait_wake_up(&mm->vma_writer_wait);
+			in = false;
+		}
+		cond_resched();
+	}
+	if (in && !refcount_sub_and_test(crowd, &vma->vm_refcnt))
+		rcuwait_wake_up(&mm->vma_writer_wait);
+	return 0;
+}
+
+static int vt_limit_reader(void *arg)
+{
+	struct vt_worker *w = arg;
+	struct vt_ctx *ctx = w->ctx;
+	struct vm_area_struct *vma = vt_vma0(ctx);
+
+	while (vma && !vt_should_stop()) {
+		if (!vt_read_once(w, vt_vma_addr(0)) &&
+		    refcount_read(&vma->vm_refcnt) == VM_REFCNT_LIMIT)
+			atomic64_inc(&ctx->stats.limit_hits);
+		cond_resched();
+	}
+	return 0;
+}
+
+static int vt_limit_writer(void *arg)
+{
+	struct vt_worker *w = arg;
+	struct vt_ctx *ctx = w->ctx;
+	struct vm_area_struct *vma = vt_vma0(ctx);
+
+	while (vma && !vt_should_stop()) {
+		mmap_write_lock(ctx->mm);
+		vt_write_enter(w, vma);
+		vt_hold();
+		vt_clear_writer_marks(ctx);
+		mmap_write_unlock(ctx->mm);
+		usleep_range(500, 1000);	/* let the readers climb back */
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* killable_writer: vma_start_write_killable() killed while readers hold */
+
+/* Holds VMA 0 read-locked for a millisecond at a time, as a slow fault does. */
+static int vt_holder(void *arg)
+{
+	struct vt_worker *w = arg;
+	struct vt_ctx *ctx = w->ctx;
+
+	while (!vt_should_stop()) {
+		struct vm_area_struct *vma = ctx->ops->read_vma(ctx->mm, vt_vma_addr(0));
+
+		if (vma) {
+			usleep_range(1000, 2000);
+			ctx->ops->unlock_vma(vma);
+		}
+		cond_resched();
+	}
+	return 0;
+}
+
+static void vt_unexclude(struct vm_area_struct *vma)
+{
+	bool detached = refcount_sub_and_test(VM_REFCNT_EXCLUDE_READERS_FLAG, &vma->vm_refcnt);
+
+	WARN_ON_ONCE(detached);	/* it is attached */
+}
+
+static int vt_killable_writer(void *arg)
+{
+	int (*killable)(struct vm_area_struct *vma);
+	struct vt_worker *w = arg;
+	struct vt_ctx *ctx = w->ctx;
+	struct mm_struct *mm = ctx->mm;
+
+	killable = ctx->ops->write_vma_killable ?: vma_start_write_killable;
+	allow_signal(SIGKILL);
+	WRITE_ONCE(ctx->killable_task, current);
+	while (!vt_should_stop()) {
+		struct vm_area_struct *vma;
+		unsigned int cnt;
+		int ret;
+
+		mmap_write_lock(mm);
+		vma = vma_lookup(mm, vt_vma_addr(0));
+		ret = vma ? killable(vma) : 0;
+		if (ret == -EINTR) {
+			bool locked = __is_vma_write_locked(vma);
+
+			atomic64_inc(&ctx->killed);
+			cnt = refcount_read(&vma->vm_refcnt);
+			if (cnt < 1 || cnt >= VM_REFCNT_EXCLUDE_READERS_FLAG || locked)
+				vt_violation(ctx, INV_KILLABLE,
+					     "writer/%d: killed vma_start_write_killable() left VMA 0 with refcnt=%#x%s, expected attached with readers only",
+					     w->id, cnt, locked ? ", write-locked" : "");
+			/* Undo a broken error path so that the run can go on. */
+			if (cnt >= VM_REFCNT_EXCLUDE_READERS_FLAG)
+				vt_unexclude(vma);
+			flush_signals(current);
+		} else if (vma) {
+			atomic64_inc(&ctx->stats.writes);
+		}
+		mmap_write_unlock(mm);
+		cond_resched();
+	}
+	return 0;
+}
+
+/* Sends SIGKILL to the killable writer every millisecond or two. */
+static int vt_killer(void *arg)
+{
+	struct vt_worker *w = arg;
+	struct vt_ctx *ctx = w->ctx;
+
+	while (!vt_should_stop()) {
+		struct task_struct *t = READ_ONCE(ctx->killable_task);
+
+		usleep_range(1000, 2000);
+		if (t)
+			send_sig(SIGKILL, t, 1);
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* fault_path: page faults through lock_vma_under_rcu() and handle_mm_fault() */
+
+/*
+ * What the architecture's fault handler does for a user fault, from a
+ * kthread that adopted the test mm (x86 takes the per-VMA path only for
+ * faults from user mode, so copy_to_user() alone would never reach it).
+ * Returns true if the fault was handled under the per-VMA lock.
+ */
+static bool vt_fault_in(struct vt_ctx *ctx, unsigned long addr)
+{
+	unsigned int flags = FAULT_FLAG_DEFAULT | FAULT_FLAG_WRITE;
+	struct mm_struct *mm = ctx->mm;
+	struct vm_area_struct *vma;
+	vm_fault_t fault;
+
+	vma = ctx->ops->read_vma(mm, addr);
+	if (vma) {
+		fault = handle_mm_fault(vma, addr, flags | FAULT_FLAG_VMA_LOCK, NULL);
+		if (!(fault & (VM_FAULT_RETRY | VM_FAULT_COMPLETED)))
+			ctx->ops->unlock_vma(vma);
+		if (!(fault & VM_FAULT_RETRY))
+			return true;
+	}
+	/* Fallback, as the fault handler does: under mmap_lock, no retry. */
+	mmap_read_lock(mm);
+	vma = vma_lookup(mm, addr);
+	if (vma && (vma->vm_flags & VM_WRITE))
+		handle_mm_fault(vma, addr, FAULT_FLAG_WRITE, NULL);
+	mmap_read_unlock(mm);
+	return false;
+}
+
+/*
+ * Faulters own every nr-th page of every VMA; they fault it in, write
+ * (id, generation) with copy_to_user() and read it back. A VMA's
+ * generation is odd while a mapper replaces or splits it: a value is only
+ * checked if the generation did not move around the write and the read.
+ */
+static int vt_faulter(void *arg)
+{
+	struct vt_worker *w = arg;
+	struct vt_ctx *ctx = w->ctx;
+	u64 round = 0;
+
+	kthread_use_mm(ctx->mm);
+	while (!vt_should_stop()) {
+		int idx, g1, g2;
+		unsigned long addr = vt_random_addr(w, &idx);
+		u64 want = (u64)(w->id + 1) << 48 | ++round, got = 0;
+
+		/* Each faulter its own cache line of the page. */
+		addr += (w->id % (PAGE_SIZE / SMP_CACHE_BYTES)) * SMP_CACHE_BYTES;
+		atomic64_inc(&ctx->stats.reads);
+		g1 = atomic_read(&ctx->slots[idx].probed);
+		if (vt_fault_in(ctx, addr))
+			atomic64_inc(&ctx->stats.read_ok);
+		else
+			atomic64_inc(&ctx->stats.fallbacks);
+		if (copy_to_user((void __user *)addr, &want, sizeof(want)) ||
+		    copy_from_user(&got, (void __user *)addr, sizeof(got))) {
+			cond_resched();
+			continue;	/* unmapped meanwhile */
+		}
+		/* Pairs with the mapper's barriers around its generation. */
+		smp_rmb();
+		g2 = atomic_read(&ctx->slots[idx].probed);
+		if (g1 == g2 && !(g1 & 1) && got != want)
+			vt_violation(ctx, INV_FAULT_DATA,
+				     "faulter/%d: VMA %d at %lx holds %#llx after writing %#llx (generation %d)",
+				     w->id, idx, addr, got, want, g1);
+		cond_resched();
+	}
+	kthread_unuse_mm(ctx->mm);
+	return 0;
+}
+
+/* Replace VMAs, and split them by unmapping a page and mapping it again. */
+static int vt_mapper(void *arg)
+{
+	struct vt_worker *w = arg;
+	struct vt_ctx *ctx = w->ctx;
+
+	kthread_use_mm(ctx->mm);
+	while (!vt_should_stop()) {
+		int idx = prandom_u32_state(&w->rnd) % vmas;
+		atomic_t *gen = &ctx->slots[idx].probed;
+		unsigned long page = vt_vma_addr(idx) +
+			(1 + prandom_u32_state(&w->rnd) % (VT_VMA_PAGES - 2)) * PAGE_SIZE;
+
+		atomic_inc(gen);
+		smp_mb__after_atomic();	/* odd before the mapping changes */
+		if (prandom_u32_state(&w->rnd) & 1) {
+			vt_replace(w, idx);
+		} else {
+			vm_munmap(page, PAGE_SIZE);
+			if (IS_ERR_VALUE(vm_mmap(NULL, page, PAGE_SIZE, PROT_READ | PROT_WRITE,
+						 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, 0)))
+				pr_warn_ratelimited("mapper/%d: vm_mmap(%lx) failed\n",
+						    w->id, page);
+			atomic64_inc(&ctx->stats.replaces);
+		}
+		smp_mb__before_atomic();	/* even after it changed */
+		atomic_inc(gen);
+		usleep_range(100, 200);
+	}
+	kthread_unuse_mm(ctx->mm);
+	return 0;
+}
+
 static const struct vt_scenario vt_scenarios[NR_SCNS] = {
 	[SCN_RW_EXCLUSION] = {
 		.name = "rw_exclusion",
 		.desc = "readers against writers; no reader inside a write-locked VMA",
-		.worker = vt_reader,
-		.writer = vt_rw_writer,
+		.roles = { { vt_reader, "rd", &readers }, { vt_rw_writer, "wr", &writers } },
 	},
 	[SCN_DETACH_FREE] = {
 		.name = "detach_free",
 		.desc = "readers against detach, munmap and replacement; no reader at free",
-		.worker = vt_reader,
-		.writer = vt_detacher,
+		.roles = { { vt_reader, "rd", &readers }, { vt_detacher, "dt", &detachers },
+			   { vt_straggler, "st" } },
 		.needs_free_probe = true,
 	},
 	[SCN_BULK_RELEASE] = {
 		.name = "bulk_release",
 		.desc = "all VMAs write-locked; readers fail until unlock/downgrade, then succeed",
-		.worker = vt_bulk_reader,
-		.writer = vt_bulk_writer,
+		.roles = { { vt_bulk_reader, "rd", &readers }, { vt_bulk_writer, "wr" } },
+	},
+	[SCN_DOWNGRADE] = {
+		.name = "downgrade",
+		.desc = "mmap_write_downgrade() mid-section releases all VMAs while read-held",
+		.roles = { { vt_bulk_reader, "rd", &readers }, { vt_bulk_writer, "wr" } },
+		.downgrade_only = true,
+	},
+	[SCN_SPECULATE] = {
+		.name = "speculate",
+		.desc = "lockless readers (mmap_lock_speculate_*) see one state or retry",
+		.roles = { { vt_spec_reader, "sp", &readers }, { vt_spec_writer, "wr", &writers } },
+	},
+	[SCN_REFCOUNT_LIMIT] = {
+		.name = "refcount_limit",
+		.desc = "readers at VM_REFCNT_LIMIT fail cleanly; a writer still gets in",
+		.roles = { { vt_limit_reader, "rd", &readers }, { vt_limit_writer, "wr" },
+			   { vt_crowd, "crowd" } },
+	},
+	[SCN_KILLABLE_WRITER] = {
+		.name = "killable_writer",
+		.desc = "killed vma_start_write_killable(): -EINTR, count restored",
+		.roles = { { vt_reader, "rd", &readers }, { vt_holder, "hold" },
+			   { vt_killable_writer, "kw" }, { vt_killer, "kill" } },
+	},
+	[SCN_FAULT_PATH] = {
+		.name = "fault_path",
+		.desc = "faults under the per-VMA lock while VMAs are replaced and split",
+		.roles = { { vt_faulter, "flt", &readers }, { vt_mapper, "map", &writers } },
+	},
+	[SCN_WATCH] = {
+		.name = "watch",
+		.desc = "only the vm_area_free() monitor, watching a user-space stressor",
+		.needs_free_probe = true,
+		.not_in_all = true,
 	},
 };
 
@@ -1060,7 +1577,8 @@ static void vt_stop_workers(struct vt_ctx *ctx)
 {
 	int i;
 
-	for (i = 0; i < ctx->nr_workers; i++) {
+	/* Last spawned first: helpers (killer, crowd) go before those they act on. */
+	for (i = ctx->nr_workers - 1; i >= 0; i--) {
 		kthread_stop(ctx->workers[i].task);
 		put_task_struct(ctx->workers[i].task);
 	}
@@ -1101,9 +1619,30 @@ static void vt_snapshot(struct vt_ctx *ctx)
 	r->replaces = atomic64_read(&ctx->stats.replaces);
 	r->rounds = atomic64_read(&ctx->stats.rounds);
 	r->stragglers = atomic64_read(&ctx->stats.stragglers);
+	r->clean = atomic64_read(&ctx->stats.clean);
+	r->limit_hits = atomic64_read(&ctx->stats.limit_hits);
+	r->killed = atomic64_read(&ctx->killed);
 	r->max_wait_us = atomic64_read(&ctx->stats.max_wait_us);
 	for (i = 0; i < NR_INVS; i++)
 		r->inv_count[i] = atomic64_read(&ctx->inv_count[i]);
+}
+
+/* A run that never reached the state it is about did not test it: say so. */
+static void vt_check_coverage(struct vt_ctx *ctx)
+{
+	if (ctx->scn == SCN_SPECULATE && !atomic64_read(&ctx->stats.clean))
+		vt_violation(ctx, INV_COVERAGE, "no speculative read was accepted by retry()");
+	if (ctx->scn == SCN_REFCOUNT_LIMIT && !atomic64_read(&ctx->stats.limit_hits))
+		vt_violation(ctx, INV_COVERAGE, "readers never met VM_REFCNT_LIMIT");
+	if (ctx->scn == SCN_KILLABLE_WRITER && !atomic64_read(&ctx->killed))
+		vt_violation(ctx, INV_COVERAGE, "no vma_start_write_killable() was interrupted");
+	if (ctx->scn == SCN_FAULT_PATH && !atomic64_read(&ctx->stats.read_ok))
+		vt_violation(ctx, INV_COVERAGE,
+			     "every fault fell back to mmap_lock: the per-VMA path was not tested");
+	if (ctx->scn == SCN_WATCH && !atomic64_read(&ctx->mon.frees))
+		vt_violation(ctx, INV_COVERAGE, "no VMA was freed while watching");
+	if (ctx->scn == SCN_DETACH_FREE && !atomic64_read(&ctx->stats.stragglers))
+		vt_violation(ctx, INV_COVERAGE, "no transient reader met a detach");
 }
 
 static void vt_skip(struct vt_result *r, const char *why, int err)
@@ -1116,9 +1655,10 @@ static void vt_skip(struct vt_result *r, const char *why, int err)
 static void vt_run_scenario(enum vt_scn scn, struct vt_result *out)
 {
 	const struct vt_scenario *s = &vt_scenarios[scn];
+	const struct vt_role *r;
 	struct vt_ctx *ctx;
 	bool probed = false;
-	int err, nw;
+	int err;
 
 	memset(out, 0, sizeof(*out));
 	out->scn = scn;
@@ -1157,26 +1697,26 @@ static void vt_run_scenario(enum vt_scn scn, struct vt_result *out)
 		}
 		probed = true;
 	}
-	nw = scn == SCN_DETACH_FREE ? detachers : scn == SCN_BULK_RELEASE ? 1 : writers;
+	ctx->downgrade_only = s->downgrade_only;
+	ctx->spec_check = ~0UL;		/* round 0: nothing written yet */
 	ctx->start_ns = ktime_get_ns();
 	mutex_lock(&vt_mutex);
 	WRITE_ONCE(vt_cur, ctx);
 	mutex_unlock(&vt_mutex);
-	err = vt_spawn(ctx, s->worker, "rd", readers);
-	if (!err)
-		err = vt_spawn(ctx, s->writer, scn == SCN_DETACH_FREE ? "dt" : "wr", nw);
-	if (!err && scn == SCN_DETACH_FREE)
-		err = vt_spawn(ctx, vt_straggler, "st", 1);
+	for (err = 0, r = s->roles; r < s->roles + ARRAY_SIZE(s->roles) && r->fn && !err; r++)
+		err = vt_spawn(ctx, r->fn, r->name, r->count ? *r->count : 1);
 	if (err) {
 		vt_skip(&ctx->res, "kthread_create failed", err);
 	} else {
 		if (verbose >= 2)
-			pr_info("%s: %d readers, %d writers, %d VMAs, ops %s\n",
-				s->name, readers, nw, vmas, ctx->ops->name);
+			pr_info("%s: %d threads, %d VMAs, ops %s\n",
+				s->name, ctx->nr_workers, vmas, ctx->ops->name);
 		wait_event_timeout(vt_wq, READ_ONCE(vt_stop), msecs_to_jiffies(duration_ms));
 	}
 	vt_stop_workers(ctx);
 	ctx->res.time_ms = div_u64(ktime_get_ns() - ctx->start_ns, NSEC_PER_MSEC);
+	if (!err)
+		vt_check_coverage(ctx);
 	if (probed)
 		vm_free_monitor_stop(&ctx->mon);
 	mutex_lock(&vt_mutex);		/* the status file reads vt_cur under it */
@@ -1227,9 +1767,10 @@ static size_t vt_format_result(char *buf, size_t size, int num, const struct vt_
 	if (v)
 		len += scnprintf(buf + len, size - len, " detected_ms=%llu", r->detected_ms);
 	len += scnprintf(buf + len, size - len,
-			 "\n# %s: reads=%lld writes=%lld detaches=%lld replaces=%lld frees_seen=%lld rounds=%lld stragglers=%lld max_write_wait_us=%lld\n",
+			 "\n# %s: reads=%lld writes=%lld detaches=%lld replaces=%lld frees_seen=%lld rounds=%lld stragglers=%lld clean_speculations=%lld limit_hits=%lld killed=%lld max_write_wait_us=%lld\n",
 			 name, r->reads, r->writes, r->detaches, r->replaces, r->frees,
-			 r->rounds, r->stragglers, r->max_wait_us);
+			 r->rounds, r->stragglers, r->clean, r->limit_hits, r->killed,
+			 r->max_wait_us);
 	for (i = 0; i < NR_INVS; i++)
 		if (r->inv_count[i])
 			len += scnprintf(buf + len, size - len,
@@ -1294,7 +1835,10 @@ static int vt_parse_run(const char *spec, const struct vt_lock_ops *ops, unsigne
 
 	*mask = 0;
 	if (sysfs_streq(spec, "all")) {
-		*mask = ops->targets ?: GENMASK(NR_SCNS - 1, 0);
+		*mask = ops->targets;
+		for (i = 0; !ops->targets && i < NR_SCNS; i++)
+			if (!vt_scenarios[i].not_in_all)
+				*mask |= BIT(i);
 		return 0;
 	}
 	dup = kstrdup(spec, GFP_KERNEL);
@@ -1309,15 +1853,19 @@ static int vt_parse_run(const char *spec, const struct vt_lock_ops *ops, unsigne
 			if (!strcmp(tok, vt_scenarios[i].name))
 				break;
 		if (i == NR_SCNS) {
-			pr_err("unknown scenario '%s'; allowed: all, rw_exclusion, detach_free, bulk_release\n",
+			pr_err("unknown scenario '%s'; allowed: all, rw_exclusion, detach_free, bulk_release, downgrade, speculate, refcount_limit, killable_writer, fault_path, watch\n",
 			       tok);
 			err = -EINVAL;
 		} else if (ops->targets && !(ops->targets & BIT(i))) {
-			pr_err("broken variant %s is not caught by %s; it applies to: %s%s%s\n",
-			       ops->name, tok,
-			       ops->targets & BIT(SCN_RW_EXCLUSION) ? "rw_exclusion " : "",
-			       ops->targets & BIT(SCN_DETACH_FREE) ? "detach_free " : "",
-			       ops->targets & BIT(SCN_BULK_RELEASE) ? "bulk_release" : "");
+			char list[128] = "";
+			int j, len = 0;
+
+			for (j = 0; j < NR_SCNS; j++)
+				if (ops->targets & BIT(j))
+					len += scnprintf(list + len, sizeof(list) - len, " %s",
+							 vt_scenarios[j].name);
+			pr_err("broken variant %s is not caught by %s; it applies to:%s\n",
+			       ops->name, tok, list);
 			err = -EINVAL;
 		} else {
 			*mask |= BIT(i);
@@ -1513,7 +2061,7 @@ static int vt_set_param(char *key, char *val)
 	}
 	if (!strcmp(key, "broken")) {
 		if (!vt_find_ops(val)) {
-			pr_err("broken=%s unknown; allowed: none, reader_no_seqcheck, writer_no_wait, detach_no_wait, unlock_no_seq, reader_no_refcount, reader_late_wake\n",
+			pr_err("broken=%s unknown; allowed: none, reader_no_seqcheck, writer_no_wait, detach_no_wait, unlock_no_seq, reader_no_refcount, reader_late_wake, reader_no_limit, speculate_no_retry, killable_leak\n",
 			       val);
 			return -EINVAL;
 		}
@@ -1642,7 +2190,7 @@ static int __init vt_init(void)
 		}
 	}
 	if (!vt_find_ops(broken)) {
-		pr_err("broken=%s unknown; allowed: none, reader_no_seqcheck, writer_no_wait, detach_no_wait, unlock_no_seq, reader_no_refcount, reader_late_wake\n",
+		pr_err("broken=%s unknown; allowed: none, reader_no_seqcheck, writer_no_wait, detach_no_wait, unlock_no_seq, reader_no_refcount, reader_late_wake, reader_no_limit, speculate_no_retry, killable_leak\n",
 		       broken);
 		return -EINVAL;
 	}

@@ -509,8 +509,8 @@ static int vk_replacer_fn(void *arg)
  */
 static void detached_reader_retries_test(struct kunit *test)
 {
-	struct vm_area_struct *vma = vk_map(test, 0), *found, *got;
 	MA_STATE(mas, &current->mm->mm_mt, vk_addr(0), vk_addr(0));
+	struct vm_area_struct *vma = vk_map(test, 0), *found, *got;
 	unsigned long timeout = jiffies + VK_TIMEOUT;
 	struct vk_thread *t;
 	bool replaced = true;

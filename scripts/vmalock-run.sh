@@ -14,6 +14,7 @@
 #   --lifecycle        also run the bad-input and unload-mid-run checks
 #   --no-kunit         do not run the KUnit suites (they run at boot of the
 #                      main guest, with kunit.enable=1)
+#   --no-user          do not run the user-space stressor (user/)
 #   --duration-ms N    duration of each scenario (default 3000)
 #   --params "K=V ..." further module parameters (see README)
 #   --smp N            guest CPUs (default 2)
@@ -26,9 +27,9 @@ set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 export CACHE=${CACHE:-$HOME/.cache/vmalock-test}
-variant=debug scenarios=all broken=none real=1 lifecycle=0 kunit=1
+variant=debug scenarios=all broken=none real=1 lifecycle=0 kunit=1 user=1
 duration_ms=3000 params="" smp=2 accel=auto out=""
-all_broken="reader_no_seqcheck writer_no_wait detach_no_wait unlock_no_seq reader_no_refcount reader_late_wake"
+all_broken="reader_no_seqcheck writer_no_wait detach_no_wait unlock_no_seq reader_no_refcount reader_late_wake reader_no_limit speculate_no_retry killable_leak"
 
 usage() { sed -n '/^# Usage/,/^# Exit/p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 die() { echo "vmalock-run: $*" >&2; exit 2; }
@@ -42,6 +43,7 @@ while [ $# -gt 0 ]; do
 	--no-real) real=0 ;;
 	--lifecycle) lifecycle=1 ;;
 	--no-kunit) kunit=0 ;;
+	--no-user) user=0 ;;
 	--duration-ms) num "$1" "${2:-}"; duration_ms=$2; shift ;;
 	--params) params=${2?}; shift ;;
 	--smp) num "$1" "${2:-}"; smp=$2; shift ;;
@@ -113,6 +115,7 @@ echo "kernel: $kversion" | tee "$out/kernel-version" >&2
 
 build_module() {
 	make -s -C "$kbuild" M="$top" ARCH=x86_64 modules >&2
+	gcc -O2 -Wall -static -pthread -o "$out/vmalock_user_stress" "$top/user/vmalock_user_stress.c"
 }
 stage module build_module
 
@@ -123,7 +126,7 @@ initramfs() {
 	cp /bin/busybox "$root/bin/busybox"
 	ln -s busybox "$root/bin/sh"
 	cp "$top/scripts/guest/init" "$root/init"
-	cp "$top/vmalock_test.ko" "$root/"
+	cp "$top/vmalock_test.ko" "$out/vmalock_user_stress" "$root/"
 	(cd "$root" && find . | cpio -o -H newc --quiet) > "$out/initramfs.cpio"
 	rm -rf "$root"
 }
@@ -170,7 +173,7 @@ pick_accel() {
 stage accel-probe pick_accel
 echo "accel: $use_accel" >&2
 
-nscn=3
+nscn=7
 [ "$scenarios" = all ] || nscn=$(echo "$scenarios" | tr ',' '\n' | grep -c .)
 
 judge() { # boot-name run expect
@@ -213,9 +216,10 @@ boots() {
 	[ $real -eq 1 ] && runs=real
 	[ $lifecycle -eq 1 ] && runs=${runs:+$runs,}lifecycle
 	[ $kunit -eq 1 ] && runs=${runs:+$runs,}kunit
+	[ $user -eq 1 ] && runs=${runs:+$runs,}user
 	if [ -n "$runs" ]; then
 		rc=0
-		qemu_boot main "$use_accel" "$runs" "$(boot_timeout $((nscn + 2)))" \
+		qemu_boot main "$use_accel" "$runs" "$(boot_timeout $((nscn + 4)))" \
 			"$([ $kunit -eq 1 ] && echo kunit.enable=1)" || rc=$?
 		[ $rc -eq 0 ] || check FAIL "boot-main" "$([ $rc -eq 124 ] && echo hung || echo crashed)"
 		if python3 "$top/scripts/scan-splats.py" "$out/console-main.log" > "$out/splats-main.txt"; then
@@ -235,6 +239,10 @@ boots() {
 		if [ $kunit -eq 1 ]; then
 			judge main kunit pass || true
 			record_kunit
+		fi
+		if [ $user -eq 1 ]; then
+			judge main user pass || true
+			record user pass
 		fi
 	fi
 	for b in $broken; do

@@ -267,6 +267,35 @@ static struct vm_area_struct *vt_read_no_limit(struct mm_struct *mm, unsigned lo
 	return vma;
 }
 
+/*
+ * R8: vma_start_read() without the vm_mm check, with the pause of the slow
+ * reader between walk and increment so that reuse has time to happen.
+ */
+static struct vm_area_struct *vt_read_no_mm_check(struct mm_struct *mm, unsigned long addr)
+{
+	MA_STATE(mas, &mm->mm_mt, addr, addr);
+	struct vm_area_struct *vma;
+	int oldcnt;
+
+	rcu_read_lock();
+	vma = mas_walk(&mas);
+	if (vma)
+		udelay(5);
+	if (!vma || READ_ONCE(vma->vm_lock_seq) == READ_ONCE(mm->mm_lock_seq.sequence) ||
+	    !__refcount_inc_not_zero_limited_acquire(&vma->vm_refcnt, &oldcnt, VM_REFCNT_LIMIT)) {
+		rcu_read_unlock();
+		return NULL;
+	}
+	__vma_lockdep_acquire_read(vma);
+	rcu_read_unlock();
+	if (addr < vma->vm_start || addr >= vma->vm_end ||
+	    vma->vm_lock_seq == raw_read_seqcount(&mm->mm_lock_seq)) {
+		vma_end_read(vma);
+		return NULL;
+	}
+	return vma;
+}
+
 /* A speculative reader that trusts try_begin() and never checks retry(). */
 static bool vt_speculate_no_retry(struct mm_struct *mm, unsigned int seq)
 {
@@ -324,7 +353,7 @@ static void vt_repair_seq(struct mm_struct *mm)
 enum vt_scn {
 	SCN_RW_EXCLUSION, SCN_DETACH_FREE, SCN_BULK_RELEASE, SCN_DOWNGRADE,
 	SCN_SPECULATE, SCN_REFCOUNT_LIMIT, SCN_KILLABLE_WRITER, SCN_FAULT_PATH,
-	SCN_WATCH, NR_SCNS
+	SCN_REUSE, SCN_WATCH, NR_SCNS
 };
 
 static const struct vt_lock_ops vt_ops_table[] = {
@@ -430,6 +459,16 @@ static const struct vt_lock_ops vt_ops_table[] = {
 		.downgrade_mmap = vt_write_downgrade,
 		.write_vma_killable = vt_write_killable_leak,
 		.targets = BIT(SCN_KILLABLE_WRITER),
+	}, {
+		.name = "reader_no_mm_check",
+		.desc = "R8: reader does not check that a reused VMA still belongs to its mm",
+		.read_vma = vt_read_no_mm_check,
+		.unlock_vma = vma_end_read,
+		.write_vma = vt_write_lock,
+		.detach = vt_detach,
+		.unlock_mmap = vt_write_unlock,
+		.downgrade_mmap = vt_write_downgrade,
+		.targets = BIT(SCN_REUSE),
 	},
 };
 
@@ -450,6 +489,7 @@ static const struct vt_lock_ops *vt_find_ops(const char *name)
 #define VT_VMA_STRIDE	(2 * VT_VMA_PAGES * PAGE_SIZE)	/* gaps stop merging */
 #define VT_BASE		0x10000000UL
 #define VT_MAX_THREADS	(64 + 16 + 2)
+#define VT_OTHER_MMS	2	/* reuse: mms beside the test mm */
 
 /* What the harness itself knows about each test VMA (its witness). */
 struct vt_slot {
@@ -470,6 +510,7 @@ struct vt_stats {
 	atomic64_t stragglers;	/* transient references held across a write lock */
 	atomic64_t clean;	/* speculative reads that retry() accepted */
 	atomic64_t limit_hits;	/* readers refused at VM_REFCNT_LIMIT */
+	atomic64_t foreign;	/* reuse: VMAs of another mm met by a lookup */
 	atomic64_t max_wait_us;	/* longest vma_start_write() */
 };
 
@@ -482,7 +523,7 @@ struct vt_result {
 	u64 inv_count[NR_INVS];
 	char first[320];
 	s64 reads, read_ok, fallbacks, writes, detaches, replaces, frees, rounds, stragglers;
-	s64 clean, limit_hits, killed;
+	s64 clean, limit_hits, killed, foreign;
 	s64 max_wait_us;
 };
 
@@ -518,12 +559,17 @@ struct vt_ctx {
 	atomic_t spec_section;	/* odd while the writer holds mmap_lock */
 	/* killable_writer */
 	struct task_struct *killable_task;
+	/* reuse: mms whose VMAs come from the same slab as the test mm's */
+	struct mm_struct *other_mm[VT_OTHER_MMS];
 	atomic64_t killed;
 	atomic_t hot_vma;	/* detach_free: VMA the detacher works on */
 	/* VMA each worker holds read-locked, for the free monitor and detachers. */
 	struct vm_area_struct *held[VT_MAX_THREADS];
 	struct vm_free_monitor mon;
 };
+
+/* The test mm and VT_OTHER_MMS more churn VMAs in the reuse scenario. */
+static int vt_reuse_mms = 1 + VT_OTHER_MMS;
 
 /* A kind of worker kthread: @count of them (one if NULL), named vmalock_@name/N. */
 struct vt_role {
@@ -1467,6 +1513,69 @@ static int vt_mapper(void *arg)
 	return 0;
 }
 
+/* ---------------------------------------------------------------------- */
+/* reuse: VMAs freed in one mm and reused by another, under RCU readers */
+
+
+/* Churner 0 works on the test mm, the others on mms of their own. */
+static int vt_churner(void *arg)
+{
+	struct vt_worker *w = arg;
+	struct vt_ctx *ctx = w->ctx;
+	struct mm_struct *mm = w->id ? ctx->other_mm[w->id - 1] : ctx->mm;
+
+	kthread_use_mm(mm);
+	while (!vt_should_stop()) {
+		vt_replace(w, prandom_u32_state(&w->rnd) % vmas);
+		cond_resched();
+	}
+	kthread_unuse_mm(mm);
+	return 0;
+}
+
+/*
+ * vma_start_read()'s steps with a pause between the tree walk and the
+ * increment, long enough for the VMA to be freed and reused by another mm
+ * at the same address. It counts how often that happened (the race the
+ * vm_mm check is for) and backs off as the kernel does.
+ */
+static int vt_slow_reader(void *arg)
+{
+	struct vt_worker *w = arg;
+	struct vt_ctx *ctx = w->ctx;
+	struct mm_struct *mm = ctx->mm;
+
+	while (!vt_should_stop()) {
+		unsigned long addr = vt_random_addr(w, NULL);
+		struct vm_area_struct *vma;
+		struct mm_struct *other;
+		int oldcnt;
+
+		rcu_read_lock();
+		vma = vt_lookup_rcu(mm, addr);
+		if (!vma)
+			goto next;
+		udelay(5);
+		if (!__refcount_inc_not_zero_limited_acquire(&vma->vm_refcnt, &oldcnt,
+							     VM_REFCNT_LIMIT))
+			goto next;
+		__vma_lockdep_acquire_read(vma);
+		other = vma->vm_mm;
+		if (other != mm)
+			atomic64_inc(&ctx->stats.foreign);
+		mmgrab(other);
+		rcu_read_unlock();
+		vma_refcount_put(vma);
+		mmdrop(other);
+		cond_resched();
+		continue;
+next:
+		rcu_read_unlock();
+		cond_resched();
+	}
+	return 0;
+}
+
 static const struct vt_scenario vt_scenarios[NR_SCNS] = {
 	[SCN_RW_EXCLUSION] = {
 		.name = "rw_exclusion",
@@ -1512,6 +1621,12 @@ static const struct vt_scenario vt_scenarios[NR_SCNS] = {
 		.name = "fault_path",
 		.desc = "faults under the per-VMA lock while VMAs are replaced and split",
 		.roles = { { vt_faulter, "flt", &readers }, { vt_mapper, "map", &writers } },
+	},
+	[SCN_REUSE] = {
+		.name = "reuse",
+		.desc = "VMAs freed and reused by other mms at the same addresses; readers get their own",
+		.roles = { { vt_reader, "rd", &readers }, { vt_churner, "churn", &vt_reuse_mms },
+			   { vt_slow_reader, "slow" } },
 	},
 	[SCN_WATCH] = {
 		.name = "watch",
@@ -1622,6 +1737,7 @@ static void vt_snapshot(struct vt_ctx *ctx)
 	r->clean = atomic64_read(&ctx->stats.clean);
 	r->limit_hits = atomic64_read(&ctx->stats.limit_hits);
 	r->killed = atomic64_read(&ctx->killed);
+	r->foreign = atomic64_read(&ctx->stats.foreign);
 	r->max_wait_us = atomic64_read(&ctx->stats.max_wait_us);
 	for (i = 0; i < NR_INVS; i++)
 		r->inv_count[i] = atomic64_read(&ctx->inv_count[i]);
@@ -1639,6 +1755,8 @@ static void vt_check_coverage(struct vt_ctx *ctx)
 	if (ctx->scn == SCN_FAULT_PATH && !atomic64_read(&ctx->stats.read_ok))
 		vt_violation(ctx, INV_COVERAGE,
 			     "every fault fell back to mmap_lock: the per-VMA path was not tested");
+	if (ctx->scn == SCN_REUSE && !atomic64_read(&ctx->stats.foreign))
+		vt_violation(ctx, INV_COVERAGE, "no lookup met a VMA reused by another mm");
 	if (ctx->scn == SCN_WATCH && !atomic64_read(&ctx->mon.frees))
 		vt_violation(ctx, INV_COVERAGE, "no VMA was freed while watching");
 	if (ctx->scn == SCN_DETACH_FREE && !atomic64_read(&ctx->stats.stragglers))
@@ -1658,7 +1776,7 @@ static void vt_run_scenario(enum vt_scn scn, struct vt_result *out)
 	const struct vt_role *r;
 	struct vt_ctx *ctx;
 	bool probed = false;
-	int err;
+	int err, i;
 
 	memset(out, 0, sizeof(*out));
 	out->scn = scn;
@@ -1674,7 +1792,10 @@ static void vt_run_scenario(enum vt_scn scn, struct vt_result *out)
 	atomic_set(&ctx->hot_vma, -1);
 	ctx->slots = kcalloc(vmas, sizeof(*ctx->slots), GFP_KERNEL);
 	ctx->mm = vt_mm_create();
-	if (!ctx->slots || !ctx->mm) {
+	for (i = 0; scn == SCN_REUSE && i < ARRAY_SIZE(ctx->other_mm); i++)
+		ctx->other_mm[i] = vt_mm_create();
+	if (!ctx->slots || !ctx->mm ||
+	    (scn == SCN_REUSE && (!ctx->other_mm[0] || !ctx->other_mm[1]))) {
 		vt_skip(&ctx->res, "out of memory", -ENOMEM);
 		goto out_free;
 	}
@@ -1730,6 +1851,9 @@ out_mm:
 out_free:
 	if (ctx->mm)
 		mmput(ctx->mm);	/* last user: exit_mmap() frees every VMA */
+	for (i = 0; i < ARRAY_SIZE(ctx->other_mm); i++)
+		if (ctx->other_mm[i])
+			mmput(ctx->other_mm[i]);
 	*out = ctx->res;
 	kfree(ctx->slots);
 	kfree(ctx);
@@ -1767,10 +1891,10 @@ static size_t vt_format_result(char *buf, size_t size, int num, const struct vt_
 	if (v)
 		len += scnprintf(buf + len, size - len, " detected_ms=%llu", r->detected_ms);
 	len += scnprintf(buf + len, size - len,
-			 "\n# %s: reads=%lld writes=%lld detaches=%lld replaces=%lld frees_seen=%lld rounds=%lld stragglers=%lld clean_speculations=%lld limit_hits=%lld killed=%lld max_write_wait_us=%lld\n",
+			 "\n# %s: reads=%lld writes=%lld detaches=%lld replaces=%lld frees_seen=%lld rounds=%lld stragglers=%lld clean_speculations=%lld limit_hits=%lld killed=%lld foreign_vmas=%lld max_write_wait_us=%lld\n",
 			 name, r->reads, r->writes, r->detaches, r->replaces, r->frees,
 			 r->rounds, r->stragglers, r->clean, r->limit_hits, r->killed,
-			 r->max_wait_us);
+			 r->foreign, r->max_wait_us);
 	for (i = 0; i < NR_INVS; i++)
 		if (r->inv_count[i])
 			len += scnprintf(buf + len, size - len,
@@ -1853,7 +1977,7 @@ static int vt_parse_run(const char *spec, const struct vt_lock_ops *ops, unsigne
 			if (!strcmp(tok, vt_scenarios[i].name))
 				break;
 		if (i == NR_SCNS) {
-			pr_err("unknown scenario '%s'; allowed: all, rw_exclusion, detach_free, bulk_release, downgrade, speculate, refcount_limit, killable_writer, fault_path, watch\n",
+			pr_err("unknown scenario '%s'; allowed: all, rw_exclusion, detach_free, bulk_release, downgrade, speculate, refcount_limit, killable_writer, fault_path, reuse, watch\n",
 			       tok);
 			err = -EINVAL;
 		} else if (ops->targets && !(ops->targets & BIT(i))) {
@@ -2061,7 +2185,7 @@ static int vt_set_param(char *key, char *val)
 	}
 	if (!strcmp(key, "broken")) {
 		if (!vt_find_ops(val)) {
-			pr_err("broken=%s unknown; allowed: none, reader_no_seqcheck, writer_no_wait, detach_no_wait, unlock_no_seq, reader_no_refcount, reader_late_wake, reader_no_limit, speculate_no_retry, killable_leak\n",
+			pr_err("broken=%s unknown; allowed: none, reader_no_seqcheck, writer_no_wait, detach_no_wait, unlock_no_seq, reader_no_refcount, reader_late_wake, reader_no_limit, speculate_no_retry, killable_leak, reader_no_mm_check\n",
 			       val);
 			return -EINVAL;
 		}
@@ -2190,7 +2314,7 @@ static int __init vt_init(void)
 		}
 	}
 	if (!vt_find_ops(broken)) {
-		pr_err("broken=%s unknown; allowed: none, reader_no_seqcheck, writer_no_wait, detach_no_wait, unlock_no_seq, reader_no_refcount, reader_late_wake, reader_no_limit, speculate_no_retry, killable_leak\n",
+		pr_err("broken=%s unknown; allowed: none, reader_no_seqcheck, writer_no_wait, detach_no_wait, unlock_no_seq, reader_no_refcount, reader_late_wake, reader_no_limit, speculate_no_retry, killable_leak, reader_no_mm_check\n",
 		       broken);
 		return -EINVAL;
 	}

@@ -1274,7 +1274,11 @@ static int vt_crowd(void *arg)
 		unsigned int cnt = refcount_read(&vma->vm_refcnt);
 
 		if (!in && cnt < VM_REFCNT_EXCLUDE_READERS_FLAG && !vma_write_locked_now(vma, mm)) {
-			in = refcount_add_not_zero(crowd, &vma->vm_refcnt);
+			int old;
+
+			/* Never past LIMIT itself: a writer's flag must still fit. */
+			in = __refcount_add_not_zero_limited_acquire(crowd, &vma->vm_refcnt, &old,
+								     VM_REFCNT_LIMIT);
 		} else if (in && cnt >= VM_REFCNT_EXCLUDE_READERS_FLAG) {
 			if (!refcount_sub_and_test(crowd, &vma->vm_refcnt))
 				rcuwait_wake_up(&mm->vma_writer_wait);
@@ -1308,6 +1312,14 @@ static int vt_limit_writer(void *arg)
 	struct vt_ctx *ctx = w->ctx;
 	struct vm_area_struct *vma = vt_vma0(ctx);
 
+	/*
+	 * With readers past the ceiling (reader_no_limit) the count reaches the
+	 * writer flag, and a writer adding its own flag would overflow and
+	 * saturate it, hanging the guest. The readers' check catches the bug;
+	 * the writer stays out of that run.
+	 */
+	if (ctx->ops->read_vma == vt_read_no_limit)
+		return 0;
 	while (vma && !vt_should_stop()) {
 		mmap_write_lock(ctx->mm);
 		vt_write_enter(w, vma);

@@ -4,7 +4,8 @@
 # Kernel mutants: break the real per-VMA lock in mm/mmap_lock.c, one bug at
 # a time, rebuild (incrementally), run the KUnit suites through kunit.sh, and
 # check that the cases meant to catch the bug fail. The tree is restored
-# afterwards, also on error or interrupt.
+# afterwards, also on error or interrupt. Each kunit.py log is kept in
+# $CACHE/mutants/NAME.log. Not part of test.sh: each mutant rebuilds.
 #
 # Usage: mutants.sh [NAME...]   (default: all; --list to list them)
 set -euo pipefail
@@ -18,6 +19,9 @@ mutants=(
 "no_seq_check|s/^\(\t*\)if (\(.*\)vma->vm_lock_seq\(.*\)mm_lock_seq\(.*\)) {\$/\1if (0 \&\& \2vma->vm_lock_seq\3mm_lock_seq\4) {/|write_lock_excludes_readers_test bulk_release_test"
 "no_reader_limit|/vma_start_read(struct mm_struct/,/^}/s/VM_REFCNT_LIMIT)))/INT_MAX)))/|refcount_limit_test"
 "writer_no_wait|s/refcount_read(\&vma->vm_refcnt) == tgt_refcnt,/true,/|writer_waits_for_reader_test detach_waits_for_transient_reader_test start_write_killable_killed_test"
+"detach_no_wait|s/\t\t\.detaching = true,/\t\t.detaching = false,/|detach_waits_for_transient_reader_test"
+"start_write_no_seq|/^int __vma_start_write/,/^}/s/^\tWRITE_ONCE(vma->vm_lock_seq, mm_lock_seq);/\t\/\* mutant \*\//|write_lock_excludes_readers_test second_start_write_noop_test start_write_killable_test bulk_release_test"
+"read_no_lockdep|/^static inline struct vm_area_struct \*vma_start_read/,/^}/s/^\t__vma_lockdep_acquire_read(vma);/\t\/\* mutant \*\//|read_lock_rcu_test"
 )
 
 if [ "${1:-}" = --list ]; then
@@ -45,13 +49,14 @@ for m in "${mutants[@]}"; do
 		continue
 	fi
 	echo "=== mutant $name: $(diff "$saved" "$src" | grep -c '^>') line(s) changed"
-	log=$(mktemp)
+	mkdir -p "$CACHE/mutants"
+	log=$CACHE/mutants/$name.log
 	"$top/scripts/kunit.sh" --timeout 300 > "$log" 2>&1 || true
 	missed=""
 	for c in $want; do
 		grep -q "\[FAILED\] $c\|\[CRASHED\] $c\|FAILED\] $c" "$log" || missed+=" $c"
 	done
-	grep -E '\[(FAILED|CRASHED)\]|Testing complete' "$log" | sed 's/^\[[0-9:]*\] /  /'
+	grep -E '\[(FAILED|CRASHED)\] [a-z_]*$|Testing complete' "$log" | sed 's/^\[[0-9:]*\] /  /'
 	if [ -z "$missed" ]; then
 		echo "mutant $name: killed by: $want"
 		passed=$((passed + 1))
@@ -59,7 +64,6 @@ for m in "${mutants[@]}"; do
 		echo "mutant $name: SURVIVED in:$missed"
 		failed=$((failed + 1))
 	fi
-	rm -f "$log"
 done
 restore
 trap - EXIT

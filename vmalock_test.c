@@ -152,7 +152,6 @@ struct vt_lock_ops {
 	void (*detach)(struct vm_area_struct *vma);
 	void (*unlock_mmap)(struct mm_struct *mm);
 	void (*downgrade_mmap)(struct mm_struct *mm);
-	/* NULL: the real mmap_lock_speculate_retry() / vma_start_write_killable(). */
 	bool (*speculate_retry)(struct mm_struct *mm, unsigned int seq);
 	int (*write_vma_killable)(struct vm_area_struct *vma);
 	/* Undo what a broken release left behind, so the run can go on. */
@@ -181,28 +180,67 @@ static void vt_write_downgrade(struct mm_struct *mm)
 	mmap_write_downgrade(mm);
 }
 
-/* R3: takes the reference without comparing vm_lock_seq to mm_lock_seq. */
-static struct vm_area_struct *vt_read_lock_no_seqcheck(struct mm_struct *mm,
-						       unsigned long addr)
+/* The lockless test vma_start_read() begins with: is @vma write-locked now? */
+static bool vma_write_locked_now(struct vm_area_struct *vma, struct mm_struct *mm)
+{
+	return READ_ONCE(vma->vm_lock_seq) == READ_ONCE(mm->mm_lock_seq.sequence);
+}
+
+/* What a broken read path leaves out of vma_start_read(). */
+enum {
+	VT_NO_SEQ_CHECK = BIT(0),	/* R3: vm_lock_seq against mm_lock_seq */
+	VT_NO_LIMIT = BIT(1),		/* R4: the VM_REFCNT_LIMIT ceiling */
+	VT_NO_MM_CHECK = BIT(2),	/* R8: the vm_mm check of a reused VMA */
+};
+
+/*
+ * lock_vma_under_rcu() and vma_start_read() (static in mm/mmap_lock.c)
+ * redone with one step left out. @pause_us after the tree walk gives a VMA
+ * time to be freed and reused meanwhile.
+ */
+static struct vm_area_struct *vt_read_broken(struct mm_struct *mm, unsigned long addr,
+					     unsigned int omit, unsigned int pause_us)
 {
 	MA_STATE(mas, &mm->mm_mt, addr, addr);
+	int limit = omit & VT_NO_LIMIT ? INT_MAX : VM_REFCNT_LIMIT;
+	bool seq_check = !(omit & VT_NO_SEQ_CHECK);
 	struct vm_area_struct *vma;
 	int oldcnt;
 
 	rcu_read_lock();
 	vma = mas_walk(&mas);
-	if (!vma ||
-	    !__refcount_inc_not_zero_limited_acquire(&vma->vm_refcnt, &oldcnt, VM_REFCNT_LIMIT)) {
+	if (vma && pause_us)
+		udelay(pause_us);
+	if (!vma || (seq_check && vma_write_locked_now(vma, mm)) ||
+	    !__refcount_inc_not_zero_limited_acquire(&vma->vm_refcnt, &oldcnt, limit)) {
 		rcu_read_unlock();
 		return NULL;
 	}
 	__vma_lockdep_acquire_read(vma);
 	rcu_read_unlock();
-	if (vma->vm_mm != mm || addr < vma->vm_start || addr >= vma->vm_end) {
+	if ((!(omit & VT_NO_MM_CHECK) && vma->vm_mm != mm) ||
+	    addr < vma->vm_start || addr >= vma->vm_end ||
+	    (seq_check && vma->vm_lock_seq == raw_read_seqcount(&mm->mm_lock_seq))) {
 		vma_end_read(vma);
 		return NULL;
 	}
 	return vma;
+}
+
+static struct vm_area_struct *vt_read_no_seqcheck(struct mm_struct *mm, unsigned long addr)
+{
+	return vt_read_broken(mm, addr, VT_NO_SEQ_CHECK, 0);
+}
+
+static struct vm_area_struct *vt_read_no_limit(struct mm_struct *mm, unsigned long addr)
+{
+	return vt_read_broken(mm, addr, VT_NO_LIMIT, 0);
+}
+
+/* With the slow reader's pause, so that reuse has time to happen. */
+static struct vm_area_struct *vt_read_no_mm_check(struct mm_struct *mm, unsigned long addr)
+{
+	return vt_read_broken(mm, addr, VT_NO_MM_CHECK, 5);
 }
 
 /*
@@ -241,59 +279,6 @@ static void vt_unlock_late_wake(struct vm_area_struct *vma)
 		msleep(writer_timeout_ms + 100);
 		rcuwait_wake_up(&mm->vma_writer_wait);
 	}
-}
-
-/* R4: a reader without the VM_REFCNT_LIMIT ceiling; it can reach the writer flag. */
-static struct vm_area_struct *vt_read_no_limit(struct mm_struct *mm, unsigned long addr)
-{
-	MA_STATE(mas, &mm->mm_mt, addr, addr);
-	struct vm_area_struct *vma;
-	int oldcnt;
-
-	rcu_read_lock();
-	vma = mas_walk(&mas);
-	if (!vma || READ_ONCE(vma->vm_lock_seq) == READ_ONCE(mm->mm_lock_seq.sequence) ||
-	    !__refcount_inc_not_zero_limited_acquire(&vma->vm_refcnt, &oldcnt, INT_MAX)) {
-		rcu_read_unlock();
-		return NULL;
-	}
-	__vma_lockdep_acquire_read(vma);
-	rcu_read_unlock();
-	if (vma->vm_mm != mm || addr < vma->vm_start || addr >= vma->vm_end ||
-	    vma->vm_lock_seq == raw_read_seqcount(&mm->mm_lock_seq)) {
-		vma_end_read(vma);
-		return NULL;
-	}
-	return vma;
-}
-
-/*
- * R8: vma_start_read() without the vm_mm check, with the pause of the slow
- * reader between walk and increment so that reuse has time to happen.
- */
-static struct vm_area_struct *vt_read_no_mm_check(struct mm_struct *mm, unsigned long addr)
-{
-	MA_STATE(mas, &mm->mm_mt, addr, addr);
-	struct vm_area_struct *vma;
-	int oldcnt;
-
-	rcu_read_lock();
-	vma = mas_walk(&mas);
-	if (vma)
-		udelay(5);
-	if (!vma || READ_ONCE(vma->vm_lock_seq) == READ_ONCE(mm->mm_lock_seq.sequence) ||
-	    !__refcount_inc_not_zero_limited_acquire(&vma->vm_refcnt, &oldcnt, VM_REFCNT_LIMIT)) {
-		rcu_read_unlock();
-		return NULL;
-	}
-	__vma_lockdep_acquire_read(vma);
-	rcu_read_unlock();
-	if (addr < vma->vm_start || addr >= vma->vm_end ||
-	    vma->vm_lock_seq == raw_read_seqcount(&mm->mm_lock_seq)) {
-		vma_end_read(vma);
-		return NULL;
-	}
-	return vma;
 }
 
 /* A speculative reader that trusts try_begin() and never checks retry(). */
@@ -356,53 +341,42 @@ enum vt_scn {
 	SCN_REUSE, SCN_WATCH, NR_SCNS
 };
 
+/* The real operations; a broken variant names only what it replaces. */
+static const struct vt_lock_ops vt_real_ops = {
+	.name = "none",
+	.desc = "the kernel's real per-VMA lock operations",
+	.read_vma = lock_vma_under_rcu,
+	.unlock_vma = vma_end_read,
+	.write_vma = vt_write_lock,
+	.detach = vt_detach,
+	.unlock_mmap = vt_write_unlock,
+	.downgrade_mmap = vt_write_downgrade,
+	.speculate_retry = mmap_lock_speculate_retry,
+	.write_vma_killable = vma_start_write_killable,
+};
+
 static const struct vt_lock_ops vt_ops_table[] = {
 	{
 		.name = "none",
 		.desc = "the kernel's real per-VMA lock operations",
-		.read_vma = lock_vma_under_rcu,
-		.unlock_vma = vma_end_read,
-		.write_vma = vt_write_lock,
-		.detach = vt_detach,
-		.unlock_mmap = vt_write_unlock,
-		.downgrade_mmap = vt_write_downgrade,
 	}, {
 		.name = "reader_no_seqcheck",
 		.desc = "R3: reader takes vm_refcnt without checking vm_lock_seq",
-		.read_vma = vt_read_lock_no_seqcheck,
-		.unlock_vma = vma_end_read,
-		.write_vma = vt_write_lock,
-		.detach = vt_detach,
-		.unlock_mmap = vt_write_unlock,
-		.downgrade_mmap = vt_write_downgrade,
+		.read_vma = vt_read_no_seqcheck,
 		.targets = BIT(SCN_RW_EXCLUSION) | BIT(SCN_BULK_RELEASE),
 	}, {
 		.name = "writer_no_wait",
 		.desc = "R5: vma_start_write() does not wait for readers",
-		.read_vma = lock_vma_under_rcu,
-		.unlock_vma = vma_end_read,
 		.write_vma = vt_write_lock_no_wait,
-		.detach = vt_detach,
-		.unlock_mmap = vt_write_unlock,
-		.downgrade_mmap = vt_write_downgrade,
 		.targets = BIT(SCN_RW_EXCLUSION) | BIT(SCN_DETACH_FREE),
 	}, {
 		.name = "detach_no_wait",
 		.desc = "R1: vma_mark_detached() does not wait for transient readers",
-		.read_vma = lock_vma_under_rcu,
-		.unlock_vma = vma_end_read,
-		.write_vma = vt_write_lock,
 		.detach = vt_detach_no_wait,
-		.unlock_mmap = vt_write_unlock,
-		.downgrade_mmap = vt_write_downgrade,
 		.targets = BIT(SCN_DETACH_FREE),
 	}, {
 		.name = "unlock_no_seq",
 		.desc = "R6: mmap_write_unlock()/downgrade do not advance mm_lock_seq",
-		.read_vma = lock_vma_under_rcu,
-		.unlock_vma = vma_end_read,
-		.write_vma = vt_write_lock,
-		.detach = vt_detach,
 		.unlock_mmap = vt_write_unlock_no_seq,
 		.downgrade_mmap = vt_write_downgrade_no_seq,
 		.repair_release = vt_repair_seq,
@@ -412,65 +386,61 @@ static const struct vt_lock_ops vt_ops_table[] = {
 		.desc = "reader uses the VMA found under RCU without taking vm_refcnt",
 		.read_vma = vt_read_no_refcount,
 		.unlock_vma = vt_unlock_no_refcount,
-		.write_vma = vt_write_lock,
-		.detach = vt_detach,
-		.unlock_mmap = vt_write_unlock,
-		.downgrade_mmap = vt_write_downgrade,
 		.targets = BIT(SCN_DETACH_FREE),
 	}, {
 		.name = "reader_late_wake",
 		.desc = "R2/R12: the last reader does not wake the writer waiting for it",
-		.read_vma = lock_vma_under_rcu,
 		.unlock_vma = vt_unlock_late_wake,
-		.write_vma = vt_write_lock,
-		.detach = vt_detach,
-		.unlock_mmap = vt_write_unlock,
-		.downgrade_mmap = vt_write_downgrade,
 		.targets = BIT(SCN_RW_EXCLUSION),
 	}, {
 		.name = "reader_no_limit",
 		.desc = "R4: reader count allowed past VM_REFCNT_LIMIT, into the writer flag",
 		.read_vma = vt_read_no_limit,
-		.unlock_vma = vma_end_read,
-		.write_vma = vt_write_lock,
-		.detach = vt_detach,
-		.unlock_mmap = vt_write_unlock,
-		.downgrade_mmap = vt_write_downgrade,
 		.targets = BIT(SCN_REFCOUNT_LIMIT),
 	}, {
 		.name = "speculate_no_retry",
 		.desc = "speculative reader does not check mmap_lock_speculate_retry()",
-		.read_vma = lock_vma_under_rcu,
-		.unlock_vma = vma_end_read,
-		.write_vma = vt_write_lock,
-		.detach = vt_detach,
-		.unlock_mmap = vt_write_unlock,
-		.downgrade_mmap = vt_write_downgrade,
 		.speculate_retry = vt_speculate_no_retry,
 		.targets = BIT(SCN_SPECULATE),
 	}, {
 		.name = "killable_leak",
 		.desc = "killed vma_start_write_killable() leaves readers excluded",
-		.read_vma = lock_vma_under_rcu,
-		.unlock_vma = vma_end_read,
-		.write_vma = vt_write_lock,
-		.detach = vt_detach,
-		.unlock_mmap = vt_write_unlock,
-		.downgrade_mmap = vt_write_downgrade,
 		.write_vma_killable = vt_write_killable_leak,
 		.targets = BIT(SCN_KILLABLE_WRITER),
 	}, {
 		.name = "reader_no_mm_check",
 		.desc = "R8: reader does not check that a reused VMA still belongs to its mm",
 		.read_vma = vt_read_no_mm_check,
-		.unlock_vma = vma_end_read,
-		.write_vma = vt_write_lock,
-		.detach = vt_detach,
-		.unlock_mmap = vt_write_unlock,
-		.downgrade_mmap = vt_write_downgrade,
 		.targets = BIT(SCN_REUSE),
 	},
 };
+
+/* The real operations, with those that @variant replaces put in. */
+static void vt_effective_ops(const struct vt_lock_ops *variant, struct vt_lock_ops *ops)
+{
+	*ops = vt_real_ops;
+	ops->name = variant->name;
+	ops->desc = variant->desc;
+	ops->targets = variant->targets;
+	if (variant->read_vma)
+		ops->read_vma = variant->read_vma;
+	if (variant->unlock_vma)
+		ops->unlock_vma = variant->unlock_vma;
+	if (variant->write_vma)
+		ops->write_vma = variant->write_vma;
+	if (variant->detach)
+		ops->detach = variant->detach;
+	if (variant->unlock_mmap)
+		ops->unlock_mmap = variant->unlock_mmap;
+	if (variant->downgrade_mmap)
+		ops->downgrade_mmap = variant->downgrade_mmap;
+	if (variant->repair_release)
+		ops->repair_release = variant->repair_release;
+	if (variant->speculate_retry)
+		ops->speculate_retry = variant->speculate_retry;
+	if (variant->write_vma_killable)
+		ops->write_vma_killable = variant->write_vma_killable;
+}
 
 static const struct vt_lock_ops *vt_find_ops(const char *name)
 {
@@ -540,7 +510,8 @@ struct vt_worker {
 enum { PHASE_IDLE, PHASE_LOCKED, PHASE_RELEASED };
 
 struct vt_ctx {
-	const struct vt_lock_ops *ops;
+	const struct vt_lock_ops *ops;	/* &eff_ops */
+	struct vt_lock_ops eff_ops;
 	enum vt_scn scn;
 	struct mm_struct *mm;
 	struct vt_slot *slots;
@@ -657,11 +628,6 @@ static void vt_hold(void)
 {
 	if (hold_us)
 		udelay(hold_us);
-}
-
-static bool vma_write_locked_now(struct vm_area_struct *vma, struct mm_struct *mm)
-{
-	return READ_ONCE(vma->vm_lock_seq) == READ_ONCE(mm->mm_lock_seq.sequence);
 }
 
 /*
@@ -1195,7 +1161,7 @@ static int vt_spec_reader(void *arg)
 	struct vt_ctx *ctx = w->ctx;
 	struct mm_struct *mm = ctx->mm;
 
-	retry = ctx->ops->speculate_retry ?: mmap_lock_speculate_retry;
+	retry = ctx->ops->speculate_retry;
 	while (!vt_should_stop()) {
 		unsigned long addr, round, check, priv = 0;
 		int s1, s2, idx, dontdump = 0;
@@ -1366,7 +1332,7 @@ static int vt_killable_writer(void *arg)
 	struct vt_ctx *ctx = w->ctx;
 	struct mm_struct *mm = ctx->mm;
 
-	killable = ctx->ops->write_vma_killable ?: vma_start_write_killable;
+	killable = ctx->ops->write_vma_killable;
 	allow_signal(SIGKILL);
 	WRITE_ONCE(ctx->killable_task, current);
 	while (!vt_should_stop()) {
@@ -1528,7 +1494,6 @@ static int vt_mapper(void *arg)
 /* ---------------------------------------------------------------------- */
 /* reuse: VMAs freed in one mm and reused by another, under RCU readers */
 
-
 /* Churner 0 works on the test mm, the others on mms of their own. */
 static int vt_churner(void *arg)
 {
@@ -1636,7 +1601,7 @@ static const struct vt_scenario vt_scenarios[NR_SCNS] = {
 	},
 	[SCN_REUSE] = {
 		.name = "reuse",
-		.desc = "VMAs freed and reused by other mms at the same addresses; readers get their own",
+		.desc = "VMAs freed and reused by other mms; readers only get their own",
 		.roles = { { vt_reader, "rd", &readers }, { vt_churner, "churn", &vt_reuse_mms },
 			   { vt_slow_reader, "slow" } },
 	},
@@ -1799,7 +1764,8 @@ static void vt_run_scenario(enum vt_scn scn, struct vt_result *out)
 	}
 	ctx->res.scn = scn;
 	ctx->scn = scn;
-	ctx->ops = vt_run_ops;
+	vt_effective_ops(vt_run_ops, &ctx->eff_ops);
+	ctx->ops = &ctx->eff_ops;
 	spin_lock_init(&ctx->vlock);
 	atomic_set(&ctx->hot_vma, -1);
 	ctx->slots = kcalloc(vmas, sizeof(*ctx->slots), GFP_KERNEL);

@@ -186,6 +186,9 @@ static bool vma_write_locked_now(struct vm_area_struct *vma, struct mm_struct *m
 	return READ_ONCE(vma->vm_lock_seq) == READ_ONCE(mm->mm_lock_seq.sequence);
 }
 
+/* reuse: time for a VMA to be freed and reused between walk and increment */
+#define VT_REUSE_PAUSE_US	500
+
 /* What a broken read path leaves out of vma_start_read(). */
 enum {
 	VT_NO_SEQ_CHECK = BIT(0),	/* R3: vm_lock_seq against mm_lock_seq */
@@ -240,7 +243,7 @@ static struct vm_area_struct *vt_read_no_limit(struct mm_struct *mm, unsigned lo
 /* With the slow reader's pause, so that reuse has time to happen. */
 static struct vm_area_struct *vt_read_no_mm_check(struct mm_struct *mm, unsigned long addr)
 {
-	return vt_read_broken(mm, addr, VT_NO_MM_CHECK, 5);
+	return vt_read_broken(mm, addr, VT_NO_MM_CHECK, VT_REUSE_PAUSE_US);
 }
 
 /*
@@ -478,7 +481,6 @@ struct vt_stats {
 	atomic64_t replaces;	/* munmap or MAP_FIXED replacement of a VMA */
 	atomic64_t rounds;	/* bulk_release lock/release rounds */
 	atomic64_t stragglers;	/* transient references held across a write lock */
-	atomic64_t clean;	/* speculative reads that retry() accepted */
 	atomic64_t limit_hits;	/* readers refused at VM_REFCNT_LIMIT */
 	atomic64_t foreign;	/* reuse: VMAs of another mm met by a lookup */
 	atomic64_t max_wait_us;	/* longest vma_start_write() */
@@ -493,7 +495,7 @@ struct vt_result {
 	u64 inv_count[NR_INVS];
 	char first[320];
 	s64 reads, read_ok, fallbacks, writes, detaches, replaces, frees, rounds, stragglers;
-	s64 clean, limit_hits, killed, foreign;
+	s64 limit_hits, killed, foreign;
 	s64 max_wait_us;
 };
 
@@ -674,8 +676,9 @@ static bool vt_check_right_vma(struct vt_worker *w, struct vm_area_struct *vma,
 	if (vma->vm_mm == w->ctx->mm && addr >= vma->vm_start && addr < vma->vm_end)
 		return true;
 	vt_violation(w->ctx, INV_RIGHT_VMA,
-		     "reader/%d looked up %lx in mm %p, got VMA [%lx-%lx) of mm %p",
-		     w->id, addr, w->ctx->mm, vma->vm_start, vma->vm_end, vma->vm_mm);
+		     "reader/%d looked up %lx in the test mm, got VMA [%lx-%lx) of %s",
+		     w->id, addr, vma->vm_start, vma->vm_end,
+		     vma->vm_mm == w->ctx->mm ? "the test mm" : "another mm");
 	return false;
 }
 
@@ -900,14 +903,14 @@ static void vt_detach_in_place(struct vt_worker *w, int idx)
 	mmap_write_unlock(mm);
 }
 
-static void vt_replace(struct vt_worker *w, int idx)
+/* munmap then mmap (@unmap_first), or mmap MAP_FIXED over the old VMA. */
+static void vt_replace(struct vt_worker *w, int idx, bool unmap_first)
 {
 	struct vt_ctx *ctx = w->ctx;
 	unsigned long addr = vt_vma_addr(idx), ret;
 	unsigned long len = VT_VMA_PAGES * PAGE_SIZE;
 
-	/* Either munmap then mmap, or mmap MAP_FIXED over the old VMA. */
-	if (prandom_u32_state(&w->rnd) & 1)
+	if (unmap_first)
 		vm_munmap(addr, len);
 	ret = vm_mmap(NULL, addr, len, PROT_READ | PROT_WRITE,
 		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, 0);
@@ -930,7 +933,7 @@ static int vt_detacher(void *arg)
 		if (prandom_u32_state(&w->rnd) % 4)
 			vt_detach_in_place(w, idx);
 		else
-			vt_replace(w, idx);
+			vt_replace(w, idx, prandom_u32_state(&w->rnd) & 1);
 		cond_resched();
 	}
 	kthread_unuse_mm(ctx->mm);
@@ -1198,7 +1201,7 @@ static int vt_spec_reader(void *arg)
 			cond_resched();
 			continue;
 		}
-		atomic64_inc(&ctx->stats.clean);
+		atomic64_inc(&ctx->stats.read_ok);
 		if (check != ~round || (vma && (priv != round || dontdump != (round & 1))))
 			vt_violation(ctx, INV_SPECULATE,
 				     "reader/%d: retry() accepted a mixed state: round=%lu check=%#lx VMA %d private=%lu dontdump=%d",
@@ -1474,7 +1477,7 @@ static int vt_mapper(void *arg)
 		atomic_inc(gen);
 		smp_mb__after_atomic();	/* odd before the mapping changes */
 		if (prandom_u32_state(&w->rnd) & 1) {
-			vt_replace(w, idx);
+			vt_replace(w, idx, prandom_u32_state(&w->rnd) & 1);
 		} else {
 			vm_munmap(page, PAGE_SIZE);
 			if (IS_ERR_VALUE(vm_mmap(NULL, page, PAGE_SIZE, PROT_READ | PROT_WRITE,
@@ -1494,7 +1497,12 @@ static int vt_mapper(void *arg)
 /* ---------------------------------------------------------------------- */
 /* reuse: VMAs freed in one mm and reused by another, under RCU readers */
 
-/* Churner 0 works on the test mm, the others on mms of their own. */
+/*
+ * Churner 0 replaces VMAs of the test mm and names the one it works on; the
+ * others follow it in mms of their own, mapping over the same address first
+ * (the new VMA is allocated before the old one is freed), so that the test
+ * mm's freed VMA comes back, at the same address, in another mm.
+ */
 static int vt_churner(void *arg)
 {
 	struct vt_worker *w = arg;
@@ -1503,7 +1511,15 @@ static int vt_churner(void *arg)
 
 	kthread_use_mm(mm);
 	while (!vt_should_stop()) {
-		vt_replace(w, prandom_u32_state(&w->rnd) % vmas);
+		int idx = prandom_u32_state(&w->rnd) % vmas;
+
+		if (w->id) {
+			idx = atomic_read(&ctx->hot_vma);
+			vt_replace(w, idx < 0 ? 0 : idx, false);
+		} else {
+			atomic_set(&ctx->hot_vma, idx);
+			vt_replace(w, idx, true);
+		}
 		cond_resched();
 	}
 	kthread_unuse_mm(mm);
@@ -1523,16 +1539,16 @@ static int vt_slow_reader(void *arg)
 	struct mm_struct *mm = ctx->mm;
 
 	while (!vt_should_stop()) {
-		unsigned long addr = vt_random_addr(w, NULL);
+		int hot = atomic_read(&ctx->hot_vma), oldcnt;
+		unsigned long addr = vt_vma_addr(hot < 0 ? 0 : hot);
 		struct vm_area_struct *vma;
 		struct mm_struct *other;
-		int oldcnt;
 
 		rcu_read_lock();
 		vma = vt_lookup_rcu(mm, addr);
 		if (!vma)
 			goto next;
-		udelay(5);
+		udelay(VT_REUSE_PAUSE_US);
 		if (!__refcount_inc_not_zero_limited_acquire(&vma->vm_refcnt, &oldcnt,
 							     VM_REFCNT_LIMIT))
 			goto next;
@@ -1603,7 +1619,7 @@ static const struct vt_scenario vt_scenarios[NR_SCNS] = {
 		.name = "reuse",
 		.desc = "VMAs freed and reused by other mms; readers only get their own",
 		.roles = { { vt_reader, "rd", &readers }, { vt_churner, "churn", &vt_reuse_mms },
-			   { vt_slow_reader, "slow" } },
+			   { vt_slow_reader, "slow", &readers } },
 	},
 	[SCN_WATCH] = {
 		.name = "watch",
@@ -1711,7 +1727,6 @@ static void vt_snapshot(struct vt_ctx *ctx)
 	r->replaces = atomic64_read(&ctx->stats.replaces);
 	r->rounds = atomic64_read(&ctx->stats.rounds);
 	r->stragglers = atomic64_read(&ctx->stats.stragglers);
-	r->clean = atomic64_read(&ctx->stats.clean);
 	r->limit_hits = atomic64_read(&ctx->stats.limit_hits);
 	r->killed = atomic64_read(&ctx->killed);
 	r->foreign = atomic64_read(&ctx->stats.foreign);
@@ -1723,7 +1738,7 @@ static void vt_snapshot(struct vt_ctx *ctx)
 /* A run that never reached the state it is about did not test it: say so. */
 static void vt_check_coverage(struct vt_ctx *ctx)
 {
-	if (ctx->scn == SCN_SPECULATE && !atomic64_read(&ctx->stats.clean))
+	if (ctx->scn == SCN_SPECULATE && !atomic64_read(&ctx->stats.read_ok))
 		vt_violation(ctx, INV_COVERAGE, "no speculative read was accepted by retry()");
 	if (ctx->scn == SCN_REFCOUNT_LIMIT && !atomic64_read(&ctx->stats.limit_hits))
 		vt_violation(ctx, INV_COVERAGE, "readers never met VM_REFCNT_LIMIT");
@@ -1869,9 +1884,9 @@ static size_t vt_format_result(char *buf, size_t size, int num, const struct vt_
 	if (v)
 		len += scnprintf(buf + len, size - len, " detected_ms=%llu", r->detected_ms);
 	len += scnprintf(buf + len, size - len,
-			 "\n# %s: reads=%lld writes=%lld detaches=%lld replaces=%lld frees_seen=%lld rounds=%lld stragglers=%lld clean_speculations=%lld limit_hits=%lld killed=%lld foreign_vmas=%lld max_write_wait_us=%lld\n",
+			 "\n# %s: reads=%lld writes=%lld detaches=%lld replaces=%lld frees_seen=%lld rounds=%lld stragglers=%lld limit_hits=%lld killed=%lld foreign_vmas=%lld max_write_wait_us=%lld\n",
 			 name, r->reads, r->writes, r->detaches, r->replaces, r->frees,
-			 r->rounds, r->stragglers, r->clean, r->limit_hits, r->killed,
+			 r->rounds, r->stragglers, r->limit_hits, r->killed,
 			 r->foreign, r->max_wait_us);
 	for (i = 0; i < NR_INVS; i++)
 		if (r->inv_count[i])

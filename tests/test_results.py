@@ -119,6 +119,19 @@ class ResultsTest(unittest.TestCase):
 		self.assertIn('detach_free: caught: [detach_refcount] after 41 ms', p.stdout)
 		self.assertIn('bulk_release: skipped', p.stdout)
 
+	def test_expect_fail_coverage_is_no_catch(self):
+		log = self.write_log('''VMALOCK-RESULTS-BEGIN run=broken-x
+KTAP version 1
+1..1
+# reuse: ops=10 successes=9 fallbacks=1 violations=1 time_ms=3000 ops_per_s=3 detected_ms=3000
+# reuse: first violation: [coverage] no lookup met a VMA reused by another mm
+not ok 1 reuse
+VMALOCK-RESULTS-END run=broken-x
+''')
+		p = self.run_script(log, '--run', 'broken-x', '--expect', 'fail')
+		self.assertEqual(p.returncode, 1)
+		self.assertIn('reuse: NOT caught (it did not test what it is for)', p.stdout)
+
 	def test_expect_fail_not_caught(self):
 		# One scenario passed, the other is "not ok" with no violation (hung).
 		p = self.run_script(fixture('broken.log'), '--run', 'broken-nowait', '--expect', 'fail')

@@ -366,7 +366,7 @@ static const struct vt_lock_ops vt_ops_table[] = {
 		.name = "reader_no_seqcheck",
 		.desc = "R3: reader takes vm_refcnt without checking vm_lock_seq",
 		.read_vma = vt_read_no_seqcheck,
-		.targets = BIT(SCN_RW_EXCLUSION) | BIT(SCN_BULK_RELEASE),
+		.targets = BIT(SCN_RW_EXCLUSION) | BIT(SCN_BULK_RELEASE) | BIT(SCN_FAULT_PATH),
 	}, {
 		.name = "writer_no_wait",
 		.desc = "R5: vma_start_write() does not wait for readers",
@@ -496,6 +496,9 @@ struct vt_result {
 	char first[320];
 	s64 reads, read_ok, fallbacks, writes, detaches, replaces, frees, rounds, stragglers;
 	s64 limit_hits, killed, foreign;
+	/* fault_path: /proc/vmstat vma_lock_{success,abort,retry,miss} deltas */
+	bool has_vmstat;
+	s64 vmstat[4];
 	s64 max_wait_us;
 };
 
@@ -1401,12 +1404,24 @@ static bool vt_fault_in(struct vt_ctx *ctx, unsigned long addr)
 	vm_fault_t fault;
 
 	vma = ctx->ops->read_vma(mm, addr);
+	/* Never fault on a VMA a writer holds: a broken lock is caught here. */
+	if (vma && vma_write_locked_now(vma, mm)) {
+		vt_violation(ctx, INV_RW_EXCLUSION,
+			     "faulter: per-VMA lock taken on write-locked VMA [%lx-%lx), refcnt=%u",
+			     vma->vm_start, vma->vm_end, refcount_read(&vma->vm_refcnt));
+		ctx->ops->unlock_vma(vma);
+		vma = NULL;
+	}
 	if (vma) {
 		fault = handle_mm_fault(vma, addr, flags | FAULT_FLAG_VMA_LOCK, NULL);
 		if (!(fault & (VM_FAULT_RETRY | VM_FAULT_COMPLETED)))
 			ctx->ops->unlock_vma(vma);
-		if (!(fault & VM_FAULT_RETRY))
+		/* Counted as the fault handler counts them, for /proc/vmstat. */
+		if (!(fault & VM_FAULT_RETRY)) {
+			count_vm_vma_lock_event(VMA_LOCK_SUCCESS);
 			return true;
+		}
+		count_vm_vma_lock_event(VMA_LOCK_RETRY);
 	}
 	/* Fallback, as the fault handler does: under mmap_lock, no retry. */
 	mmap_read_lock(mm);
@@ -1735,6 +1750,28 @@ static void vt_snapshot(struct vt_ctx *ctx)
 		r->inv_count[i] = atomic64_read(&ctx->inv_count[i]);
 }
 
+/* The vma_lock_* events of /proc/vmstat, summed over CPUs, into @out[4]. */
+static bool vt_vma_lock_events(s64 *out)
+{
+#ifdef CONFIG_PER_VMA_LOCK_STATS
+	static const int items[4] = {
+		VMA_LOCK_SUCCESS, VMA_LOCK_ABORT, VMA_LOCK_RETRY, VMA_LOCK_MISS
+	};
+	unsigned long *ev = kcalloc(NR_VM_EVENT_ITEMS, sizeof(*ev), GFP_KERNEL);
+	int i;
+
+	if (!ev)
+		return false;
+	all_vm_events(ev);
+	for (i = 0; i < 4; i++)
+		out[i] = ev[items[i]];
+	kfree(ev);
+	return true;
+#else
+	return false;
+#endif
+}
+
 /* A run that never reached the state it is about did not test it: say so. */
 static void vt_check_coverage(struct vt_ctx *ctx)
 {
@@ -1813,6 +1850,8 @@ static void vt_run_scenario(enum vt_scn scn, struct vt_result *out)
 	}
 	ctx->downgrade_only = s->downgrade_only;
 	ctx->spec_check = ~0UL;		/* round 0: nothing written yet */
+	if (scn == SCN_FAULT_PATH)
+		ctx->res.has_vmstat = vt_vma_lock_events(ctx->res.vmstat);
 	ctx->start_ns = ktime_get_ns();
 	mutex_lock(&vt_mutex);
 	WRITE_ONCE(vt_cur, ctx);
@@ -1829,6 +1868,13 @@ static void vt_run_scenario(enum vt_scn scn, struct vt_result *out)
 	}
 	vt_stop_workers(ctx);
 	ctx->res.time_ms = div_u64(ktime_get_ns() - ctx->start_ns, NSEC_PER_MSEC);
+	if (ctx->res.has_vmstat) {
+		s64 now[4];
+
+		ctx->res.has_vmstat = vt_vma_lock_events(now);
+		for (i = 0; i < 4; i++)
+			ctx->res.vmstat[i] = now[i] - ctx->res.vmstat[i];
+	}
 	if (!err)
 		vt_check_coverage(ctx);
 	if (probed)
@@ -1888,6 +1934,12 @@ static size_t vt_format_result(char *buf, size_t size, int num, const struct vt_
 			 name, r->reads, r->writes, r->detaches, r->replaces, r->frees,
 			 r->rounds, r->stragglers, r->limit_hits, r->killed,
 			 r->foreign, r->max_wait_us);
+	if (r->has_vmstat)
+		len += scnprintf(buf + len, size - len,
+				 "# %s: vmstat vma_lock_success=%lld vma_lock_abort=%lld vma_lock_retry=%lld vma_lock_miss=%lld per_vma_percent=%lld\n",
+				 name, r->vmstat[0], r->vmstat[1], r->vmstat[2], r->vmstat[3],
+				 div64_s64(r->vmstat[0] * 100,
+					   max_t(s64, r->vmstat[0] + r->vmstat[1] + r->vmstat[2], 1)));
 	for (i = 0; i < NR_INVS; i++)
 		if (r->inv_count[i])
 			len += scnprintf(buf + len, size - len,

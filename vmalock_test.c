@@ -1934,12 +1934,14 @@ static size_t vt_format_result(char *buf, size_t size, int num, const struct vt_
 			 name, r->reads, r->writes, r->detaches, r->replaces, r->frees,
 			 r->rounds, r->stragglers, r->limit_hits, r->killed,
 			 r->foreign, r->max_wait_us);
-	if (r->has_vmstat)
+	if (r->has_vmstat) {
+		s64 all = max_t(s64, r->vmstat[0] + r->vmstat[1] + r->vmstat[2], 1);
+
 		len += scnprintf(buf + len, size - len,
 				 "# %s: vmstat vma_lock_success=%lld vma_lock_abort=%lld vma_lock_retry=%lld vma_lock_miss=%lld per_vma_percent=%lld\n",
 				 name, r->vmstat[0], r->vmstat[1], r->vmstat[2], r->vmstat[3],
-				 div64_s64(r->vmstat[0] * 100,
-					   max_t(s64, r->vmstat[0] + r->vmstat[1] + r->vmstat[2], 1)));
+				 div64_s64(r->vmstat[0] * 100, all));
+	}
 	for (i = 0; i < NR_INVS; i++)
 		if (r->inv_count[i])
 			len += scnprintf(buf + len, size - len,

@@ -1,8 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Kernel mutants: break the real per-VMA lock in mm/mmap_lock.c, one bug at
-# a time, rebuild (incrementally), run the KUnit suites through kunit.sh, and
+# Kernel mutants: break the real per-VMA lock (mm/mmap_lock.c, or
+# include/linux/mmap_lock.h, whose mutants rebuild most of the kernel), one
+# bug at a time, rebuild, run the KUnit suites through kunit.sh, and
 # check that the cases meant to catch the bug fail. The tree is restored
 # afterwards, also on error or interrupt. Each kunit.py log is kept in
 # $CACHE/mutants/NAME.log. Not part of test.sh: each mutant rebuilds.
@@ -13,42 +14,48 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 export CACHE=${CACHE:-$HOME/.cache/vmalock-test}
 
-# name | sed expression on mm/mmap_lock.c | cases that must fail
+# name | file | sed expression on it | cases that must fail
 mutants=(
-"no_mm_check|s/if (unlikely(vma->vm_mm != mm))/if (0 \&\& unlikely(vma->vm_mm != mm))/|reused_vma_of_other_mm_test"
-"no_seq_check|s/^\(\t*\)if (\(.*\)vma->vm_lock_seq\(.*\)mm_lock_seq\(.*\)) {\$/\1if (0 \&\& \2vma->vm_lock_seq\3mm_lock_seq\4) {/|write_lock_excludes_readers_test bulk_release_test"
-"no_reader_limit|/vma_start_read(struct mm_struct/,/^}/s/VM_REFCNT_LIMIT)))/INT_MAX)))/|refcount_limit_test"
-"writer_no_wait|s/refcount_read(\&vma->vm_refcnt) == tgt_refcnt,/true,/|writer_waits_for_reader_test detach_waits_for_transient_reader_test start_write_killable_killed_test"
-"detach_no_wait|s/\t\t\.detaching = true,/\t\t.detaching = false,/|detach_waits_for_transient_reader_test"
-"start_write_no_seq|/^int __vma_start_write/,/^}/s/^\tWRITE_ONCE(vma->vm_lock_seq, mm_lock_seq);/\t\/\* mutant \*\//|write_lock_excludes_readers_test second_start_write_noop_test start_write_killable_test bulk_release_test"
-"read_no_lockdep|/^static inline struct vm_area_struct \*vma_start_read/,/^}/s/^\t__vma_lockdep_acquire_read(vma);/\t\/\* mutant \*\//|read_lock_rcu_test"
+"no_mm_check|mm/mmap_lock.c|s/if (unlikely(vma->vm_mm != mm))/if (0 \&\& unlikely(vma->vm_mm != mm))/|reused_vma_of_other_mm_test"
+"no_seq_check|mm/mmap_lock.c|s/^\(\t*\)if (\(.*\)vma->vm_lock_seq\(.*\)mm_lock_seq\(.*\)) {\$/\1if (0 \&\& \2vma->vm_lock_seq\3mm_lock_seq\4) {/|write_lock_excludes_readers_test bulk_release_test"
+"no_reader_limit|mm/mmap_lock.c|/vma_start_read(struct mm_struct/,/^}/s/VM_REFCNT_LIMIT)))/INT_MAX)))/|refcount_limit_test"
+"writer_no_wait|mm/mmap_lock.c|s/refcount_read(\&vma->vm_refcnt) == tgt_refcnt,/true,/|writer_waits_for_reader_test detach_waits_for_transient_reader_test start_write_killable_killed_test"
+"detach_no_wait|mm/mmap_lock.c|s/\t\t\.detaching = true,/\t\t.detaching = false,/|detach_waits_for_transient_reader_test"
+"start_write_no_seq|mm/mmap_lock.c|/^int __vma_start_write/,/^}/s/^\tWRITE_ONCE(vma->vm_lock_seq, mm_lock_seq);/\t\/\* mutant \*\//|write_lock_excludes_readers_test second_start_write_noop_test start_write_killable_test bulk_release_test"
+"read_no_lockdep|mm/mmap_lock.c|/^static inline struct vm_area_struct \*vma_start_read/,/^}/s/^\t__vma_lockdep_acquire_read(vma);/\t\/\* mutant \*\//|read_lock_rcu_test"
+"lookup_finds_next|mm/mmap_lock.c|s/^\tvma = mas_walk(\&mas);/\tvma = mas_find(\&mas, ULONG_MAX);/;s/^\tif (unlikely(address < vma->vm_start .*) {$/\tif (0) {/|lookup_misses_test"
+"header_combo|include/linux/mmap_lock.h|s/if (likely(!__vma_refcount_put_return(vma)))/if (1)/;0,/^\tmm_lock_seqcount_begin(mm);/s//\t\/\* mutant \*\//;/vma_start_read_locked_nested/,/^}/s/if (unlikely(!__refcount_inc_not_zero_limited_acquire/if (0 \&\& unlikely(!__refcount_inc_not_zero_limited_acquire/|attach_detach_test read_lock_locked_test seq_parity_test speculate_test detached_reader_retries_test free_detached_silent_test"
 )
 
 if [ "${1:-}" = --list ]; then
-	printf '%s\n' "${mutants[@]}" | cut -d'|' -f1,3 | tr '|' '\t'
+	printf '%s\n' "${mutants[@]}" | cut -d'|' -f1,4 | tr '|' '\t'
 	exit 0
 fi
 
 kbuild=$("$top/scripts/build-kernel.sh" debug | tail -1)
 kdir=$(cat "$kbuild/.vmalock-kdir")
-src=$kdir/mm/mmap_lock.c
-saved=$(mktemp)
-cp "$src" "$saved"
-restore() { cmp -s "$saved" "$src" || cp "$saved" "$src"; rm -f "$saved"; }
-trap restore EXIT
+files="mm/mmap_lock.c include/linux/mmap_lock.h"
+saved=$(mktemp -d)
+for f in $files; do mkdir -p "$saved/$(dirname "$f")"; cp "$kdir/$f" "$saved/$f"; done
+# cp only what changed, so that make rebuilds only what a mutant touched.
+restore() {
+	for f in $files; do cmp -s "$saved/$f" "$kdir/$f" || cp "$saved/$f" "$kdir/$f"; done
+}
+trap 'restore; rm -rf "$saved"' EXIT
 
 passed=0 failed=0
 for m in "${mutants[@]}"; do
-	IFS='|' read -r name expr want <<< "$m"
+	IFS='|' read -r name file expr want <<< "$m"
 	[ $# -eq 0 ] || [[ " $* " == *" $name "* ]] || continue
-	cp "$saved" "$src"
+	restore
+	src=$kdir/$file
 	sed -i "$expr" "$src"
-	if cmp -s "$saved" "$src"; then
+	if cmp -s "$saved/$file" "$src"; then
 		echo "mutant $name: the expression no longer applies to $src"
 		failed=$((failed + 1))
 		continue
 	fi
-	echo "=== mutant $name: $(diff "$saved" "$src" | grep -c '^>') line(s) changed"
+	echo "=== mutant $name: $(diff "$saved/$file" "$src" | grep -c '^>') line(s) of $file changed"
 	mkdir -p "$CACHE/mutants"
 	log=$CACHE/mutants/$name.log
 	"$top/scripts/kunit.sh" --timeout 300 > "$log" 2>&1 || true
@@ -66,6 +73,7 @@ for m in "${mutants[@]}"; do
 	fi
 done
 restore
+rm -rf "$saved"
 trap - EXIT
 # Rebuild the real kernel so that the next run starts from it.
 "$top/scripts/build-kernel.sh" debug >/dev/null

@@ -6,8 +6,8 @@
  * Each scenario gets a fresh mm with real VMAs mapped through vm_mmap(). Worker
  * kthreads (readers, writers, detachers) drive the lock through an ops table,
  * as locktorture does: the real table calls lock_vma_under_rcu(),
- * vma_start_write(), vma_mark_detached() and mmap_write_unlock(); the broken
- * tables replace one operation by a deliberately wrong one, so that every
+ * vma_start_write(), vma_mark_detached() and mmap_write_unlock(); each broken
+ * variant replaces one operation by a deliberately wrong one, so that every
  * monitor is shown to be able to fail.
  *
  * Control and results: /sys/kernel/debug/vmalock_test/ (see README).
@@ -30,11 +30,11 @@
 #include <linux/uaccess.h>
 #include <linux/utsname.h>
 
-#include "vmalock_monitor.h"
-
 #ifdef CONFIG_PER_VMA_LOCK
 
-#ifndef kzalloc_obj	/* before Linux 7.0 */
+#include "vmalock_monitor.h"
+
+#ifndef kzalloc_obj	/* trees older than its introduction */
 #define kzalloc_obj(P) kzalloc(sizeof(P), GFP_KERNEL)
 #endif
 
@@ -1998,6 +1998,17 @@ out:
 	return 0;
 }
 
+static void vt_pr_unknown_broken(const char *name)
+{
+	char list[256];
+	int i, len = 0;
+
+	for (i = 0; i < ARRAY_SIZE(vt_ops_table); i++)
+		len += scnprintf(list + len, sizeof(list) - len, "%s%s", i ? ", " : "",
+				 vt_ops_table[i].name);
+	pr_err("broken=%s unknown; allowed: %s\n", name, list);
+}
+
 /* Parse "all" or "a,b,c" into a scenario mask for @ops. */
 static int vt_parse_run(const char *spec, const struct vt_lock_ops *ops, unsigned long *mask)
 {
@@ -2024,8 +2035,13 @@ static int vt_parse_run(const char *spec, const struct vt_lock_ops *ops, unsigne
 			if (!strcmp(tok, vt_scenarios[i].name))
 				break;
 		if (i == NR_SCNS) {
-			pr_err("unknown scenario '%s'; allowed: all, rw_exclusion, detach_free, bulk_release, downgrade, speculate, refcount_limit, killable_writer, fault_path, reuse, watch\n",
-			       tok);
+			char list[256];
+			int j, len = 0;
+
+			for (j = 0; j < NR_SCNS; j++)
+				len += scnprintf(list + len, sizeof(list) - len, ", %s",
+						 vt_scenarios[j].name);
+			pr_err("unknown scenario '%s'; allowed: all%s\n", tok, list);
 			err = -EINVAL;
 		} else if (ops->targets && !(ops->targets & BIT(i))) {
 			char list[128] = "";
@@ -2232,8 +2248,7 @@ static int vt_set_param(char *key, char *val)
 	}
 	if (!strcmp(key, "broken")) {
 		if (!vt_find_ops(val)) {
-			pr_err("broken=%s unknown; allowed: none, reader_no_seqcheck, writer_no_wait, detach_no_wait, unlock_no_seq, reader_no_refcount, reader_late_wake, reader_no_limit, speculate_no_retry, killable_leak, reader_no_mm_check\n",
-			       val);
+			vt_pr_unknown_broken(val);
 			return -EINVAL;
 		}
 		strscpy(broken, val, sizeof(broken));
@@ -2361,8 +2376,7 @@ static int __init vt_init(void)
 		}
 	}
 	if (!vt_find_ops(broken)) {
-		pr_err("broken=%s unknown; allowed: none, reader_no_seqcheck, writer_no_wait, detach_no_wait, unlock_no_seq, reader_no_refcount, reader_late_wake, reader_no_limit, speculate_no_retry, killable_leak, reader_no_mm_check\n",
-		       broken);
+		vt_pr_unknown_broken(broken);
 		return -EINVAL;
 	}
 	complete_all(&vt_done);	/* no run yet: nothing to wait for */

@@ -50,7 +50,7 @@ static int detachers = 1;
 static int vmas = 16;
 static int duration_ms = 2000;
 static int hold_us = 5;
-static int writer_timeout_ms = 2000;
+static int writer_timeout_ms = 1000;
 static int release_timeout_ms = 1000;
 static int verbose;
 static ulong seed;

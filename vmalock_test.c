@@ -1545,7 +1545,8 @@ static int vt_churner(void *arg)
  * vma_start_read()'s steps with a pause between the tree walk and the
  * increment, long enough for the VMA to be freed and reused by another mm
  * at the same address. It counts how often that happened (the race the
- * vm_mm check is for) and backs off as the kernel does.
+ * vm_mm check is for) and backs off as the kernel does; under
+ * reader_no_mm_check it follows that variant and keeps the VMA as its own.
  */
 static int vt_slow_reader(void *arg)
 {
@@ -1569,8 +1570,12 @@ static int vt_slow_reader(void *arg)
 			goto next;
 		__vma_lockdep_acquire_read(vma);
 		other = vma->vm_mm;
-		if (other != mm)
+		if (other != mm) {
 			atomic64_inc(&ctx->stats.foreign);
+			if (ctx->ops->read_vma == vt_read_no_mm_check &&
+			    addr >= vma->vm_start && addr < vma->vm_end)
+				vt_check_right_vma(w, vma, addr);
+		}
 		mmgrab(other);
 		rcu_read_unlock();
 		vma_refcount_put(vma);

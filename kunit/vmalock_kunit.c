@@ -483,7 +483,6 @@ static void detach_waits_for_transient_reader_test(struct kunit *test)
 	struct vm_area_struct *vma = vk_map(test, 0);
 	struct vk_thread *t;
 	int oldcnt;
-
 	bool ref;
 
 	t = vk_thread_start(test, vk_detacher_fn, NULL, vma, 0);

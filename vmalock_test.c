@@ -156,6 +156,8 @@ struct vt_lock_ops {
 	int (*write_vma_killable)(struct vm_area_struct *vma);
 	/* Undo what a broken release left behind, so the run can go on. */
 	void (*repair_release)(struct mm_struct *mm);
+	/* VT_NO_*: what the variant's read path leaves out of vma_start_read() */
+	unsigned int omit;
 	/* Scenarios that must catch this variant (bitmask of enum vt_scn). */
 	unsigned long targets;
 };
@@ -366,6 +368,7 @@ static const struct vt_lock_ops vt_ops_table[] = {
 		.name = "reader_no_seqcheck",
 		.desc = "R3: reader takes vm_refcnt without checking vm_lock_seq",
 		.read_vma = vt_read_no_seqcheck,
+		.omit = VT_NO_SEQ_CHECK,
 		.targets = BIT(SCN_RW_EXCLUSION) | BIT(SCN_BULK_RELEASE) | BIT(SCN_FAULT_PATH),
 	}, {
 		.name = "writer_no_wait",
@@ -399,6 +402,7 @@ static const struct vt_lock_ops vt_ops_table[] = {
 		.name = "reader_no_limit",
 		.desc = "R4: reader count allowed past VM_REFCNT_LIMIT, into the writer flag",
 		.read_vma = vt_read_no_limit,
+		.omit = VT_NO_LIMIT,
 		.targets = BIT(SCN_REFCOUNT_LIMIT),
 	}, {
 		.name = "speculate_no_retry",
@@ -414,6 +418,7 @@ static const struct vt_lock_ops vt_ops_table[] = {
 		.name = "reader_no_mm_check",
 		.desc = "R8: reader does not check that a reused VMA still belongs to its mm",
 		.read_vma = vt_read_no_mm_check,
+		.omit = VT_NO_MM_CHECK,
 		.targets = BIT(SCN_REUSE),
 	},
 };
@@ -425,6 +430,7 @@ static void vt_effective_ops(const struct vt_lock_ops *variant, struct vt_lock_o
 	ops->name = variant->name;
 	ops->desc = variant->desc;
 	ops->targets = variant->targets;
+	ops->omit = variant->omit;
 	if (variant->read_vma)
 		ops->read_vma = variant->read_vma;
 	if (variant->unlock_vma)
@@ -1290,7 +1296,7 @@ static int vt_limit_writer(void *arg)
 	 * saturate it, hanging the guest. The readers' check catches the bug;
 	 * the writer stays out of that run.
 	 */
-	if (ctx->ops->read_vma == vt_read_no_limit)
+	if (ctx->ops->omit & VT_NO_LIMIT)
 		return 0;
 	while (vma && !vt_should_stop()) {
 		mmap_write_lock(ctx->mm);
@@ -1572,7 +1578,7 @@ static int vt_slow_reader(void *arg)
 		other = vma->vm_mm;
 		if (other != mm) {
 			atomic64_inc(&ctx->stats.foreign);
-			if (ctx->ops->read_vma == vt_read_no_mm_check &&
+			if ((ctx->ops->omit & VT_NO_MM_CHECK) &&
 			    addr >= vma->vm_start && addr < vma->vm_end)
 				vt_check_right_vma(w, vma, addr);
 		}

@@ -1783,24 +1783,55 @@ static bool vt_vma_lock_events(s64 *out)
 #endif
 }
 
+/* What the scenario has not reached yet, or NULL. */
+static const char *vt_coverage_missing(struct vt_ctx *ctx)
+{
+	switch (ctx->scn) {
+	case SCN_SPECULATE:
+		return atomic64_read(&ctx->stats.read_ok) ? NULL :
+		       "no speculative read was accepted by retry()";
+	case SCN_REFCOUNT_LIMIT:
+		return atomic64_read(&ctx->stats.limit_hits) ? NULL :
+		       "readers never met VM_REFCNT_LIMIT";
+	case SCN_KILLABLE_WRITER:
+		return atomic64_read(&ctx->killed) ? NULL :
+		       "no vma_start_write_killable() was interrupted";
+	case SCN_FAULT_PATH:
+		return atomic64_read(&ctx->stats.read_ok) ? NULL :
+		       "every fault fell back to mmap_lock: the per-VMA path was not tested";
+	case SCN_REUSE:
+		return atomic64_read(&ctx->stats.foreign) ? NULL :
+		       "no lookup met a VMA reused by another mm";
+	case SCN_WATCH:
+		return atomic64_read(&ctx->mon.frees) ? NULL : "no VMA was freed while watching";
+	case SCN_DETACH_FREE:
+		return atomic64_read(&ctx->stats.stragglers) ? NULL :
+		       "no transient reader met a detach";
+	default:
+		return NULL;
+	}
+}
+
+/*
+ * Run for duration_ms; a scenario that has not yet reached the state it is
+ * about (a race, such as reuse, may take a while) gets up to three more.
+ */
+static void vt_wait_run(struct vt_ctx *ctx)
+{
+	unsigned long end = jiffies + msecs_to_jiffies(4 * duration_ms);
+
+	wait_event_timeout(vt_wq, READ_ONCE(vt_stop), msecs_to_jiffies(duration_ms));
+	while (!READ_ONCE(vt_stop) && vt_coverage_missing(ctx) && time_before(jiffies, end))
+		wait_event_timeout(vt_wq, READ_ONCE(vt_stop), msecs_to_jiffies(50));
+}
+
 /* A run that never reached the state it is about did not test it: say so. */
 static void vt_check_coverage(struct vt_ctx *ctx)
 {
-	if (ctx->scn == SCN_SPECULATE && !atomic64_read(&ctx->stats.read_ok))
-		vt_violation(ctx, INV_COVERAGE, "no speculative read was accepted by retry()");
-	if (ctx->scn == SCN_REFCOUNT_LIMIT && !atomic64_read(&ctx->stats.limit_hits))
-		vt_violation(ctx, INV_COVERAGE, "readers never met VM_REFCNT_LIMIT");
-	if (ctx->scn == SCN_KILLABLE_WRITER && !atomic64_read(&ctx->killed))
-		vt_violation(ctx, INV_COVERAGE, "no vma_start_write_killable() was interrupted");
-	if (ctx->scn == SCN_FAULT_PATH && !atomic64_read(&ctx->stats.read_ok))
-		vt_violation(ctx, INV_COVERAGE,
-			     "every fault fell back to mmap_lock: the per-VMA path was not tested");
-	if (ctx->scn == SCN_REUSE && !atomic64_read(&ctx->stats.foreign))
-		vt_violation(ctx, INV_COVERAGE, "no lookup met a VMA reused by another mm");
-	if (ctx->scn == SCN_WATCH && !atomic64_read(&ctx->mon.frees))
-		vt_violation(ctx, INV_COVERAGE, "no VMA was freed while watching");
-	if (ctx->scn == SCN_DETACH_FREE && !atomic64_read(&ctx->stats.stragglers))
-		vt_violation(ctx, INV_COVERAGE, "no transient reader met a detach");
+	const char *missing = vt_coverage_missing(ctx);
+
+	if (missing)
+		vt_violation(ctx, INV_COVERAGE, "%s", missing);
 }
 
 static void vt_skip(struct vt_result *r, const char *why, int err)
@@ -1875,7 +1906,7 @@ static void vt_run_scenario(enum vt_scn scn, struct vt_result *out)
 		if (verbose >= 2)
 			pr_info("%s: %d threads, %d VMAs, ops %s\n",
 				s->name, ctx->nr_workers, vmas, ctx->ops->name);
-		wait_event_timeout(vt_wq, READ_ONCE(vt_stop), msecs_to_jiffies(duration_ms));
+		vt_wait_run(ctx);
 	}
 	vt_stop_workers(ctx);
 	ctx->res.time_ms = div_u64(ktime_get_ns() - ctx->start_ns, NSEC_PER_MSEC);

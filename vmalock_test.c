@@ -489,6 +489,8 @@ struct vt_stats {
 	atomic64_t stragglers;	/* transient references held across a write lock */
 	atomic64_t limit_hits;	/* readers refused at VM_REFCNT_LIMIT */
 	atomic64_t foreign;	/* reuse: VMAs of another mm met by a lookup */
+	atomic64_t handoffs;	/* reuse: lookups churner 0 freed and remapped */
+	atomic64_t reused;	/* reuse: ... whose VMA came back in another mm */
 	atomic64_t max_wait_us;	/* longest vma_start_write() */
 };
 
@@ -501,7 +503,7 @@ struct vt_result {
 	u64 inv_count[NR_INVS];
 	char first[320];
 	s64 reads, read_ok, fallbacks, writes, detaches, replaces, frees, rounds, stragglers;
-	s64 limit_hits, killed, foreign;
+	s64 limit_hits, killed, foreign, handoffs, reused;
 	/* fault_path: /proc/vmstat vma_lock_{success,abort,retry,miss} deltas */
 	bool has_vmstat;
 	s64 vmstat[4];
@@ -545,13 +547,17 @@ struct vt_ctx {
 	struct mm_struct *other_mm[VT_OTHER_MMS];
 	atomic64_t killed;
 	atomic_t hot_vma;	/* detach_free: VMA the detacher works on */
+	/* reuse: the slow reader's lookup handed to churner 0 */
+	atomic_t reuse_state;
+	struct vm_area_struct *reuse_vma;
+	int reuse_idx;
 	/* VMA each worker holds read-locked, for the free monitor and detachers. */
 	struct vm_area_struct *held[VT_MAX_THREADS];
 	struct vm_free_monitor mon;
 };
 
-/* The test mm and VT_OTHER_MMS more churn VMAs in the reuse scenario. */
-static int vt_reuse_mms = 1 + VT_OTHER_MMS;
+/* reuse: churner 0 in the test mm (and other_mm[0]), one more per other mm */
+static int vt_reuse_churners = VT_OTHER_MMS;
 
 /* A kind of worker kthread: @count of them (one if NULL), named vmalock_@name/N. */
 struct vt_role {
@@ -1519,27 +1525,69 @@ static int vt_mapper(void *arg)
 /* reuse: VMAs freed in one mm and reused by another, under RCU readers */
 
 /*
- * Churner 0 replaces VMAs of the test mm and names the one it works on; the
- * others follow it in mms of their own, mapping over the same address first
- * (the new VMA is allocated before the old one is freed), so that the test
- * mm's freed VMA comes back, at the same address, in another mm.
+ * The race the vm_mm check is for, forced: the slow reader looks a VMA up
+ * under RCU and hands it to churner 0, which frees it (mapping over it in the
+ * test mm) and, on the same CPU, maps over the same address in another mm,
+ * whose new VMA is usually the object just freed. Only then does the reader
+ * take its reference. States of ctx->reuse_state:
+ */
+enum {
+	REUSE_IDLE,		/* no lookup handed over */
+	REUSE_LOOKED_UP,	/* ctx->reuse_vma found under RCU, waiting */
+	REUSE_REUSING,		/* churner 0 frees and reuses it */
+	REUSE_DONE,		/* the reader may go on */
+};
+
+/* Longest a slow reader waits, under RCU, for churner 0 to take its lookup. */
+#define VT_REUSE_WAIT_US	50000
+
+static void vt_reuse_handoff(struct vt_worker *w)
+{
+	struct vt_ctx *ctx = w->ctx;
+	struct vm_area_struct *looked_up = READ_ONCE(ctx->reuse_vma), *now;
+	struct mm_struct *other = ctx->other_mm[0];
+	int idx = READ_ONCE(ctx->reuse_idx);
+
+	/* The free and the allocation on one CPU: its slab sheaf is LIFO. */
+	migrate_disable();
+	vt_replace(w, idx, false);
+	kthread_unuse_mm(ctx->mm);
+	kthread_use_mm(other);
+	vt_replace(w, idx, false);
+	migrate_enable();
+
+	mmap_read_lock(other);
+	now = vma_lookup(other, vt_vma_addr(idx));
+	mmap_read_unlock(other);
+	kthread_unuse_mm(other);
+	kthread_use_mm(ctx->mm);
+
+	atomic64_inc(&ctx->stats.handoffs);
+	if (now == looked_up)
+		atomic64_inc(&ctx->stats.reused);
+}
+
+/*
+ * Churner 0 replaces VMAs of the test mm and serves the slow reader's
+ * handoffs; the others replace VMAs in mms of their own, so that VMAs keep
+ * moving between mms through the slab beside the forced handoffs.
  */
 static int vt_churner(void *arg)
 {
 	struct vt_worker *w = arg;
 	struct vt_ctx *ctx = w->ctx;
-	struct mm_struct *mm = w->id ? ctx->other_mm[w->id - 1] : ctx->mm;
+	struct mm_struct *mm = w->id ? ctx->other_mm[w->id] : ctx->mm;
 
 	kthread_use_mm(mm);
 	while (!vt_should_stop()) {
 		int idx = prandom_u32_state(&w->rnd) % vmas;
 
-		if (w->id) {
-			idx = atomic_read(&ctx->hot_vma);
-			vt_replace(w, idx < 0 ? 0 : idx, false);
+		if (!w->id && atomic_cmpxchg(&ctx->reuse_state, REUSE_LOOKED_UP,
+					     REUSE_REUSING) == REUSE_LOOKED_UP) {
+			vt_reuse_handoff(w);
+			atomic_set_release(&ctx->reuse_state, REUSE_DONE);
 		} else {
-			atomic_set(&ctx->hot_vma, idx);
-			vt_replace(w, idx, true);
+			vt_replace(w, idx, prandom_u32_state(&w->rnd) & 1);
 		}
 		cond_resched();
 	}
@@ -1548,11 +1596,29 @@ static int vt_churner(void *arg)
 }
 
 /*
- * vma_start_read()'s steps with a pause between the tree walk and the
- * increment, long enough for the VMA to be freed and reused by another mm
- * at the same address. It counts how often that happened (the race the
- * vm_mm check is for) and backs off as the kernel does; under
- * reader_no_mm_check it follows that variant and keeps the VMA as its own.
+ * Under RCU, wait for churner 0 to free and reuse ctx->reuse_vma. If it does
+ * not take the handoff in time, take it back; once taken, it always ends.
+ */
+static void vt_reuse_wait(struct vt_ctx *ctx)
+{
+	int us;
+
+	for (us = 0; us < VT_REUSE_WAIT_US && !vt_should_stop(); us += 5) {
+		if (atomic_read_acquire(&ctx->reuse_state) == REUSE_DONE)
+			return;
+		udelay(5);
+	}
+	if (atomic_cmpxchg(&ctx->reuse_state, REUSE_LOOKED_UP, REUSE_IDLE) == REUSE_LOOKED_UP)
+		return;
+	while (atomic_read_acquire(&ctx->reuse_state) != REUSE_DONE)
+		udelay(5);
+}
+
+/*
+ * vma_start_read()'s steps with the handoff between the tree walk and the
+ * increment. It counts the VMAs of another mm it met (the race the vm_mm
+ * check is for) and backs off as the kernel does; under reader_no_mm_check
+ * it follows that variant and keeps the VMA as its own.
  */
 static int vt_slow_reader(void *arg)
 {
@@ -1561,8 +1627,8 @@ static int vt_slow_reader(void *arg)
 	struct mm_struct *mm = ctx->mm;
 
 	while (!vt_should_stop()) {
-		int hot = atomic_read(&ctx->hot_vma), oldcnt;
-		unsigned long addr = vt_vma_addr(hot < 0 ? 0 : hot);
+		int idx = prandom_u32_state(&w->rnd) % vmas, oldcnt;
+		unsigned long addr = vt_vma_addr(idx);
 		struct vm_area_struct *vma;
 		struct mm_struct *other;
 
@@ -1570,7 +1636,11 @@ static int vt_slow_reader(void *arg)
 		vma = vt_lookup_rcu(mm, addr);
 		if (!vma)
 			goto next;
-		udelay(VT_REUSE_PAUSE_US);
+		WRITE_ONCE(ctx->reuse_vma, vma);
+		WRITE_ONCE(ctx->reuse_idx, idx);
+		atomic_set_release(&ctx->reuse_state, REUSE_LOOKED_UP);
+		vt_reuse_wait(ctx);
+		atomic_set(&ctx->reuse_state, REUSE_IDLE);
 		if (!__refcount_inc_not_zero_limited_acquire(&vma->vm_refcnt, &oldcnt,
 							     VM_REFCNT_LIMIT))
 			goto next;
@@ -1644,8 +1714,9 @@ static const struct vt_scenario vt_scenarios[NR_SCNS] = {
 	[SCN_REUSE] = {
 		.name = "reuse",
 		.desc = "VMAs freed and reused by other mms; readers only get their own",
-		.roles = { { vt_reader, "rd", &readers }, { vt_churner, "churn", &vt_reuse_mms },
-			   { vt_slow_reader, "slow", &readers } },
+		.roles = { { vt_reader, "rd", &readers },
+			   { vt_churner, "churn", &vt_reuse_churners },
+			   { vt_slow_reader, "slow" } },
 	},
 	[SCN_WATCH] = {
 		.name = "watch",
@@ -1756,6 +1827,8 @@ static void vt_snapshot(struct vt_ctx *ctx)
 	r->limit_hits = atomic64_read(&ctx->stats.limit_hits);
 	r->killed = atomic64_read(&ctx->killed);
 	r->foreign = atomic64_read(&ctx->stats.foreign);
+	r->handoffs = atomic64_read(&ctx->stats.handoffs);
+	r->reused = atomic64_read(&ctx->stats.reused);
 	r->max_wait_us = atomic64_read(&ctx->stats.max_wait_us);
 	for (i = 0; i < NR_INVS; i++)
 		r->inv_count[i] = atomic64_read(&ctx->inv_count[i]);
@@ -1972,10 +2045,10 @@ static size_t vt_format_result(char *buf, size_t size, int num, const struct vt_
 	if (v)
 		len += scnprintf(buf + len, size - len, " detected_ms=%llu", r->detected_ms);
 	len += scnprintf(buf + len, size - len,
-			 "\n# %s: reads=%lld writes=%lld detaches=%lld replaces=%lld frees_seen=%lld rounds=%lld stragglers=%lld limit_hits=%lld killed=%lld foreign_vmas=%lld max_write_wait_us=%lld\n",
+			 "\n# %s: reads=%lld writes=%lld detaches=%lld replaces=%lld frees_seen=%lld rounds=%lld stragglers=%lld limit_hits=%lld killed=%lld foreign_vmas=%lld handoffs=%lld reused=%lld max_write_wait_us=%lld\n",
 			 name, r->reads, r->writes, r->detaches, r->replaces, r->frees,
 			 r->rounds, r->stragglers, r->limit_hits, r->killed,
-			 r->foreign, r->max_wait_us);
+			 r->foreign, r->handoffs, r->reused, r->max_wait_us);
 	if (r->has_vmstat) {
 		s64 all = max_t(s64, r->vmstat[0] + r->vmstat[1] + r->vmstat[2], 1);
 

@@ -150,6 +150,7 @@ struct vt_lock_ops {
 	void (*unlock_vma)(struct vm_area_struct *vma);
 	void (*write_vma)(struct vm_area_struct *vma);
 	void (*detach)(struct vm_area_struct *vma);
+	void (*lock_mmap)(struct mm_struct *mm);	/* speculate's writer */
 	void (*unlock_mmap)(struct mm_struct *mm);
 	void (*downgrade_mmap)(struct mm_struct *mm);
 	bool (*speculate_retry)(struct mm_struct *mm, unsigned int seq);
@@ -170,6 +171,11 @@ static void vt_write_lock(struct vm_area_struct *vma)
 static void vt_detach(struct vm_area_struct *vma)
 {
 	vma_mark_detached(vma);
+}
+
+static void vt_write_lock_mmap(struct mm_struct *mm)
+{
+	mmap_write_lock(mm);
 }
 
 static void vt_write_unlock(struct mm_struct *mm)
@@ -334,6 +340,24 @@ static void vt_write_downgrade_no_seq(struct mm_struct *mm)
 	downgrade_write(&mm->mmap_lock);
 }
 
+/*
+ * R7, its odd-on-write half: mmap_write_lock() that leaves mm_lock_seq even
+ * (the sequence only moves, by two, at unlock), so that a speculative reader
+ * cannot tell that a write section is under way. VMA write locks still work:
+ * they compare against the (even) sequence and unlock still moves it.
+ */
+static void vt_write_lock_mmap_no_odd(struct mm_struct *mm)
+{
+	down_write(&mm->mmap_lock);
+}
+
+static void vt_write_unlock_no_odd(struct mm_struct *mm)
+{
+	do_raw_write_seqcount_begin(&mm->mm_lock_seq);
+	do_raw_write_seqcount_end(&mm->mm_lock_seq);
+	up_write(&mm->mmap_lock);
+}
+
 static void vt_repair_seq(struct mm_struct *mm)
 {
 	down_write(&mm->mmap_lock);
@@ -354,6 +378,7 @@ static const struct vt_lock_ops vt_real_ops = {
 	.unlock_vma = vma_end_read,
 	.write_vma = vt_write_lock,
 	.detach = vt_detach,
+	.lock_mmap = vt_write_lock_mmap,
 	.unlock_mmap = vt_write_unlock,
 	.downgrade_mmap = vt_write_downgrade,
 	.speculate_retry = mmap_lock_speculate_retry,
@@ -410,6 +435,12 @@ static const struct vt_lock_ops vt_ops_table[] = {
 		.speculate_retry = vt_speculate_no_retry,
 		.targets = BIT(SCN_SPECULATE),
 	}, {
+		.name = "speculate_no_odd",
+		.desc = "R7: mmap_write_lock() leaves mm_lock_seq even; readers cannot see the writer",
+		.lock_mmap = vt_write_lock_mmap_no_odd,
+		.unlock_mmap = vt_write_unlock_no_odd,
+		.targets = BIT(SCN_SPECULATE),
+	}, {
 		.name = "killable_leak",
 		.desc = "killed vma_start_write_killable() leaves readers excluded",
 		.write_vma_killable = vt_write_killable_leak,
@@ -439,6 +470,8 @@ static void vt_effective_ops(const struct vt_lock_ops *variant, struct vt_lock_o
 		ops->write_vma = variant->write_vma;
 	if (variant->detach)
 		ops->detach = variant->detach;
+	if (variant->lock_mmap)
+		ops->lock_mmap = variant->lock_mmap;
 	if (variant->unlock_mmap)
 		ops->unlock_mmap = variant->unlock_mmap;
 	if (variant->downgrade_mmap)
@@ -1146,7 +1179,7 @@ static int vt_spec_writer(void *arg)
 
 	while (!vt_should_stop()) {
 		round++;
-		mmap_write_lock(mm);
+		ctx->ops->lock_mmap(mm);
 		vt_check_seq_odd(w, true, "after mmap_write_lock(), expected odd");
 		atomic_inc(&ctx->spec_section);
 		WRITE_ONCE(ctx->spec_round, round);
@@ -1165,7 +1198,9 @@ static int vt_spec_writer(void *arg)
 		vt_hold();
 		WRITE_ONCE(ctx->spec_check, ~round);
 		atomic_inc(&ctx->spec_section);
-		mmap_write_unlock(mm);
+		ctx->ops->unlock_mmap(mm);
+		if (ctx->ops->repair_release)
+			ctx->ops->repair_release(mm);
 		atomic64_inc(&ctx->stats.rounds);
 		cond_resched();
 	}

@@ -436,7 +436,7 @@ static const struct vt_lock_ops vt_ops_table[] = {
 		.targets = BIT(SCN_SPECULATE),
 	}, {
 		.name = "speculate_no_odd",
-		.desc = "R7: mmap_write_lock() leaves mm_lock_seq even; readers cannot see the writer",
+		.desc = "R7: mmap_write_lock() leaves mm_lock_seq even, hiding the writer",
 		.lock_mmap = vt_write_lock_mmap_no_odd,
 		.unlock_mmap = vt_write_unlock_no_odd,
 		.targets = BIT(SCN_SPECULATE),

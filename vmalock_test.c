@@ -319,6 +319,11 @@ static void vt_write_lock_no_wait(struct vm_area_struct *vma)
 	WRITE_ONCE(vma->vm_lock_seq, __vma_raw_mm_seqnum(vma));
 }
 
+/* R9 shape: a page-table change under mmap_lock without the VMA lock. */
+static void vt_write_lock_skipped(struct vm_area_struct *vma)
+{
+}
+
 /* R1: drops the attach reference without waiting for transient readers. */
 static void vt_detach_no_wait(struct vm_area_struct *vma)
 {
@@ -451,6 +456,11 @@ static const struct vt_lock_ops vt_ops_table[] = {
 		.read_vma = vt_read_no_mm_check,
 		.omit = VT_NO_MM_CHECK,
 		.targets = BIT(SCN_REUSE),
+	}, {
+		.name = "writer_no_vma_lock",
+		.desc = "R9: page tables changed in place (as fork does) without vma_start_write()",
+		.write_vma = vt_write_lock_skipped,
+		.targets = BIT(SCN_FAULT_PATH),
 	},
 };
 
@@ -522,6 +532,7 @@ struct vt_stats {
 	atomic64_t stragglers;	/* transient references held across a write lock */
 	atomic64_t limit_hits;	/* readers refused at VM_REFCNT_LIMIT */
 	atomic64_t foreign;	/* reuse: VMAs of another mm met by a lookup */
+	atomic64_t locked_checks; /* fault_path: pages read back under the VMA lock */
 	atomic64_t handoffs;	/* reuse: lookups churner 0 freed and remapped */
 	atomic64_t reused;	/* reuse: ... whose VMA came back in another mm */
 	atomic64_t max_wait_us;	/* longest vma_start_write() */
@@ -536,7 +547,7 @@ struct vt_result {
 	u64 inv_count[NR_INVS];
 	char first[320];
 	s64 reads, read_ok, fallbacks, writes, detaches, replaces, frees, rounds, stragglers;
-	s64 limit_hits, killed, foreign, handoffs, reused;
+	s64 limit_hits, killed, foreign, handoffs, reused, locked_checks;
 	/* fault_path: /proc/vmstat vma_lock_{success,abort,retry,miss} deltas */
 	bool has_vmstat;
 	s64 vmstat[4];
@@ -1437,15 +1448,59 @@ static int vt_killer(void *arg)
 /* ---------------------------------------------------------------------- */
 /* fault_path: page faults through lock_vma_under_rcu() and handle_mm_fault() */
 
+/* Tries to read back a page that migration may have made absent a moment. */
+#define VT_READ_BACK_TRIES	100
+/* Between write and read-back: long enough for a writer to come in. */
+#define VT_LOCKED_PAUSE_US	50
+
+/*
+ * While the faulter holds the VMA read-locked, nothing may change its page
+ * tables (the harness never zaps under a VMA read lock, as MADV_DONTNEED
+ * would): what it writes to the page just faulted in, it reads back after a
+ * pause. Without faults: one under the VMA lock could wait for a writer that
+ * waits for this reader.
+ */
+static void vt_check_locked_page(struct vt_worker *w, struct vm_area_struct *vma,
+				 unsigned long addr, u64 want)
+{
+	void __user *uaddr = (void __user *)addr;
+	struct vt_ctx *ctx = w->ctx;
+	char what[40];
+	u64 got = 0;
+	int tries;
+
+	if (copy_to_user_nofault(uaddr, &want, sizeof(want)))
+		return;		/* not present: being migrated, say */
+	atomic64_inc(&ctx->stats.locked_checks);
+	udelay(VT_LOCKED_PAUSE_US);
+	for (tries = 0; tries < VT_READ_BACK_TRIES; tries++) {
+		if (!copy_from_user_nofault(&got, uaddr, sizeof(got)))
+			break;
+		udelay(10);
+	}
+	if (tries < VT_READ_BACK_TRIES && got == want)
+		return;
+	if (tries < VT_READ_BACK_TRIES)
+		snprintf(what, sizeof(what), "read back %#llx", got);
+	else
+		strscpy(what, "then its page was gone");
+	vt_violation(ctx, INV_FAULT_DATA,
+		     "faulter/%d holds VMA %d read-locked (refcnt=%u vm_lock_seq=%u mm_lock_seq=%u): wrote %#llx at %lx, %s",
+		     w->id, vt_vma_index(ctx, vma), refcount_read(&vma->vm_refcnt),
+		     READ_ONCE(vma->vm_lock_seq), READ_ONCE(ctx->mm->mm_lock_seq.sequence),
+		     want, addr, what);
+}
+
 /*
  * What the architecture's fault handler does for a user fault, from a
  * kthread that adopted the test mm (x86 takes the per-VMA path only for
  * faults from user mode, so copy_to_user() alone would never reach it).
  * Returns true if the fault was handled under the per-VMA lock.
  */
-static bool vt_fault_in(struct vt_ctx *ctx, unsigned long addr)
+static bool vt_fault_in(struct vt_worker *w, unsigned long addr, u64 want)
 {
 	unsigned int flags = FAULT_FLAG_DEFAULT | FAULT_FLAG_WRITE;
+	struct vt_ctx *ctx = w->ctx;
 	struct mm_struct *mm = ctx->mm;
 	struct vm_area_struct *vma;
 	vm_fault_t fault;
@@ -1461,8 +1516,10 @@ static bool vt_fault_in(struct vt_ctx *ctx, unsigned long addr)
 	}
 	if (vma) {
 		fault = handle_mm_fault(vma, addr, flags | FAULT_FLAG_VMA_LOCK, NULL);
-		if (!(fault & (VM_FAULT_RETRY | VM_FAULT_COMPLETED)))
+		if (!(fault & (VM_FAULT_RETRY | VM_FAULT_COMPLETED))) {
+			vt_check_locked_page(w, vma, addr, want);
 			ctx->ops->unlock_vma(vma);
+		}
 		/* Counted as the fault handler counts them, for /proc/vmstat. */
 		if (!(fault & VM_FAULT_RETRY)) {
 			count_vm_vma_lock_event(VMA_LOCK_SUCCESS);
@@ -1501,7 +1558,7 @@ static int vt_faulter(void *arg)
 		addr += (w->id % (PAGE_SIZE / SMP_CACHE_BYTES)) * SMP_CACHE_BYTES;
 		atomic64_inc(&ctx->stats.reads);
 		g1 = atomic_read(&ctx->slots[idx].probed);
-		if (vt_fault_in(ctx, addr))
+		if (vt_fault_in(w, addr, want))
 			atomic64_inc(&ctx->stats.read_ok);
 		else
 			atomic64_inc(&ctx->stats.fallbacks);
@@ -1523,7 +1580,30 @@ static int vt_faulter(void *arg)
 	return 0;
 }
 
-/* Replace VMAs, and split them by unmapping a page and mapping it again. */
+/*
+ * Change a VMA's page tables in place, under mmap_lock and the VMA write
+ * lock, as fork does when it write-protects the parent for COW (here: zap
+ * them; the VMA object stays). R9 was fork doing it without the VMA lock.
+ */
+static void vt_zap_in_place(struct vt_worker *w, int idx)
+{
+	struct mm_struct *mm = w->ctx->mm;
+	struct vm_area_struct *vma;
+
+	mmap_write_lock(mm);
+	vma = vma_lookup(mm, vt_vma_addr(idx));
+	if (vma) {
+		w->ctx->ops->write_vma(vma);
+		zap_vma_range(vma, vma->vm_start, vma->vm_end - vma->vm_start);
+		atomic64_inc(&w->ctx->stats.writes);
+	}
+	mmap_write_unlock(mm);
+}
+
+/*
+ * Replace VMAs, split them by unmapping a page and mapping it again, and
+ * zap their pages in place.
+ */
 static int vt_mapper(void *arg)
 {
 	struct vt_worker *w = arg;
@@ -1538,15 +1618,21 @@ static int vt_mapper(void *arg)
 
 		atomic_inc(gen);
 		smp_mb__after_atomic();	/* odd before the mapping changes */
-		if (prandom_u32_state(&w->rnd) & 1) {
+		switch (prandom_u32_state(&w->rnd) % 3) {
+		case 0:
 			vt_replace(w, idx, prandom_u32_state(&w->rnd) & 1);
-		} else {
+			break;
+		case 1:
+			vt_zap_in_place(w, idx);
+			break;
+		default:
 			vm_munmap(page, PAGE_SIZE);
 			if (IS_ERR_VALUE(vm_mmap(NULL, page, PAGE_SIZE, PROT_READ | PROT_WRITE,
 						 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, 0)))
 				pr_warn_ratelimited("mapper/%d: vm_mmap(%lx) failed\n",
 						    w->id, page);
 			atomic64_inc(&ctx->stats.replaces);
+			break;
 		}
 		smp_mb__before_atomic();	/* even after it changed */
 		atomic_inc(gen);
@@ -1863,6 +1949,7 @@ static void vt_snapshot(struct vt_ctx *ctx)
 	r->killed = atomic64_read(&ctx->killed);
 	r->foreign = atomic64_read(&ctx->stats.foreign);
 	r->handoffs = atomic64_read(&ctx->stats.handoffs);
+	r->locked_checks = atomic64_read(&ctx->stats.locked_checks);
 	r->reused = atomic64_read(&ctx->stats.reused);
 	r->max_wait_us = atomic64_read(&ctx->stats.max_wait_us);
 	for (i = 0; i < NR_INVS; i++)
@@ -2088,9 +2175,9 @@ static size_t vt_format_result(char *buf, size_t size, int num, const struct vt_
 		s64 all = max_t(s64, r->vmstat[0] + r->vmstat[1] + r->vmstat[2], 1);
 
 		len += scnprintf(buf + len, size - len,
-				 "# %s: vmstat vma_lock_success=%lld vma_lock_abort=%lld vma_lock_retry=%lld vma_lock_miss=%lld per_vma_percent=%lld\n",
+				 "# %s: vmstat vma_lock_success=%lld vma_lock_abort=%lld vma_lock_retry=%lld vma_lock_miss=%lld per_vma_percent=%lld locked_page_checks=%lld\n",
 				 name, r->vmstat[0], r->vmstat[1], r->vmstat[2], r->vmstat[3],
-				 div64_s64(r->vmstat[0] * 100, all));
+				 div64_s64(r->vmstat[0] * 100, all), r->locked_checks);
 	}
 	for (i = 0; i < NR_INVS; i++)
 		if (r->inv_count[i])

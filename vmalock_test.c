@@ -1449,8 +1449,11 @@ static int vt_killer(void *arg)
 /* fault_path: page faults through lock_vma_under_rcu() and handle_mm_fault() */
 
 /* Tries to read back a page that migration may have made absent a moment. */
-#define VT_READ_BACK_TRIES	100
-/* Between write and read-back: long enough for a writer to come in. */
+#define VT_READ_BACK_TRIES	200
+/*
+ * Between write and read-back: long enough for a writer to come in. A spin:
+ * a sleep this short costs several times more on a TCG guest.
+ */
 #define VT_LOCKED_PAUSE_US	50
 
 /*
@@ -1476,7 +1479,7 @@ static void vt_check_locked_page(struct vt_worker *w, struct vm_area_struct *vma
 	for (tries = 0; tries < VT_READ_BACK_TRIES; tries++) {
 		if (!copy_from_user_nofault(&got, uaddr, sizeof(got)))
 			break;
-		udelay(10);
+		udelay(5);
 	}
 	if (tries < VT_READ_BACK_TRIES && got == want)
 		return;

@@ -1448,8 +1448,11 @@ static int vt_killer(void *arg)
 /* ---------------------------------------------------------------------- */
 /* fault_path: page faults through lock_vma_under_rcu() and handle_mm_fault() */
 
-/* Tries to read back a page that migration may have made absent a moment. */
-#define VT_READ_BACK_TRIES	200
+/*
+ * Read-back tries, 5 us apart: compaction may hold the page under a migration
+ * entry a moment (longer on a TCG guest); a zapped page stays absent.
+ */
+#define VT_READ_BACK_TRIES	2000
 /*
  * Between write and read-back: long enough for a writer to come in. A spin:
  * a sleep this short costs several times more on a TCG guest.

@@ -7,8 +7,8 @@
  * kthreads (readers, writers, detachers) drive the lock through an ops table,
  * as locktorture does: the real table calls lock_vma_under_rcu(),
  * vma_start_write(), vma_mark_detached() and mmap_write_unlock(); each broken
- * variant replaces one operation by a deliberately wrong one, so that every
- * monitor is shown to be able to fail.
+ * variant replaces one operation (or a lock/unlock pair) by a deliberately
+ * wrong one, so that every monitor is shown to be able to fail.
  *
  * Control and results: /sys/kernel/debug/vmalock_test/ (see README).
  */
@@ -150,7 +150,7 @@ struct vt_lock_ops {
 	void (*unlock_vma)(struct vm_area_struct *vma);
 	void (*write_vma)(struct vm_area_struct *vma);
 	void (*detach)(struct vm_area_struct *vma);
-	void (*lock_mmap)(struct mm_struct *mm);	/* speculate's writer */
+	void (*lock_mmap)(struct mm_struct *mm);
 	void (*unlock_mmap)(struct mm_struct *mm);
 	void (*downgrade_mmap)(struct mm_struct *mm);
 	bool (*speculate_retry)(struct mm_struct *mm, unsigned int seq);
@@ -194,8 +194,37 @@ static bool vma_write_locked_now(struct vm_area_struct *vma, struct mm_struct *m
 	return READ_ONCE(vma->vm_lock_seq) == READ_ONCE(mm->mm_lock_seq.sequence);
 }
 
-/* reuse: time for a VMA to be freed and reused between walk and increment */
-#define VT_REUSE_PAUSE_US	500
+/* lock_vma_under_rcu()'s tree walk; the caller holds rcu_read_lock(). */
+static struct vm_area_struct *vt_lookup_rcu(struct mm_struct *mm, unsigned long addr)
+{
+	MA_STATE(mas, &mm->mm_mt, addr, addr);
+
+	return mas_walk(&mas);
+}
+
+/* vma_start_read()'s increment, for readers that do its steps by hand. */
+static bool vt_ref_get(struct vm_area_struct *vma, int limit)
+{
+	int oldcnt;
+
+	if (!__refcount_inc_not_zero_limited_acquire(&vma->vm_refcnt, &oldcnt, limit))
+		return false;
+	__vma_lockdep_acquire_read(vma);
+	return true;
+}
+
+/*
+ * And its back-off: the put may wake a writer through vma->vm_mm, which may
+ * be another mm's by now, so that mm is pinned across it.
+ */
+static void vt_ref_put(struct vm_area_struct *vma)
+{
+	struct mm_struct *mm = vma->vm_mm;
+
+	mmgrab(mm);
+	vma_refcount_put(vma);
+	mmdrop(mm);
+}
 
 /* What a broken read path leaves out of vma_start_read(). */
 enum {
@@ -206,52 +235,42 @@ enum {
 
 /*
  * lock_vma_under_rcu() and vma_start_read() (static in mm/mmap_lock.c)
- * redone with one step left out. @pause_us after the tree walk gives a VMA
- * time to be freed and reused meanwhile.
+ * redone with the @omit steps left out.
  */
 static struct vm_area_struct *vt_read_broken(struct mm_struct *mm, unsigned long addr,
-					     unsigned int omit, unsigned int pause_us)
+					     unsigned int omit)
 {
-	MA_STATE(mas, &mm->mm_mt, addr, addr);
 	int limit = omit & VT_NO_LIMIT ? INT_MAX : VM_REFCNT_LIMIT;
 	bool seq_check = !(omit & VT_NO_SEQ_CHECK);
 	struct vm_area_struct *vma;
-	int oldcnt;
 
 	rcu_read_lock();
-	vma = mas_walk(&mas);
-	if (vma && pause_us)
-		udelay(pause_us);
-	if (!vma || (seq_check && vma_write_locked_now(vma, mm)) ||
-	    !__refcount_inc_not_zero_limited_acquire(&vma->vm_refcnt, &oldcnt, limit)) {
-		rcu_read_unlock();
-		return NULL;
+	vma = vt_lookup_rcu(mm, addr);
+	if (!vma || (seq_check && vma_write_locked_now(vma, mm)) || !vt_ref_get(vma, limit)) {
+		vma = NULL;
+	} else if ((!(omit & VT_NO_MM_CHECK) && vma->vm_mm != mm) ||
+		   addr < vma->vm_start || addr >= vma->vm_end ||
+		   (seq_check && vma->vm_lock_seq == raw_read_seqcount(&mm->mm_lock_seq))) {
+		vt_ref_put(vma);
+		vma = NULL;
 	}
-	__vma_lockdep_acquire_read(vma);
 	rcu_read_unlock();
-	if ((!(omit & VT_NO_MM_CHECK) && vma->vm_mm != mm) ||
-	    addr < vma->vm_start || addr >= vma->vm_end ||
-	    (seq_check && vma->vm_lock_seq == raw_read_seqcount(&mm->mm_lock_seq))) {
-		vma_end_read(vma);
-		return NULL;
-	}
 	return vma;
 }
 
 static struct vm_area_struct *vt_read_no_seqcheck(struct mm_struct *mm, unsigned long addr)
 {
-	return vt_read_broken(mm, addr, VT_NO_SEQ_CHECK, 0);
+	return vt_read_broken(mm, addr, VT_NO_SEQ_CHECK);
 }
 
 static struct vm_area_struct *vt_read_no_limit(struct mm_struct *mm, unsigned long addr)
 {
-	return vt_read_broken(mm, addr, VT_NO_LIMIT, 0);
+	return vt_read_broken(mm, addr, VT_NO_LIMIT);
 }
 
-/* With the slow reader's pause, so that reuse has time to happen. */
 static struct vm_area_struct *vt_read_no_mm_check(struct mm_struct *mm, unsigned long addr)
 {
-	return vt_read_broken(mm, addr, VT_NO_MM_CHECK, VT_REUSE_PAUSE_US);
+	return vt_read_broken(mm, addr, VT_NO_MM_CHECK);
 }
 
 /*
@@ -260,11 +279,10 @@ static struct vm_area_struct *vt_read_no_mm_check(struct mm_struct *mm, unsigned
  */
 static struct vm_area_struct *vt_read_no_refcount(struct mm_struct *mm, unsigned long addr)
 {
-	MA_STATE(mas, &mm->mm_mt, addr, addr);
 	struct vm_area_struct *vma;
 
 	rcu_read_lock();
-	vma = mas_walk(&mas);
+	vma = vt_lookup_rcu(mm, addr);
 	rcu_read_unlock();
 	if (vma && (vma->vm_mm != mm || addr < vma->vm_start || addr >= vma->vm_end))
 		vma = NULL;
@@ -878,7 +896,7 @@ static int vt_rw_writer(void *arg)
 	while (!vt_should_stop()) {
 		int n = 1 + prandom_u32_state(&w->rnd) % 4, i;
 
-		mmap_write_lock(mm);
+		ctx->ops->lock_mmap(mm);
 		vt_check_seq_odd(w, true, "after mmap_write_lock(), expected odd");
 		for (i = 0; i < n; i++) {
 			struct vm_area_struct *vma = vma_lookup(mm, vt_random_addr(w, NULL));
@@ -974,7 +992,7 @@ static void vt_replace(struct vt_worker *w, int idx, bool unmap_first)
 	ret = vm_mmap(NULL, addr, len, PROT_READ | PROT_WRITE,
 		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, 0);
 	if (IS_ERR_VALUE(ret))
-		pr_warn_ratelimited("detacher/%d: vm_mmap(%lx) failed: %ld\n",
+		pr_warn_ratelimited("worker %d: vm_mmap(%lx) failed: %ld\n",
 				    w->id, addr, (long)ret);
 	atomic64_inc(&ctx->stats.replaces);
 }
@@ -1014,37 +1032,24 @@ static int vt_straggler(void *arg)
 	struct mm_struct *mm = ctx->mm;
 
 	while (!vt_should_stop()) {
-		MA_STATE(mas, &mm->mm_mt, 0, 0);
-		int hot = atomic_read(&ctx->hot_vma), oldcnt, spins;
+		int hot = atomic_read(&ctx->hot_vma), spins;
 		struct vm_area_struct *vma;
-		struct mm_struct *other;
 
 		if (hot < 0) {
 			cond_resched();
 			continue;
 		}
-		mas_set(&mas, vt_vma_addr(hot));
 		rcu_read_lock();
-		vma = mas_walk(&mas);
-		if (!vma || vma_write_locked_now(vma, mm))
-			goto next;
-		for (spins = 0; spins < 200 && !vma_write_locked_now(vma, mm); spins++)
-			udelay(1);
-		if (!__refcount_inc_not_zero_limited_acquire(&vma->vm_refcnt, &oldcnt,
-							     VM_REFCNT_LIMIT))
-			goto next;
-		__vma_lockdep_acquire_read(vma);
-		atomic64_inc(&ctx->stats.stragglers);
-		vt_hold();
-		/* Backing off as vma_start_read() does, also for a reused VMA. */
-		other = vma->vm_mm;
-		mmgrab(other);
-		vma_refcount_put(vma);
-		rcu_read_unlock();
-		mmdrop(other);
-		cond_resched();
-		continue;
-next:
+		vma = vt_lookup_rcu(mm, vt_vma_addr(hot));
+		if (vma && !vma_write_locked_now(vma, mm)) {
+			for (spins = 0; spins < 200 && !vma_write_locked_now(vma, mm); spins++)
+				udelay(1);
+			if (vt_ref_get(vma, VM_REFCNT_LIMIT)) {
+				atomic64_inc(&ctx->stats.stragglers);
+				vt_hold();
+				vt_ref_put(vma);	/* backing off, also from a reused VMA */
+			}
+		}
 		rcu_read_unlock();
 		cond_resched();
 	}
@@ -1119,7 +1124,7 @@ static int vt_bulk_writer(void *arg)
 		int i, missing;
 
 		round++;
-		mmap_write_lock(mm);
+		ctx->ops->lock_mmap(mm);
 		for (i = 0; i < vmas; i++) {
 			struct vm_area_struct *vma = vma_lookup(mm, vt_vma_addr(i));
 
@@ -1167,13 +1172,6 @@ static int vt_bulk_writer(void *arg)
 
 /* ---------------------------------------------------------------------- */
 /* speculate: lockless readers against writers, through mm_lock_seq */
-
-static struct vm_area_struct *vt_lookup_rcu(struct mm_struct *mm, unsigned long addr)
-{
-	MA_STATE(mas, &mm->mm_mt, addr, addr);
-
-	return mas_walk(&mas);
-}
 
 /*
  * Every write section sets, for its round r: spec_round = r, each VMA's
@@ -1754,38 +1752,28 @@ static int vt_slow_reader(void *arg)
 	struct mm_struct *mm = ctx->mm;
 
 	while (!vt_should_stop()) {
-		int idx = prandom_u32_state(&w->rnd) % vmas, oldcnt;
+		int idx = prandom_u32_state(&w->rnd) % vmas;
 		unsigned long addr = vt_vma_addr(idx);
 		struct vm_area_struct *vma;
-		struct mm_struct *other;
 
 		rcu_read_lock();
 		vma = vt_lookup_rcu(mm, addr);
-		if (!vma)
-			goto next;
-		WRITE_ONCE(ctx->reuse_vma, vma);
-		WRITE_ONCE(ctx->reuse_idx, idx);
-		atomic_set_release(&ctx->reuse_state, REUSE_LOOKED_UP);
-		vt_reuse_wait(ctx);
-		atomic_set(&ctx->reuse_state, REUSE_IDLE);
-		if (!__refcount_inc_not_zero_limited_acquire(&vma->vm_refcnt, &oldcnt,
-							     VM_REFCNT_LIMIT))
-			goto next;
-		__vma_lockdep_acquire_read(vma);
-		other = vma->vm_mm;
-		if (other != mm) {
-			atomic64_inc(&ctx->stats.foreign);
-			if ((ctx->ops->omit & VT_NO_MM_CHECK) &&
-			    addr >= vma->vm_start && addr < vma->vm_end)
-				vt_check_right_vma(w, vma, addr);
+		if (vma) {
+			WRITE_ONCE(ctx->reuse_vma, vma);
+			WRITE_ONCE(ctx->reuse_idx, idx);
+			atomic_set_release(&ctx->reuse_state, REUSE_LOOKED_UP);
+			vt_reuse_wait(ctx);
+			atomic_set(&ctx->reuse_state, REUSE_IDLE);
 		}
-		mmgrab(other);
-		rcu_read_unlock();
-		vma_refcount_put(vma);
-		mmdrop(other);
-		cond_resched();
-		continue;
-next:
+		if (vma && vt_ref_get(vma, VM_REFCNT_LIMIT)) {
+			if (vma->vm_mm != mm) {
+				atomic64_inc(&ctx->stats.foreign);
+				if ((ctx->ops->omit & VT_NO_MM_CHECK) &&
+				    addr >= vma->vm_start && addr < vma->vm_end)
+					vt_check_right_vma(w, vma, addr);
+			}
+			vt_ref_put(vma);
+		}
 		rcu_read_unlock();
 		cond_resched();
 	}

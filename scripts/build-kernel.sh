@@ -28,6 +28,12 @@ if [ ! -f "$top/configs/$variant.config" ] || [ "$variant" = base ]; then
 	exit 2
 fi
 
+# One build at a time per cache: two clones (or two shells) sharing a tree and
+# its build directories would otherwise patch and make them at once.
+mkdir -p "$CACHE/build"
+exec 9>"$CACHE/build/.lock"
+flock 9
+
 if [ -z "${KDIR:-}" ]; then
 	KDIR=$("$top/scripts/get-kernel.sh" | tail -1)
 	"$top/scripts/patch-kernel.sh" "$KDIR" >&2

@@ -15,7 +15,7 @@ mkdir -p "$CACHE/src"
 
 log() { echo "get-kernel: $*" >&2; }
 
-# shellcheck source=lib/private-apt.sh
+# shellcheck source-path=SCRIPTDIR source=lib/private-apt.sh
 . "$(dirname "$0")/lib/private-apt.sh"
 private_apt_refresh
 

@@ -19,8 +19,9 @@
 #   --record  print each test's "Models:" lines with the tree's hashes
 #             (to update a test after checking its model against new code)
 # Environment: KDIR (kernel tree; default: the tree get-kernel.sh gives),
-#   CACHE (default ~/.cache/vmalock-test), HERD7 (a herd7 command to use
-#   instead of the unpacked one).
+#   CACHE (default ~/.cache/vmalock-test; herd7 is unpacked once into
+#   $CACHE/herdtools7, remove it to fetch a newer one), HERD7 (a herd7
+#   command to use instead of the unpacked one).
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -41,8 +42,9 @@ while [ $# -gt 0 ]; do
 done
 
 if [ -n "${KDIR:-}" ]; then
-	[ -f "$KDIR/Makefile" ] && [ -d "$KDIR/mm" ] && [ -d "$KDIR/include/linux" ] ||
+	if [ ! -f "$KDIR/Makefile" ] || [ ! -d "$KDIR/mm" ] || [ ! -d "$KDIR/include/linux" ]; then
 		die "KDIR=$KDIR is not a kernel tree (no Makefile, mm/ and include/linux/)"
+	fi
 else
 	KDIR=$("$top/scripts/get-kernel.sh" | tail -1)
 fi
@@ -57,17 +59,17 @@ fi
 # herd7 from sid, unpacked with its own loader and libraries.
 herd_root=$CACHE/herdtools7
 get_herd7() {
-	local pkgs=(herdtools7 libc6 libgmp10) tmp deb p
+	local pkgs=(herdtools7 libc6 libgmp10) tmp deb ver p
 
-	# shellcheck source=lib/private-apt.sh
+	# shellcheck source-path=SCRIPTDIR source=lib/private-apt.sh
 	. "$top/scripts/lib/private-apt.sh"
 	private_apt_refresh
 	log "fetching ${pkgs[*]} from sid"
 	(cd "$apt_dir/archives" && apt-get "${apt_opts[@]}" download "${pkgs[@]}" >&2)
 	tmp=$(mktemp -d "$CACHE/herdtools7.XXXXXX")
 	for p in "${pkgs[@]}"; do
-		deb=$(apt-cache "${apt_opts[@]}" policy "$p" | sed -n 's/^  Candidate: //p')
-		deb=$(ls "$apt_dir"/archives/"${p}_${deb//:/%3a}"_*.deb | head -1)
+		ver=$(apt-cache "${apt_opts[@]}" policy "$p" | sed -n 's/^  Candidate: //p')
+		deb=$(ls "$apt_dir/archives/${p}_${ver//:/%3a}_"*.deb | head -1)
 		log "unpacking $(basename "$deb")"
 		dpkg-deb -x "$deb" "$tmp"
 	done

@@ -45,6 +45,7 @@ run_stage() { # name, command...
 }
 
 run_stage host-tests "$top/tests/run-host-tests.sh"
+run_stage lkmm "$top/scripts/lkmm.sh"
 run_stage module-in-qemu "$top/scripts/vmalock-run.sh" --lifecycle --broken all "$@"
 
 echo "total time: $((SECONDS - t0))s"

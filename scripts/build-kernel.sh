@@ -28,17 +28,18 @@ if [ ! -f "$top/configs/$variant.config" ] || [ "$variant" = base ]; then
 	exit 2
 fi
 
-# One build at a time per cache: two clones (or two shells) sharing a tree and
-# its build directories would otherwise patch and make them at once.
-mkdir -p "$CACHE/build"
-exec 9>"$CACHE/build/.lock"
-flock 9
-
+patch=0
 if [ -z "${KDIR:-}" ]; then
 	KDIR=$("$top/scripts/get-kernel.sh" | tail -1)
-	"$top/scripts/patch-kernel.sh" "$KDIR" >&2
+	patch=1
 fi
 KDIR=$(cd "$KDIR" && pwd)
+# One build at a time per tree: two clones (or two shells) sharing a tree and
+# its build directories would otherwise patch and make them at once.
+mkdir -p "$CACHE/build"
+exec 9>"$CACHE/build/.lock-$(basename "$KDIR")"
+flock 9
+[ $patch -eq 0 ] || "$top/scripts/patch-kernel.sh" "$KDIR" >&2
 "$top/scripts/check-tree.sh" "$KDIR" >&2
 
 out=$CACHE/build/$(basename "$KDIR")-$variant

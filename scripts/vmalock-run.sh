@@ -29,11 +29,11 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 export CACHE=${CACHE:-$HOME/.cache/vmalock-test}
 variant=debug scenarios=all broken=none real=1 lifecycle=0 kunit=1 user=1
 duration_ms=3000 params="" smp=2 accel=auto out=""
-# The broken variants: the names in the module's vt_ops_table, but "none".
-all_broken=$(sed -n '/^static const struct vt_lock_ops vt_ops_table/,/^};/s/^[[:space:]]*\.name = "\(.*\)",$/\1/p' \
-	"$top/vmalock_test.c" | grep -vx none | tr '\n' ' ')
+# The broken variants: the names in vmalock_names.h.
+all_broken=$(sed -n 's/^VT_BROKEN(\([A-Z_]*\))$/\1/p' "$top/vmalock_names.h" |
+	tr 'A-Z\n' 'a-z ')
 all_broken=${all_broken% }
-[ -n "$all_broken" ] || { echo "vmalock-run: no broken variants found in vmalock_test.c" >&2; exit 2; }
+[ -n "$all_broken" ] || { echo "vmalock-run: no broken variants found in vmalock_names.h" >&2; exit 2; }
 
 usage() { sed -n '/^# Usage/,/^# Exit/p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 die() { echo "vmalock-run: $*" >&2; exit 2; }

@@ -150,15 +150,18 @@ struct vt_name {
 
 #define VT_SCENARIO(id)	{ #id },
 #define VT_BROKEN(id)
+#define VT_CATCHES(b, s)
 static struct vt_name vt_scn_names[NR_SCNS] = {
 #include "vmalock_names.h"
 };
 
 #undef VT_SCENARIO
 #undef VT_BROKEN
+#undef VT_CATCHES
 
 #define VT_SCENARIO(id)
 #define VT_BROKEN(id)	{ #id },
+#define VT_CATCHES(b, s)
 static struct vt_name vt_broken_names[NR_OPS] = {
 	{ "NONE" },
 #include "vmalock_names.h"
@@ -166,6 +169,7 @@ static struct vt_name vt_broken_names[NR_OPS] = {
 
 #undef VT_SCENARIO
 #undef VT_BROKEN
+#undef VT_CATCHES
 
 static void __init vt_names_init(struct vt_name *names, int n)
 {
@@ -717,7 +721,7 @@ static void vt_pr_unknown_broken(const char *name)
 /* Parse "all" or "a,b,c" into a scenario mask for broken variant @b. */
 static int vt_parse_run(const char *spec, enum vt_broken b, unsigned long *mask)
 {
-	unsigned long targets = vt_broken_ops(b)->targets;
+	unsigned long targets = vt_broken_targets(b);
 	char *dup, *p, *tok, list[256];
 	int i, err = 0;
 
@@ -889,7 +893,7 @@ static int vt_scenarios_show(struct seq_file *m, void *v)
 			   vt_scenarios[i].only_named ? " (only when named)" : "");
 	seq_puts(m, "broken variants (set broken=NAME in params; must be reported as FAIL):\n");
 	for (i = 0; i < NR_OPS; i++) {
-		unsigned long targets = vt_broken_ops(i)->targets;
+		unsigned long targets = vt_broken_targets(i);
 
 		seq_printf(m, "  %-18s %s", vt_broken_name(i), vt_broken_ops(i)->desc);
 		if (targets) {

@@ -2,9 +2,11 @@
 /*
  * The one list of scenarios and broken variants, for vmalock_test.ko and
  * for scripts/ (scripts/vmalock/names.py reads this file). A user defines
- * VT_SCENARIO(ID) and VT_BROKEN(ID), includes this file and undefines them,
- * as arch/x86/include/asm/kvm-x86-ops.h is used; hence no include guard.
- * A name is its ID in lower case. Scenarios run in this order.
+ * VT_SCENARIO(ID), VT_BROKEN(ID) and VT_CATCHES(BROKEN_ID, SCENARIO_ID),
+ * includes this file and undefines them, as arch/x86/include/asm/kvm-x86-ops.h
+ * is used; hence no include guard. A name is its ID in lower case.
+ * Scenarios run in this order; VT_CATCHES() names, for each broken variant,
+ * the scenarios that must report it ("run all" under a variant runs those).
  */
 VT_SCENARIO(MIRROR)
 VT_SCENARIO(RW_EXCLUSION)
@@ -30,3 +32,20 @@ VT_BROKEN(SPECULATE_NO_ODD)
 VT_BROKEN(KILLABLE_LEAK)
 VT_BROKEN(READER_NO_MM_CHECK)
 VT_BROKEN(WRITER_NO_VMA_LOCK)
+
+VT_CATCHES(READER_NO_SEQCHECK, RW_EXCLUSION)
+VT_CATCHES(READER_NO_SEQCHECK, BULK_RELEASE)
+VT_CATCHES(READER_NO_SEQCHECK, FAULT_PATH)
+VT_CATCHES(WRITER_NO_WAIT, RW_EXCLUSION)
+VT_CATCHES(WRITER_NO_WAIT, DETACH_FREE)
+VT_CATCHES(DETACH_NO_WAIT, DETACH_FREE)
+VT_CATCHES(UNLOCK_NO_SEQ, BULK_RELEASE)
+VT_CATCHES(UNLOCK_NO_SEQ, DOWNGRADE)
+VT_CATCHES(READER_NO_REFCOUNT, DETACH_FREE)
+VT_CATCHES(READER_LATE_WAKE, RW_EXCLUSION)
+VT_CATCHES(READER_NO_LIMIT, REFCOUNT_LIMIT)
+VT_CATCHES(SPECULATE_NO_RETRY, SPECULATE)
+VT_CATCHES(SPECULATE_NO_ODD, SPECULATE)
+VT_CATCHES(KILLABLE_LEAK, KILLABLE_WRITER)
+VT_CATCHES(READER_NO_MM_CHECK, REUSE)
+VT_CATCHES(WRITER_NO_VMA_LOCK, FAULT_PATH)

@@ -289,76 +289,64 @@ static const struct vt_lock_ops vt_real_ops = {
 	.write_vma_killable = vma_start_write_killable,
 };
 
-/* What each variant replaces, and the scenarios that must catch it. */
+/* What each variant replaces. */
 static const struct vt_lock_ops vt_broken_table[NR_OPS] = {
 	[BROKEN_NONE] = {
 		.desc = "the kernel's real per-VMA lock operations",
 	},
 	[BROKEN_READER_NO_SEQCHECK] = {
 		.desc = "R3: reader takes vm_refcnt without checking vm_lock_seq",
-		.targets = VT_T(RW_EXCLUSION) | VT_T(BULK_RELEASE) | VT_T(FAULT_PATH),
 		.read_vma = vt_read_no_seqcheck,
 		.omit = VT_NO_SEQ_CHECK,
 	},
 	[BROKEN_WRITER_NO_WAIT] = {
 		.desc = "R5: vma_start_write() does not wait for readers",
-		.targets = VT_T(RW_EXCLUSION) | VT_T(DETACH_FREE),
 		.write_vma = vt_write_lock_no_wait,
 	},
 	[BROKEN_DETACH_NO_WAIT] = {
 		.desc = "R1: vma_mark_detached() does not wait for transient readers",
-		.targets = VT_T(DETACH_FREE),
 		.detach = vt_detach_no_wait,
 	},
 	[BROKEN_UNLOCK_NO_SEQ] = {
 		.desc = "R6: mmap_write_unlock()/downgrade do not advance mm_lock_seq",
-		.targets = VT_T(BULK_RELEASE) | VT_T(DOWNGRADE),
 		.unlock_mmap = vt_write_unlock_no_seq,
 		.downgrade_mmap = vt_write_downgrade_no_seq,
 		.repair_release = vt_repair_seq,
 	},
 	[BROKEN_READER_NO_REFCOUNT] = {
 		.desc = "reader uses the VMA found under RCU without taking vm_refcnt",
-		.targets = VT_T(DETACH_FREE),
 		.read_vma = vt_read_no_refcount,
 		.unlock_vma = vt_unlock_no_refcount,
 	},
 	[BROKEN_READER_LATE_WAKE] = {
 		.desc = "R2 (invariant 12): the last reader does not wake the waiting writer",
-		.targets = VT_T(RW_EXCLUSION),
 		.unlock_vma = vt_unlock_late_wake,
 	},
 	[BROKEN_READER_NO_LIMIT] = {
 		.desc = "R4: reader count allowed past VM_REFCNT_LIMIT, into the writer flag",
-		.targets = VT_T(REFCOUNT_LIMIT),
 		.read_vma = vt_read_no_limit,
 		.omit = VT_NO_LIMIT,
 	},
 	[BROKEN_SPECULATE_NO_RETRY] = {
 		.desc = "speculative reader does not check mmap_lock_speculate_retry()",
-		.targets = VT_T(SPECULATE),
 		.speculate_retry = vt_speculate_no_retry,
 	},
 	[BROKEN_SPECULATE_NO_ODD] = {
 		.desc = "R7: mmap_write_lock() leaves mm_lock_seq even, hiding the writer",
-		.targets = VT_T(SPECULATE),
 		.lock_mmap = vt_write_lock_mmap_no_odd,
 		.unlock_mmap = vt_write_unlock_no_odd,
 	},
 	[BROKEN_KILLABLE_LEAK] = {
 		.desc = "killed vma_start_write_killable() leaves readers excluded",
-		.targets = VT_T(KILLABLE_WRITER),
 		.write_vma_killable = vt_write_killable_leak,
 	},
 	[BROKEN_READER_NO_MM_CHECK] = {
 		.desc = "R8: reader does not check that a reused VMA still belongs to its mm",
-		.targets = VT_T(REUSE),
 		.read_vma = vt_read_no_mm_check,
 		.omit = VT_NO_MM_CHECK,
 	},
 	[BROKEN_WRITER_NO_VMA_LOCK] = {
 		.desc = "R9: page tables changed in place (as fork does) without vma_start_write()",
-		.targets = VT_T(FAULT_PATH),
 		.write_vma = vt_write_lock_skipped,
 	},
 };
@@ -366,6 +354,32 @@ static const struct vt_lock_ops vt_broken_table[NR_OPS] = {
 const struct vt_lock_ops *vt_broken_ops(enum vt_broken b)
 {
 	return &vt_broken_table[b];
+}
+
+/* Which scenario must catch which variant: VT_CATCHES() of vmalock_names.h. */
+static const struct {
+	enum vt_broken broken;
+	enum vt_scn scn;
+} vt_catches[] = {
+#define VT_SCENARIO(id)
+#define VT_BROKEN(id)
+#define VT_CATCHES(b, s)	{ BROKEN_##b, SCN_##s },
+#include "vmalock_names.h"
+#undef VT_SCENARIO
+#undef VT_BROKEN
+#undef VT_CATCHES
+};
+
+/* The scenarios that must catch variant @b, as a mask; 0 for the real ops. */
+unsigned long vt_broken_targets(enum vt_broken b)
+{
+	unsigned long mask = 0;
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(vt_catches); i++)
+		if (vt_catches[i].broken == b)
+			mask |= BIT(vt_catches[i].scn);
+	return mask;
 }
 
 /* The real operations, with those that variant @b replaces put in. */
@@ -376,7 +390,7 @@ void vt_effective_ops(enum vt_broken b, struct vt_lock_ops *ops)
 	*ops = vt_real_ops;
 	ops->name = vt_broken_name(b);
 	ops->desc = variant->desc;
-	ops->targets = variant->targets;
+	ops->targets = vt_broken_targets(b);
 	ops->omit = variant->omit;
 	if (variant->read_vma)
 		ops->read_vma = variant->read_vma;

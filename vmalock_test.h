@@ -31,6 +31,7 @@ extern int writer_timeout_ms, release_timeout_ms, verbose, onoff_ms;
 
 #define VT_SCENARIO(id)	SCN_##id,
 #define VT_BROKEN(id)
+#define VT_CATCHES(b, s)
 enum vt_scn {
 #include "vmalock_names.h"
 	NR_SCNS
@@ -38,10 +39,12 @@ enum vt_scn {
 
 #undef VT_SCENARIO
 #undef VT_BROKEN
+#undef VT_CATCHES
 
 /* Index 0 of the lock operations is the real ones, "none". */
 #define VT_SCENARIO(id)
 #define VT_BROKEN(id)	BROKEN_##id,
+#define VT_CATCHES(b, s)
 enum vt_broken {
 	BROKEN_NONE,
 #include "vmalock_names.h"
@@ -50,8 +53,7 @@ enum vt_broken {
 
 #undef VT_SCENARIO
 #undef VT_BROKEN
-
-#define VT_T(id)	BIT(SCN_##id)
+#undef VT_CATCHES
 
 /* Names, the IDs of vmalock_names.h in lower case (vmalock_harness.c). */
 const char *vt_scn_name(enum vt_scn scn);
@@ -139,6 +141,7 @@ struct vt_lock_ops {
 };
 
 const struct vt_lock_ops *vt_broken_ops(enum vt_broken b);
+unsigned long vt_broken_targets(enum vt_broken b);
 void vt_effective_ops(enum vt_broken b, struct vt_lock_ops *ops);
 
 bool vma_write_locked_now(struct vm_area_struct *vma, struct mm_struct *mm);

@@ -19,7 +19,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from vmalock.ktap import *  # noqa: E402,F401,F403  (the importable names)
-from vmalock.ktap import ResultsError, load, report, run_outputs, write_run  # noqa: E402
+from vmalock.ktap import ResultsError, clear_run, load, report, write_run  # noqa: E402
 
 
 def main(argv=None):
@@ -36,10 +36,7 @@ def main(argv=None):
 		ap.error(f'bad run name {args.run!r}')
 	title = args.title or f'vmalock_test.{args.run}'
 	try:
-		# Outputs of an earlier attempt must not stand in for missing results.
-		for f in run_outputs(args.outdir, args.run):
-			if os.path.exists(f):
-				os.unlink(f)
+		clear_run(args.outdir, args.run)
 		res, block = load(args.log, args.run)
 	except OSError as e:
 		print(f'results: cannot access {e.filename}: {e.strerror}', file=sys.stderr)

@@ -98,9 +98,7 @@ def scan(bootdir, console):
 def judge_run(bootdir, run, raw, kunit_py, say):
 	"""Check lines [(verdict, name, detail)] of one run of a boot."""
 	expect = 'fail' if run.startswith('broken-') else 'pass'
-	for f in ktap.run_outputs(bootdir, run):
-		if os.path.exists(f):
-			os.unlink(f)
+	ktap.clear_run(bootdir, run)
 	try:
 		block, has_end = ktap.extract_block(raw, run)
 		res = ktap.parse_ktap(block, has_end)

@@ -367,8 +367,10 @@ def write_run(res, block, outdir, run, title, kunit_py=None):
 		f.write(to_junit(res, run, title))
 
 
-def run_outputs(outdir, run):
-	"""The files write_run() writes for run."""
-	return [os.path.join(outdir, f'results-{run}.ktap'),
-		os.path.join(outdir, f'results-{run}.json'),
-		os.path.join(outdir, f'junit-{run}.xml')]
+def clear_run(outdir, run):
+	"""Remove what write_run() wrote for run: outputs of an earlier attempt
+	must not stand in for missing results."""
+	for name in (f'results-{run}.ktap', f'results-{run}.json', f'junit-{run}.xml'):
+		path = os.path.join(outdir, name)
+		if os.path.exists(path):
+			os.unlink(path)

@@ -149,7 +149,7 @@ boot_timeout() { # number of scenario runs
 
 # One boot in its own directory, kept for --recheck: the console, the results
 # port, QEMU's command line and output, the kernel's config and version, and
-# boot.info (runs, time limit, QEMU's exit status).
+# boot.info (runs, time limit, QEMU's exit status, why the watch stopped it).
 qemu_boot() { # name accel runs timeout [kernel arguments]
 	local name=$1 acc=$2 runs=$3 limit=$4 dir=$out/$1 append rc=0
 	append="console=ttyS0 panic=-1 loglevel=6 vt.runs=$runs vt.scenarios=$scenarios ${5:-}"
@@ -164,9 +164,14 @@ qemu_boot() { # name accel runs timeout [kernel arguments]
 	{ echo "# boot $name, killed after ${limit}s"; printf '%q ' "${cmd[@]}"; echo; } > "$dir/qemu-cmd"
 	[ ! -f "$kconfig" ] || cp "$kconfig" "$dir/kernel-config"
 	echo "$kversion" > "$dir/kernel-version"
-	timeout --kill-after=10 "$limit" "${cmd[@]}" </dev/null >"$dir/qemu.log" 2>&1 || rc=$?
-	printf 'runs=%s\ntimeout=%s\nstatus=%s\nkunit_py=%s\n' "$runs" "$limit" "$rc" "$kunit_py" \
-		> "$dir/boot.info"
+	timeout --kill-after=10 "$limit" "${cmd[@]}" </dev/null >"$dir/qemu.log" 2>&1 &
+	qpid=$!
+	# Stops QEMU early when the console settles the verdict (a hang, a reboot).
+	python3 "$top/scripts/vmalock/watch.py" "$dir/console.log" "$qpid" > "$dir/watch.txt" &
+	wait "$qpid" || rc=$?
+	wait $!
+	printf 'runs=%s\ntimeout=%s\nstatus=%s\nkunit_py=%s\nstopped=%s\n' \
+		"$runs" "$limit" "$rc" "$kunit_py" "$(cat "$dir/watch.txt")" > "$dir/boot.info"
 }
 
 pick_accel() {

@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -165,9 +166,24 @@ class FakeBoots(unittest.TestCase):
 			    'FAIL boot-main (hung: killed after 2s)')
 
 	def test_reboot_loop(self):
+		# The console watch stops QEMU at the second boot, long before the limit.
 		self.guest(BANNER, '')
-		self.failed(self.run_harness('--boot-timeout', '2', mode='loop'),
+		t0 = time.monotonic()
+		self.failed(self.run_harness('--boot-timeout', '100', mode='loop'),
 			    'FAIL boot-main (guest rebooted: ')
+		self.assertLess(time.monotonic() - t0, 30)
+
+	def test_hung_task_stops_boot(self):
+		self.guest(BANNER + 'VMALOCK-RUN-BEGIN run=real\n[   60.0] vmalock_test: violation in '
+			   'rw_exclusion: [reader_excluded] x\n[  100.0] INFO: task writer/0:77 blocked '
+			   'for more than 30 seconds.\n', '')
+		t0 = time.monotonic()
+		self.failed(self.run_harness('--boot-timeout', '100', mode='hang'),
+			    'FAIL boot-main (hung: hung-task detector: [  100.0] INFO: task writer/0:77',
+			    'FAIL real (results missing or malformed')
+		self.assertLess(time.monotonic() - t0, 30)
+		with open(os.path.join(self.out, 'main', 'boot.info')) as f:
+			self.assertIn('stopped=hung-task detector', f.read())
 
 	def test_qemu_crash(self):
 		self.guest(BANNER, REAL)

@@ -9,7 +9,8 @@
 #
 # DIR/<boot>/ (main, broken-<variant>) holds a boot's console.log, the
 # results port (results.raw), qemu-cmd, qemu.log, kernel-config,
-# kernel-version and boot.info (key=value: runs, timeout, status, kunit_py).
+# kernel-version and boot.info (key=value: runs, timeout, status, kunit_py,
+# stopped: why the console watch stopped QEMU early).
 # Writes per boot verdict.txt, splats.txt, results-<run>.{ktap,json},
 # junit-<run>.xml and summary.txt; at the top summary.txt, junit.xml, and
 # links console.log, results.ktap and results.json to the main boot's. Prints
@@ -67,10 +68,9 @@ def boot_problem(bootdir, info, console):
 		return f'kernel panic: {panic.group(1).strip()}'
 	if boots > 1:
 		return f'guest rebooted: {boots} boots on one console'
-	if DONE in console:
-		return None
 	if info.get('stopped'):
-		# The host's console watch stopped QEMU: the verdict was known.
+		return f"hung: {info['stopped']} (QEMU stopped by the console watch)"
+	if DONE in console:
 		return None
 	if status in (124, 137):
 		hang = ' (hung-task detector fired)' if HUNG_TASK_RE.search(console) else ''

@@ -160,6 +160,11 @@ class FakeBoots(unittest.TestCase):
 		self.guest(BANNER + DONE, REAL[:len(REAL) // 2])
 		self.failed(self.run_harness(), 'FAIL real (results missing or malformed')
 
+	def test_no_test_ran(self):
+		empty = 'VMALOCK-RESULTS-BEGIN run=real\nKTAP version 1\n1..0\nVMALOCK-RESULTS-END\n'
+		self.guest(BANNER + DONE, empty)
+		self.failed(self.run_harness(), 'FAIL real (no test ran)')
+
 	def test_hang(self):
 		self.guest(BANNER, REAL)
 		self.failed(self.run_harness('--boot-timeout', '2', mode='hang'),

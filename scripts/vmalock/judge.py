@@ -95,7 +95,7 @@ def scan(bootdir, console):
 	return not splats, '\n'.join(lines)
 
 
-def judge_run(bootdir, run, raw, kunit_py, say):
+def judge_run(bootdir, run, raw, kunit_py, log):
 	"""Check lines [(verdict, name, detail)] of one run of a boot."""
 	expect = 'fail' if run.startswith('broken-') else 'pass'
 	ktap.clear_run(bootdir, run)
@@ -103,26 +103,18 @@ def judge_run(bootdir, run, raw, kunit_py, say):
 		block, has_end = ktap.extract_block(raw, run)
 		res = ktap.parse_ktap(block, has_end)
 	except ktap.ResultsError as e:
-		say(f'results: run {run}: results missing or malformed: {e}')
+		print(f'results: run {run}: results missing or malformed: {e}', file=log)
 		return [('FAIL', run, f'results missing or malformed: {e}')]
 	ktap.write_run(res, block, bootdir, run, f'vmalock_test.{run}', kunit_py)
-	met = ktap.report(res, run, f'vmalock_test.{run}', expect, file=say.file)
+	met = ktap.report(res, run, f'vmalock_test.{run}', expect, file=log)
 	if run == 'kunit':
-		return [(status, name, '') for name, status in ktap.leaves(ktap.parse_tree(block), run)]
-	checks = [(v, f"{run}/{t['name']}", '') for t, v, _ in ktap.verdicts(res, expect)]
-	if not met and not any(v == 'FAIL' for v, _, _ in checks):
-		checks.append(('FAIL', run, ktap.run_verdict(res, expect)[1]))
+		checks = [(v, name, '') for name, v in ktap.leaves(ktap.parse_tree(block), run)]
+	else:
+		checks = [(v, f"{run}/{t['name']}", '') for t, v, _ in ktap.verdicts(res, expect)]
+	# Nothing ran, or the run failed in a way no test line shows.
+	if not checks or (not met and not any(v == 'FAIL' for v, _, _ in checks)):
+		checks.append(('FAIL', run, ktap.run_verdict(res, expect)[1] if checks else 'no test ran'))
 	return checks
-
-
-class Say:
-	"""Collects a boot's report; print it and keep it for verdict.txt."""
-
-	def __init__(self):
-		self.file = io.StringIO()
-
-	def __call__(self, text):
-		print(text, file=self.file)
 
 
 def judge_boot(bootdir):
@@ -131,10 +123,10 @@ def judge_boot(bootdir):
 	info = read_info(bootdir)
 	console = read_text(os.path.join(bootdir, 'console.log'))
 	raw = read_text(os.path.join(bootdir, 'results.raw')).splitlines()
-	say = Say()
+	log = io.StringIO()
 	checks = []
 	problem = boot_problem(bootdir, info, console)
-	say(f'== boot {name}: ' + (f'FAIL: {problem}' if problem else 'ok'))
+	print(f'== boot {name}: ' + (f'FAIL: {problem}' if problem else 'ok'), file=log)
 	if problem:
 		checks.append(('FAIL', f'boot-{name}', problem))
 	clean, text = scan(bootdir, console)
@@ -143,13 +135,13 @@ def judge_boot(bootdir):
 		checks.append(('PASS', 'no-kernel-splat', '') if clean else
 			      ('FAIL', 'no-kernel-splat', text.splitlines()[-1]))
 		if not clean:
-			say(text)
+			print(text, file=log)
 	for run in filter(None, info.get('runs', '').split(',')):
-		checks += judge_run(bootdir, run, raw, info.get('kunit_py') or None, say)
+		checks += judge_run(bootdir, run, raw, info.get('kunit_py') or None, log)
 	write_summary(os.path.join(bootdir, 'summary.txt'), checks)
 	with open(os.path.join(bootdir, 'verdict.txt'), 'w') as f:
-		f.write(say.file.getvalue())
-	sys.stderr.write(say.file.getvalue())
+		f.write(log.getvalue())
+	sys.stderr.write(log.getvalue())
 	return checks
 
 

@@ -170,14 +170,38 @@ class PatchKernel(unittest.TestCase):
 		self.assertNotIn('patch-kernel: applied', r.stdout)
 		self.assertIn('already applied', r.stdout)
 
-	def test_links_kunit_suites(self):
+	def test_links_kunit_suite(self):
 		self.pre_images()
 		self.assertEqual(self.patch().returncode, 0)
-		link = os.path.join(self.tree, 'mm', 'vmalock_kunit', 'vmalock_kunit.c')
+		link = os.path.join(self.tree, 'mm', 'tests', 'vmalock_kunit.c')
 		self.assertEqual(os.path.realpath(link),
 				 os.path.realpath(os.path.join(TOP, 'kunit', 'vmalock_kunit.c')))
-		self.assertTrue(os.path.exists(os.path.join(self.tree, 'mm', 'vmalock_kunit',
+		self.assertTrue(os.path.exists(os.path.join(self.tree, 'mm', 'tests',
 							    'vmalock_monitor.h')))
+
+	def test_changed_patch_replaces_applied_one(self):
+		"""A patch edited since it was applied is reversed, the new one applied."""
+		self.pre_images()
+		top = tempfile.mkdtemp()
+		self.addCleanup(shutil.rmtree, top)
+		for d in ('scripts', 'patches', 'kunit'):
+			shutil.copytree(os.path.join(TOP, d), os.path.join(top, d))
+		shutil.copy(os.path.join(TOP, 'vmalock_monitor.h'), top)
+		script = os.path.join(top, 'scripts', 'patch-kernel.sh')
+		self.assertEqual(run(script, self.tree).returncode, 0)
+		name = sorted(os.listdir(os.path.join(top, 'patches')))[-1]
+		path = os.path.join(top, 'patches', name)
+		with open(path) as f:
+			text = f.read()
+		added = [l for l in text.split('\n') if l.startswith('+') and not l.startswith('+++')]
+		with open(path, 'w') as f:
+			f.write(text.replace(added[0], added[0] + ' /* edited */', 1))
+		r = run(script, self.tree)
+		self.assertEqual(r.returncode, 0, r.stderr)
+		self.assertIn('reversed ' + name, r.stdout)
+		self.assertIn('applied ' + name, r.stdout)
+		r = run(script, self.tree)
+		self.assertIn(name + ' already applied', r.stdout)
 
 	def test_mismatch_names_file(self):
 		with open(os.path.join(self.tree, 'mm', 'mmap_lock.c'), 'w') as f:

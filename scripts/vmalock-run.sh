@@ -151,7 +151,7 @@ boot_timeout() { # number of scenario runs
 # port, QEMU's command line and output, the kernel's config and version, and
 # boot.info (runs, time limit, QEMU's exit status, why the watch stopped it).
 qemu_boot() { # name accel runs timeout [kernel arguments]
-	local name=$1 acc=$2 runs=$3 limit=$4 dir=$out/$1 append rc=0
+	local name=$1 acc=$2 runs=$3 limit=$4 dir=$out/$1 append rc=0 qpid
 	append="console=ttyS0 panic=-1 loglevel=6 vt.runs=$runs vt.scenarios=$scenarios ${5:-}"
 	append+=" vt.params=duration_ms=$duration_ms${params:+,${params// /,}}"
 	[ "$acc" = tcg ] && acc=tcg,thread=multi

@@ -9,7 +9,7 @@
 # usage: watch.py CONSOLE PID [--grace S]
 #
 # Polls CONSOLE until process PID (QEMU, or timeout(1) running it) is gone.
-# On a settling line it waits S seconds (default 5) for the report to finish,
+# On a hung-task report it waits S seconds (default 5) for the report to finish,
 # sends PID SIGTERM and prints one line, the reason, for boot.info's stopped=.
 
 import argparse
@@ -57,7 +57,8 @@ def watch(console, pid, grace, poll=0.5):
 			banners += bool(BANNER.search(line))
 			why = settled(line, banners)
 			if why:
-				time.sleep(grace)
+				# Let a hung-task report finish; a reboot has nothing more to say.
+				time.sleep(0 if why == 'guest rebooted' else grace)
 				if alive(pid):
 					os.kill(pid, signal.SIGTERM)
 				return why

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Read the scenarios and broken variants out of vmalock_names.h, the one list
-# the module builds its tables from.
+# the module builds its tables from (see parse() for the line shapes).
 #
 # usage: names.py HEADER broken               the broken variants' names
 #        names.py HEADER runs SCENARIOS [VARIANT]
@@ -15,6 +15,7 @@ import re
 import sys
 
 ENTRY_RE = re.compile(r'^\s*([SB])\((\w+),\s*(\w+),\s*(.*?)\)\s*\\?\s*$')
+XMACRO_RE = re.compile(r'^VT_(SCENARIO|BROKEN)\((\w+)\)\s*$')
 TARGET_RE = re.compile(r'VT_T\((\w+)\)')
 
 
@@ -26,27 +27,35 @@ def parse(text):
 	"""Return (scenarios, broken) from the header's text.
 
 	scenarios: [(name, in_all)] in order; broken: {name: [target scenario
-	names]} in order. One entry per line, as the header says.
+	names]} in order. One entry per line: S(ID, name, in_all) and
+	B(ID, name, VT_T(ID) | ...), or VT_SCENARIO(ID) and VT_BROKEN(ID) (the
+	name is the ID in lower case). The latter say neither in_all nor
+	targets: then every scenario counts as in "all" and as a target, which
+	only makes time limits longer.
 	"""
 	ids, scenarios, broken = {}, [], {}
 	for line in text.splitlines():
+		x = XMACRO_RE.match(line)
 		m = ENTRY_RE.match(line)
-		if not m:
+		if x:
+			kind, ident, name, rest = x.group(1)[0], x.group(2), x.group(2).lower(), None
+		elif m:
+			kind, ident, name, rest = m.groups()
+		else:
 			continue
-		kind, ident, name, rest = m.groups()
 		if kind == 'S':
-			if rest not in ('true', 'false'):
+			if rest not in (None, 'true', 'false'):
 				raise NamesError(f'scenario {name}: in_all is {rest!r}, not true or false')
 			ids[ident] = name
-			scenarios.append((name, rest == 'true'))
+			scenarios.append((name, rest != 'false'))
 			continue
-		targets = TARGET_RE.findall(rest)
+		targets = TARGET_RE.findall(rest) if rest is not None else list(ids)
 		unknown = [t for t in targets if t not in ids]
 		if not targets or unknown:
 			raise NamesError(f'broken variant {name}: bad targets {rest!r}')
 		broken[name] = [ids[t] for t in targets]
 	if not scenarios or not broken:
-		raise NamesError('no VT_SCENARIOS or VT_BROKEN_VARIANTS entries')
+		raise NamesError('no scenario or broken variant entries')
 	return scenarios, broken
 
 

@@ -2,7 +2,8 @@
 /*
  * Free monitor shared by vmalock_test.ko and the KUnit suites: a kprobe on
  * vm_area_free() that checks every VMA freed in the system (invariant 1 of
- * PROTOCOL.md): its vm_refcnt must be 0 and no registered reader may hold it.
+ * Documentation/vmalock-test.rst): its vm_refcnt must be 0 and no
+ * registered reader may hold it.
  *
  * The kprobe handler runs in int3 context, which lockdep treats like NMI: it
  * only counts and claims a record with atomics, no locks and no printk.
@@ -41,8 +42,8 @@ struct vm_free_monitor {
 	struct kprobe kp;
 };
 
-static void vm_free_monitor_claim(struct vm_free_monitor *m, bool reader,
-				  struct vm_area_struct *vma, unsigned int cnt, int slot)
+static inline void vm_free_monitor_claim(struct vm_free_monitor *m, bool reader,
+					 struct vm_area_struct *vma, unsigned int cnt, int slot)
 {
 	atomic64_inc(reader ? &m->reader_at_free : &m->refcount_at_free);
 	if (atomic_cmpxchg(&m->claimed, 0, 1))
@@ -57,7 +58,7 @@ static void vm_free_monitor_claim(struct vm_free_monitor *m, bool reader,
 	smp_store_release(&m->ready, 1);
 }
 
-static int vm_free_monitor_pre(struct kprobe *p, struct pt_regs *regs)
+static inline int vm_free_monitor_pre(struct kprobe *p, struct pt_regs *regs)
 {
 	struct vm_free_monitor *m = container_of(p, struct vm_free_monitor, kp);
 	struct vm_area_struct *vma = (void *)regs_get_kernel_argument(regs, 0);
@@ -78,7 +79,7 @@ static int vm_free_monitor_pre(struct kprobe *p, struct pt_regs *regs)
 	return 0;
 }
 
-static int vm_free_monitor_start(struct vm_free_monitor *m)
+static inline int vm_free_monitor_start(struct vm_free_monitor *m)
 {
 	atomic64_set(&m->frees, 0);
 	atomic64_set(&m->reader_at_free, 0);
@@ -91,7 +92,7 @@ static int vm_free_monitor_start(struct vm_free_monitor *m)
 	return register_kprobe(&m->kp);
 }
 
-static void vm_free_monitor_stop(struct vm_free_monitor *m)
+static inline void vm_free_monitor_stop(struct vm_free_monitor *m)
 {
 	unregister_kprobe(&m->kp);	/* waits for running handlers */
 }
@@ -99,7 +100,7 @@ static void vm_free_monitor_stop(struct vm_free_monitor *m)
 /*
  * Describe the first violation in @buf; returns false if there was none.
  */
-static bool vm_free_monitor_first(struct vm_free_monitor *m, char *buf, size_t size)
+static inline bool vm_free_monitor_first(struct vm_free_monitor *m, char *buf, size_t size)
 {
 	/* Pairs with the release in vm_free_monitor_claim(). */
 	if (!smp_load_acquire(&m->ready))

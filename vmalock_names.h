@@ -1,41 +1,32 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The one list of scenarios and broken variants, shared by vmalock_test.ko
- * (which builds its enums and tables from these macros) and by scripts/
- * (scripts/vmalock/names.py reads this file). One entry per line.
- *
- * VT_SCENARIOS(S): S(ID, name, in_all); in_all is false for scenarios that
- * run only when named.
- * VT_BROKEN_VARIANTS(B): B(ID, name, targets); targets are the scenarios
- * that must catch the variant, as VT_T(ID) | VT_T(ID) ...
+ * The one list of scenarios and broken variants, for vmalock_test.ko and
+ * for scripts/ (scripts/vmalock/names.py reads this file). A user defines
+ * VT_SCENARIO(ID) and VT_BROKEN(ID), includes this file and undefines them,
+ * as arch/x86/include/asm/kvm-x86-ops.h is used; hence no include guard.
+ * A name is its ID in lower case. Scenarios run in this order.
  */
-#ifndef _VMALOCK_NAMES_H
-#define _VMALOCK_NAMES_H
+VT_SCENARIO(MIRROR)
+VT_SCENARIO(RW_EXCLUSION)
+VT_SCENARIO(DETACH_FREE)
+VT_SCENARIO(BULK_RELEASE)
+VT_SCENARIO(DOWNGRADE)
+VT_SCENARIO(SPECULATE)
+VT_SCENARIO(REFCOUNT_LIMIT)
+VT_SCENARIO(KILLABLE_WRITER)
+VT_SCENARIO(FAULT_PATH)
+VT_SCENARIO(REUSE)
+VT_SCENARIO(WATCH)
 
-#define VT_SCENARIOS(S)							\
-	S(RW_EXCLUSION,		rw_exclusion,		true)		\
-	S(DETACH_FREE,		detach_free,		true)		\
-	S(BULK_RELEASE,		bulk_release,		true)		\
-	S(DOWNGRADE,		downgrade,		true)		\
-	S(SPECULATE,		speculate,		true)		\
-	S(REFCOUNT_LIMIT,	refcount_limit,		true)		\
-	S(KILLABLE_WRITER,	killable_writer,	true)		\
-	S(FAULT_PATH,		fault_path,		true)		\
-	S(REUSE,		reuse,			true)		\
-	S(WATCH,		watch,			false)
-
-#define VT_BROKEN_VARIANTS(B)						\
-	B(READER_NO_SEQCHECK,	reader_no_seqcheck,	VT_T(RW_EXCLUSION) | VT_T(BULK_RELEASE) | VT_T(FAULT_PATH)) \
-	B(WRITER_NO_WAIT,	writer_no_wait,		VT_T(RW_EXCLUSION) | VT_T(DETACH_FREE)) \
-	B(DETACH_NO_WAIT,	detach_no_wait,		VT_T(DETACH_FREE))	\
-	B(UNLOCK_NO_SEQ,	unlock_no_seq,		VT_T(BULK_RELEASE) | VT_T(DOWNGRADE)) \
-	B(READER_NO_REFCOUNT,	reader_no_refcount,	VT_T(DETACH_FREE))	\
-	B(READER_LATE_WAKE,	reader_late_wake,	VT_T(RW_EXCLUSION))	\
-	B(READER_NO_LIMIT,	reader_no_limit,	VT_T(REFCOUNT_LIMIT))	\
-	B(SPECULATE_NO_RETRY,	speculate_no_retry,	VT_T(SPECULATE))	\
-	B(SPECULATE_NO_ODD,	speculate_no_odd,	VT_T(SPECULATE))	\
-	B(KILLABLE_LEAK,	killable_leak,		VT_T(KILLABLE_WRITER))	\
-	B(READER_NO_MM_CHECK,	reader_no_mm_check,	VT_T(REUSE))		\
-	B(WRITER_NO_VMA_LOCK,	writer_no_vma_lock,	VT_T(FAULT_PATH))
-
-#endif /* _VMALOCK_NAMES_H */
+VT_BROKEN(READER_NO_SEQCHECK)
+VT_BROKEN(WRITER_NO_WAIT)
+VT_BROKEN(DETACH_NO_WAIT)
+VT_BROKEN(UNLOCK_NO_SEQ)
+VT_BROKEN(READER_NO_REFCOUNT)
+VT_BROKEN(READER_LATE_WAKE)
+VT_BROKEN(READER_NO_LIMIT)
+VT_BROKEN(SPECULATE_NO_RETRY)
+VT_BROKEN(SPECULATE_NO_ODD)
+VT_BROKEN(KILLABLE_LEAK)
+VT_BROKEN(READER_NO_MM_CHECK)
+VT_BROKEN(WRITER_NO_VMA_LOCK)

@@ -474,7 +474,7 @@ static int vk_detacher_fn(void *arg)
 }
 
 /*
- * Seed 003: a reader passed vma_start_read()'s early check before the write
+ * R1: a reader passed vma_start_read()'s early check before the write
  * lock and increments vm_refcnt after it. vma_mark_detached() must wait for
  * that reader to back off, end at 0, and lockdep must stay balanced.
  */

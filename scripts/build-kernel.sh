@@ -28,21 +28,27 @@ if [ ! -f "$top/configs/$variant.config" ] || [ "$variant" = base ]; then
 	exit 2
 fi
 
-# One build at a time per cache: two clones (or two shells) sharing a tree and
-# its build directories would otherwise patch and make them at once.
-mkdir -p "$CACHE/build"
-exec 9>"$CACHE/build/.lock"
-flock 9
-
+patch=0
 if [ -z "${KDIR:-}" ]; then
 	KDIR=$("$top/scripts/get-kernel.sh" | tail -1)
-	"$top/scripts/patch-kernel.sh" "$KDIR" >&2
+	patch=1
 fi
 KDIR=$(cd "$KDIR" && pwd)
+# Two clones (or two shells) sharing a tree: one patches it at a time, and
+# one builds each variant at a time; variants build side by side.
+mkdir -p "$CACHE/build"
+if [ $patch -eq 1 ]; then
+	exec 8>"$CACHE/build/.lock-$(basename "$KDIR")"
+	flock 8
+	"$top/scripts/patch-kernel.sh" "$KDIR" >&2
+	exec 8>&-
+fi
 "$top/scripts/check-tree.sh" "$KDIR" >&2
 
 out=$CACHE/build/$(basename "$KDIR")-$variant
 mkdir -p "$out"
+exec 9>"$out/.lock"
+flock 9
 
 # Configure only when a fragment changed, so a second run is incremental.
 frags=("$top/configs/base.config" "$top/configs/$variant.config")

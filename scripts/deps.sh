@@ -7,7 +7,7 @@ set -euo pipefail
 
 pkgs=(qemu-system-x86 qemu-utils flex bison bc libelf-dev libssl-dev dwarves
       cpio busybox-static xz-utils zstd kmod python3 gcc make rsync libc6-dev
-      sparse ca-certificates)
+      sparse ca-certificates python3-docutils)
 
 missing=()
 for p in "${pkgs[@]}"; do

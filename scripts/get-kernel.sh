@@ -11,40 +11,13 @@
 set -euo pipefail
 
 CACHE=${CACHE:-$HOME/.cache/vmalock-test}
-apt_dir=$CACHE/apt
-mkdir -p "$apt_dir/lists/partial" "$apt_dir/archives/partial" "$CACHE/src"
+mkdir -p "$CACHE/src"
 
 log() { echo "get-kernel: $*" >&2; }
 
-# The Debian mirror the system already uses (first URIs/deb line naming a
-# debian suite), so no host name is written here.
-mirror=$(sed -n 's/^URIs:[[:space:]]*\([^[:space:]]*\/debian\)[[:space:]]*$/\1/p' \
-	/etc/apt/sources.list.d/*.sources 2>/dev/null | head -1)
-[ -n "$mirror" ] || mirror=$(sed -n 's/^deb[[:space:]]\+\(\[[^]]*\][[:space:]]\+\)\?\([^[:space:]]*\/debian\)[[:space:]].*/\2/p' \
-	/etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | head -1)
-[ -n "$mirror" ] || { log "no Debian mirror found in the system's apt sources"; exit 1; }
-
-cat > "$apt_dir/sources.list" <<EOS
-deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror trixie-backports main
-deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror sid main
-EOS
-
-apt_opts=(-o "APT::Sandbox::User=root"
-	  -o "Dir::Etc::sourcelist=$apt_dir/sources.list"
-	  -o "Dir::Etc::sourceparts=-"
-	  -o "Dir::State::Lists=$apt_dir/lists"
-	  -o "Dir::Cache::Archives=$apt_dir/archives"
-	  -o "Dir::Cache::pkgcache=" -o "Dir::Cache::srcpkgcache="
-	  -o "APT::Get::List-Cleanup=0"
-	  -o "Acquire::Languages=none")
-
-# Refresh the lists at most once a day.
-stamp=$apt_dir/lists/.stamp
-if [ -z "$(find "$stamp" -mtime -1 2>/dev/null)" ]; then
-	log "updating private package lists"
-	apt-get "${apt_opts[@]}" update -qq >&2
-	touch "$stamp"
-fi
+# shellcheck source-path=SCRIPTDIR source=lib/private-apt.sh
+. "$(dirname "$0")/lib/private-apt.sh"
+private_apt_refresh
 
 # Newest linux-source-X.Y with X.Y >= 6.15.
 if [ -z "${KVER:-}" ]; then

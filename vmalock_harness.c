@@ -1,0 +1,1122 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vmalock_test: stress the kernel's real per-VMA lock from kthreads and check
+ * the protocol's invariants while it runs.
+ *
+ * This file is the plumbing an mm reviewer can skip: parameters, the worker
+ * kthreads (one body for every role, as locktorture has), the controller
+ * that runs the scenarios one after another, the statistics, debugfs and the
+ * KTAP results. The lock operations are in vmalock_ops.c, the scenarios in
+ * vmalock_scenarios.c.
+ *
+ * Control and results: /sys/kernel/debug/vmalock_test/ (see README).
+ */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/debugfs.h>
+#include <linux/kthread.h>
+#include <linux/mm.h>
+#include <linux/mman.h>
+#include <linux/module.h>
+#include <linux/random.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+#include <linux/string_helpers.h>
+#include <linux/utsname.h>
+
+#ifdef CONFIG_PER_VMA_LOCK
+
+#include "vmalock_test.h"
+
+#ifndef kzalloc_obj	/* trees older than its introduction */
+#define kzalloc_obj(P) kzalloc(sizeof(P), GFP_KERNEL)
+#endif
+
+/* mm_alloc() and arch_pick_mmap_layout() are exported for tests only. */
+MODULE_IMPORT_NS("EXPORTED_FOR_KUNIT_TESTING");
+
+/* ---------------------------------------------------------------------- */
+/* Parameters */
+
+int readers = 2;
+int writers = 1;
+int detachers = 1;
+int vmas = 16;
+static int duration_ms = 2000;
+int hold_us = 5;
+int writer_timeout_ms = 1000;
+int release_timeout_ms = 1000;
+int verbose;
+int onoff_ms;
+static ulong seed;
+static char broken[32] = "none";
+static char run[256];
+
+module_param(readers, int, 0444);
+MODULE_PARM_DESC(readers, "reader kthreads per scenario (1-64)");
+module_param(writers, int, 0444);
+MODULE_PARM_DESC(writers, "writer kthreads per scenario (1-16)");
+module_param(detachers, int, 0444);
+MODULE_PARM_DESC(detachers, "detacher kthreads in detach_free (1-16)");
+module_param(vmas, int, 0444);
+MODULE_PARM_DESC(vmas, "VMAs in the test mm (1-1024)");
+module_param(duration_ms, int, 0444);
+MODULE_PARM_DESC(duration_ms, "duration of each scenario in ms (10-600000)");
+module_param(hold_us, int, 0444);
+MODULE_PARM_DESC(hold_us, "time a lock is held, in us (0-1000)");
+module_param(writer_timeout_ms, int, 0444);
+MODULE_PARM_DESC(writer_timeout_ms, "writer progress bound in ms (10-60000)");
+module_param(release_timeout_ms, int, 0444);
+MODULE_PARM_DESC(release_timeout_ms, "bulk release liveness bound in ms (10-60000)");
+module_param(verbose, int, 0444);
+MODULE_PARM_DESC(verbose, "0: results only, 1: every violation, 2: progress (0-2)");
+module_param(onoff_ms, int, 0444);
+MODULE_PARM_DESC(onoff_ms, "take a CPU offline and back every onoff_ms during a scenario (0: never, 1-60000; CONFIG_HOTPLUG_CPU)");
+module_param(seed, ulong, 0444);
+MODULE_PARM_DESC(seed, "random seed (0: pick one and report it)");
+module_param_string(broken, broken, sizeof(broken), 0444);
+MODULE_PARM_DESC(broken, "lock ops: none or a broken variant (see debugfs scenarios)");
+module_param_string(run, run, sizeof(run), 0444);
+MODULE_PARM_DESC(run, "scenarios to run at load: all or a comma-separated list");
+
+struct vt_param {
+	const char *name;
+	int *val;
+	int min, max;
+};
+
+static const struct vt_param vt_params[] = {
+	{ "readers", &readers, 1, 64 },
+	{ "writers", &writers, 1, 16 },
+	{ "detachers", &detachers, 1, 16 },
+	{ "vmas", &vmas, 1, 1024 },
+	{ "duration_ms", &duration_ms, 10, 600000 },
+	{ "hold_us", &hold_us, 0, 1000 },
+	{ "writer_timeout_ms", &writer_timeout_ms, 10, 60000 },
+	{ "release_timeout_ms", &release_timeout_ms, 10, 60000 },
+	{ "verbose", &verbose, 0, 2 },
+	{ "onoff_ms", &onoff_ms, 0, IS_ENABLED(CONFIG_HOTPLUG_CPU) ? 60000 : 0 },
+};
+
+/* ---------------------------------------------------------------------- */
+/* Names */
+
+const char * const vt_inv_names[NR_INVS] = {
+	[INV_RW_EXCLUSION] = "rw_exclusion",
+	[INV_REFCOUNT_STATE] = "refcount_state",
+	[INV_RIGHT_VMA] = "right_vma",
+	[INV_DETACH_REFCOUNT] = "detach_refcount",
+	[INV_READER_ON_DETACHED] = "reader_on_detached",
+	[INV_READER_AT_FREE] = "reader_at_free",
+	[INV_REFCOUNT_AT_FREE] = "refcount_at_free",
+	[INV_BULK_RELEASE] = "bulk_release",
+	[INV_RELEASE_LIVENESS] = "release_liveness",
+	[INV_WRITER_PROGRESS] = "writer_progress",
+	[INV_SEQ_PARITY] = "seq_parity",
+	[INV_SPECULATE] = "speculate",
+	[INV_KILLABLE] = "killable",
+	[INV_FAULT_DATA] = "fault_data",
+	[INV_MIRROR] = "mirror",
+	[INV_COVERAGE] = "coverage",
+};
+
+/* As reported in the KTAP diagnostics. */
+const char * const vt_stat_names[NR_STATS] = {
+	[STAT_READS] = "reads",
+	[STAT_READ_OK] = "read_ok",
+	[STAT_FALLBACKS] = "fallbacks",
+	[STAT_WRITES] = "writes",
+	[STAT_DETACHES] = "detaches",
+	[STAT_REPLACES] = "replaces",
+	[STAT_FREES] = "frees_seen",
+	[STAT_ROUNDS] = "rounds",
+	[STAT_STRAGGLERS] = "stragglers",
+	[STAT_LIMIT_HITS] = "limit_hits",
+	[STAT_KILLED] = "killed",
+	[STAT_FOREIGN] = "foreign_vmas",
+	[STAT_HANDOFFS] = "handoffs",
+	[STAT_REUSED] = "reused",
+	[STAT_LOCKED_CHECKS] = "locked_page_checks",
+	[STAT_CPU_OFFLINES] = "cpu_offlines",
+	[STAT_MAX_WAIT_US] = "max_write_wait_us",
+};
+
+/* The IDs of vmalock_names.h, lower-cased at load as the names users see. */
+struct vt_name {
+	const char *id;
+	char name[24];
+};
+
+#define VT_SCENARIO(id)	{ #id },
+#define VT_BROKEN(id)
+static struct vt_name vt_scn_names[NR_SCNS] = {
+#include "vmalock_names.h"
+};
+
+#undef VT_SCENARIO
+#undef VT_BROKEN
+
+#define VT_SCENARIO(id)
+#define VT_BROKEN(id)	{ #id },
+static struct vt_name vt_broken_names[NR_OPS] = {
+	{ "NONE" },
+#include "vmalock_names.h"
+};
+
+#undef VT_SCENARIO
+#undef VT_BROKEN
+
+static void __init vt_names_init(struct vt_name *names, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		string_lower(names[i].name, names[i].id);
+}
+
+const char *vt_scn_name(enum vt_scn scn)
+{
+	return vt_scn_names[scn].name;
+}
+
+const char *vt_broken_name(enum vt_broken b)
+{
+	return vt_broken_names[b].name;
+}
+
+/* The index of @name in @names, or -EINVAL. */
+static int vt_find_name(const struct vt_name *names, int n, const char *name)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (sysfs_streq(name, names[i].name))
+			return i;
+	return -EINVAL;
+}
+
+static int vt_find_broken(const char *name)
+{
+	return vt_find_name(vt_broken_names, NR_OPS, name);
+}
+
+/* ---------------------------------------------------------------------- */
+/* The run in progress; the controller owns it. */
+
+/* What a scenario's run leaves for the results. */
+struct vt_result {
+	enum vt_scn scn;
+	bool skipped;
+	char skip_reason[96];
+	u64 time_ms;
+	u64 detected_ms;
+	s64 stats[NR_STATS];
+	u64 inv_count[NR_INVS];
+	char first[320];
+	/* /proc/vmstat vma_lock_{success,abort,retry,miss} deltas */
+	bool has_vmstat;
+	s64 vmstat[4];
+};
+
+static DEFINE_MUTEX(vt_mutex);		/* serialises start/params/results */
+static struct task_struct *vt_controller;
+static DECLARE_COMPLETION(vt_done);
+static bool vt_running;
+static bool vt_stop;
+static DECLARE_WAIT_QUEUE_HEAD(vt_wq);
+static struct vt_ctx *vt_cur;		/* for the status file */
+static const char *vt_cur_name = "";
+static unsigned long vt_run_mask;
+static enum vt_broken vt_run_broken;
+static u64 vt_run_seed;
+static char *vt_results;		/* KTAP of the last run */
+static size_t vt_results_len;
+
+bool vt_should_stop(void)
+{
+	return kthread_should_stop() || READ_ONCE(vt_stop);
+}
+
+int vt_vma_index(struct vm_area_struct *vma)
+{
+	unsigned long off = vma->vm_start - VT_BASE;
+
+	if (vma->vm_start < VT_BASE || off % VT_VMA_STRIDE || off / VT_VMA_STRIDE >= vmas)
+		return -1;
+	return off / VT_VMA_STRIDE;
+}
+
+void vt_violation(struct vt_ctx *ctx, enum vt_inv inv, const char *fmt, ...)
+{
+	unsigned long flags;
+	va_list args;
+	u64 n;
+
+	n = atomic64_inc_return(&ctx->inv_count[inv]);
+	if (n > 1 && verbose < 1)
+		return;
+
+	spin_lock_irqsave(&ctx->vlock, flags);
+	if (!ctx->first[0]) {
+		int len = scnprintf(ctx->first, sizeof(ctx->first), "[%s] ", vt_inv_names[inv]);
+
+		va_start(args, fmt);
+		vscnprintf(ctx->first + len, sizeof(ctx->first) - len, fmt, args);
+		va_end(args);
+		ctx->detected_ms = div_u64(ktime_get_ns() - ctx->start_ns, NSEC_PER_MSEC);
+		pr_err("violation in %s: %s\n", vt_scn_name(ctx->id), ctx->first);
+	} else if (verbose >= 1) {
+		char buf[160];
+
+		va_start(args, fmt);
+		vscnprintf(buf, sizeof(buf), fmt, args);
+		va_end(args);
+		pr_err("violation in %s: [%s] %s\n", vt_scn_name(ctx->id), vt_inv_names[inv], buf);
+	}
+	spin_unlock_irqrestore(&ctx->vlock, flags);
+}
+
+/* A statistic that is a maximum: raise it to @val if that is more. */
+void vt_stat_max(struct vt_ctx *ctx, enum vt_stat s, s64 val)
+{
+	s64 old = atomic64_read(&ctx->stats[s]);
+
+	do {
+		if (val <= old)
+			return;
+	} while (!atomic64_try_cmpxchg(&ctx->stats[s], &old, val));
+}
+
+/* ---------------------------------------------------------------------- */
+/* Test mms */
+
+struct mm_struct *vt_mm_create(void)
+{
+	struct mm_struct *mm = mm_alloc();
+
+	if (!mm)
+		return NULL;
+	mm->task_size = TASK_SIZE;
+	arch_pick_mmap_layout(mm, &current->signal->rlim[RLIMIT_STACK]);
+	return mm;
+}
+
+/* Map the test VMAs into the current (adopted) mm. */
+int vt_map_vmas(void)
+{
+	int i;
+
+	for (i = 0; i < vmas; i++) {
+		unsigned long ret = vm_mmap(NULL, vt_vma_addr(i), VT_VMA_PAGES * PAGE_SIZE,
+					    PROT_READ | PROT_WRITE,
+					    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, 0);
+
+		if (IS_ERR_VALUE(ret))
+			return (int)ret;
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Workers: one kthread body for every role */
+
+static int vt_worker_fn(void *arg)
+{
+	struct vt_worker *w = arg;
+	const struct vt_role *role = w->role;
+
+	if (role->use_mm)
+		w->mm = w->ctx->mm;
+	/* A role that stays out of this run waits for kthread_stop(). */
+	if (role->start && role->start(w)) {
+		while (!vt_should_stop())
+			schedule_timeout_interruptible(HZ / 10);
+		return 0;
+	}
+	if (w->mm)
+		kthread_use_mm(w->mm);
+	while (!vt_should_stop()) {
+		w->iter++;
+		role->step(w);
+		cond_resched();
+	}
+	if (role->stop)
+		role->stop(w);
+	if (w->mm)
+		kthread_unuse_mm(w->mm);
+	return 0;
+}
+
+static int vt_spawn(struct vt_ctx *ctx, const struct vt_role *role)
+{
+	int i, n = role->count ? *role->count : 1;
+
+	for (i = 0; i < n; i++) {
+		struct vt_worker *w = &ctx->workers[ctx->nr_workers];
+		struct task_struct *t;
+
+		if (ctx->nr_workers == VT_MAX_THREADS)
+			return -E2BIG;
+		w->ctx = ctx;
+		w->role = role;
+		w->id = i;
+		w->slot = ctx->nr_workers;
+		prandom_seed_state(&w->rnd, ctx->seed + ctx->nr_workers * 7919 + ctx->id);
+		t = kthread_create(vt_worker_fn, w, "vmalock_%s/%d", role->name, i);
+		if (IS_ERR(t))
+			return PTR_ERR(t);
+		get_task_struct(t);
+		w->task = t;
+		ctx->nr_workers++;
+		wake_up_process(t);
+	}
+	return 0;
+}
+
+static void vt_stop_workers(struct vt_ctx *ctx)
+{
+	int i;
+
+	/* Last spawned first: helpers (killer, crowd) go before those they act on. */
+	for (i = ctx->nr_workers - 1; i >= 0; i--) {
+		kthread_stop(ctx->workers[i].task);
+		put_task_struct(ctx->workers[i].task);
+	}
+	ctx->nr_workers = 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Running a scenario */
+
+/* Merge the free monitor's counts, and its first violation if it came first. */
+static void vt_merge_monitor(struct vt_ctx *ctx, struct vt_result *r)
+{
+	struct vm_free_monitor *m = &ctx->mon;
+	char first[sizeof(r->first)];
+	u64 ms;
+
+	r->stats[STAT_FREES] = atomic64_read(&m->frees);
+	r->inv_count[INV_READER_AT_FREE] += atomic64_read(&m->reader_at_free);
+	r->inv_count[INV_REFCOUNT_AT_FREE] += atomic64_read(&m->refcount_at_free);
+	if (!vm_free_monitor_first(m, first, sizeof(first)))
+		return;
+	ms = div_u64(m->ns - ctx->start_ns, NSEC_PER_MSEC);
+	if (r->first[0] && r->detected_ms <= ms)
+		return;
+	r->detected_ms = ms;
+	strscpy(r->first, first);
+	pr_err("violation in %s: %s\n", vt_scn_name(ctx->id), first);
+}
+
+static void vt_snapshot(struct vt_ctx *ctx, struct vt_result *r)
+{
+	int i;
+
+	for (i = 0; i < NR_STATS; i++)
+		r->stats[i] = atomic64_read(&ctx->stats[i]);
+	for (i = 0; i < NR_INVS; i++)
+		r->inv_count[i] = atomic64_read(&ctx->inv_count[i]);
+	strscpy(r->first, ctx->first);
+	r->detected_ms = ctx->detected_ms;
+}
+
+/* The vma_lock_* events of /proc/vmstat, summed over CPUs, into @out[4]. */
+static bool vt_vma_lock_events(s64 *out)
+{
+#ifdef CONFIG_PER_VMA_LOCK_STATS
+	static const int items[4] = {
+		VMA_LOCK_SUCCESS, VMA_LOCK_ABORT, VMA_LOCK_RETRY, VMA_LOCK_MISS
+	};
+	unsigned long *ev = kcalloc(NR_VM_EVENT_ITEMS, sizeof(*ev), GFP_KERNEL);
+	int i;
+
+	if (!ev)
+		return false;
+	all_vm_events(ev);
+	for (i = 0; i < 4; i++)
+		out[i] = ev[items[i]];
+	kfree(ev);
+	return true;
+#else
+	return false;
+#endif
+}
+
+static const char *vt_coverage_missing(struct vt_ctx *ctx)
+{
+	return ctx->scn->coverage ? ctx->scn->coverage(ctx) : NULL;
+}
+
+/*
+ * Run for duration_ms; a scenario that has not yet reached the state it is
+ * about (a race, such as reuse, may take a while) gets up to three more.
+ */
+static void vt_wait_run(struct vt_ctx *ctx)
+{
+	unsigned long end = jiffies + msecs_to_jiffies(4 * duration_ms);
+
+	wait_event_timeout(vt_wq, READ_ONCE(vt_stop), msecs_to_jiffies(duration_ms));
+	while (!READ_ONCE(vt_stop) && vt_coverage_missing(ctx) && time_before(jiffies, end))
+		wait_event_timeout(vt_wq, READ_ONCE(vt_stop), msecs_to_jiffies(50));
+}
+
+static void vt_skip(struct vt_result *r, const char *why, int err)
+{
+	r->skipped = true;
+	scnprintf(r->skip_reason, sizeof(r->skip_reason), "%s (%d)", why, err);
+	pr_warn("%s: skipped: %s\n", vt_scn_name(r->scn), r->skip_reason);
+}
+
+static void vt_set_cur(struct vt_ctx *ctx)
+{
+	mutex_lock(&vt_mutex);		/* the status file reads vt_cur under it */
+	WRITE_ONCE(vt_cur, ctx);
+	mutex_unlock(&vt_mutex);
+}
+
+/* The scenario's workers, or its run hook, for duration_ms (or until stopped). */
+static int vt_run_workers(struct vt_ctx *ctx)
+{
+	const struct vt_scenario *s = ctx->scn;
+	const struct vt_role *role;
+	int err = 0;
+
+	if (s->run) {
+		s->run(ctx);
+		return 0;
+	}
+	for (role = s->roles; role < s->roles + ARRAY_SIZE(s->roles) && role->step && !err; role++)
+		err = vt_spawn(ctx, role);
+	if (!err && onoff_ms && s->roles[0].step)
+		err = vt_spawn(ctx, &vt_onoff_role);
+	if (!err) {
+		if (verbose >= 2)
+			pr_info("%s: %d threads, %d VMAs, ops %s\n",
+				vt_scn_name(ctx->id), ctx->nr_workers, vmas, ctx->ops->name);
+		vt_wait_run(ctx);
+	}
+	vt_stop_workers(ctx);
+	return err;
+}
+
+/* The part of a scenario's run that happens in its test mm. */
+static void vt_run_in_mm(struct vt_ctx *ctx, struct vt_result *res)
+{
+	const struct vt_scenario *s = ctx->scn;
+	const char *missing;
+	int err, i;
+
+	err = vt_map_vmas();
+	if (err) {
+		vt_skip(res, "vm_mmap of the test VMAs failed", err);
+		return;
+	}
+	if (s->needs_free_probe) {
+		ctx->mon.held = ctx->held;
+		ctx->mon.nr_held = VT_MAX_THREADS;
+		err = vm_free_monitor_start(&ctx->mon);
+		if (err) {
+			vt_skip(res, "cannot kprobe vm_area_free (CONFIG_KPROBES?)", err);
+			return;
+		}
+	}
+	if (s->has_vmstat)
+		res->has_vmstat = vt_vma_lock_events(res->vmstat);
+	ctx->start_ns = ktime_get_ns();
+	vt_set_cur(ctx);
+	err = vt_run_workers(ctx);
+	res->time_ms = div_u64(ktime_get_ns() - ctx->start_ns, NSEC_PER_MSEC);
+	if (res->has_vmstat) {
+		s64 now[4];
+
+		res->has_vmstat = vt_vma_lock_events(now);
+		for (i = 0; i < 4; i++)
+			res->vmstat[i] = now[i] - res->vmstat[i];
+	}
+	/* A run that never reached the state it is about did not test it. */
+	missing = err ? NULL : vt_coverage_missing(ctx);
+	if (missing)
+		vt_violation(ctx, INV_COVERAGE, "%s", missing);
+	if (s->needs_free_probe)
+		vm_free_monitor_stop(&ctx->mon);
+	vt_set_cur(NULL);
+	vt_snapshot(ctx, res);
+	if (s->needs_free_probe)
+		vt_merge_monitor(ctx, res);
+	if (err)
+		vt_skip(res, "kthread_create failed", err);
+}
+
+static void vt_run_scenario(enum vt_scn scn, struct vt_result *res)
+{
+	const struct vt_scenario *s = &vt_scenarios[scn];
+	struct vt_ctx *ctx;
+	int err;
+
+	memset(res, 0, sizeof(*res));
+	res->scn = scn;
+	ctx = kzalloc_obj(*ctx);
+	if (!ctx) {
+		vt_skip(res, "out of memory", -ENOMEM);
+		return;
+	}
+	ctx->id = scn;
+	ctx->scn = s;
+	ctx->seed = vt_run_seed;
+	vt_effective_ops(vt_run_broken, &ctx->eff_ops);
+	ctx->ops = &ctx->eff_ops;
+	spin_lock_init(&ctx->vlock);
+	atomic_set(&ctx->hot_vma, -1);
+	vt_cur_name = vt_scn_name(scn);
+	ctx->slots = kcalloc(vmas, sizeof(*ctx->slots), GFP_KERNEL);
+	ctx->mm = vt_mm_create();
+	err = ctx->slots && ctx->mm ? 0 : -ENOMEM;
+	if (!err && s->setup)
+		err = s->setup(ctx);
+	if (err) {
+		vt_skip(res, "scenario setup failed", err);
+	} else {
+		kthread_use_mm(ctx->mm);
+		vt_run_in_mm(ctx, res);
+		kthread_unuse_mm(ctx->mm);
+	}
+	if (s->teardown)
+		s->teardown(ctx);
+	if (ctx->mm)
+		mmput(ctx->mm);	/* last user: exit_mmap() frees every VMA */
+	kfree(ctx->slots);
+	kfree(ctx);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Results as KTAP */
+
+#define VT_RESULTS_SIZE	(32 * 1024)
+
+static u64 vt_violations(const struct vt_result *r)
+{
+	u64 n = 0;
+	int i;
+
+	for (i = 0; i < NR_INVS; i++)
+		n += r->inv_count[i];
+	return n;
+}
+
+static size_t vt_format_result(char *buf, size_t size, int num, const struct vt_result *r)
+{
+	const char *name = vt_scn_name(r->scn);
+	const s64 *st = r->stats;
+	u64 ops = st[STAT_READS] + st[STAT_WRITES] + st[STAT_DETACHES] + st[STAT_REPLACES];
+	u64 v = vt_violations(r);
+	size_t len = 0;
+	int i;
+
+	if (r->skipped)
+		return scnprintf(buf, size, "ok %d %s # SKIP %s\n", num, name, r->skip_reason);
+	len += scnprintf(buf + len, size - len,
+			 "# %s: ops=%llu successes=%lld fallbacks=%lld violations=%llu time_ms=%llu ops_per_s=%llu",
+			 name, ops, st[STAT_READ_OK], st[STAT_FALLBACKS], v, r->time_ms,
+			 div64_u64(ops * 1000, max_t(u64, r->time_ms, 1)));
+	if (v)
+		len += scnprintf(buf + len, size - len, " detected_ms=%llu", r->detected_ms);
+	len += scnprintf(buf + len, size - len, "\n# %s:", name);
+	for (i = 0; i < NR_STATS; i++)
+		len += scnprintf(buf + len, size - len, " %s=%lld", vt_stat_names[i], st[i]);
+	len += scnprintf(buf + len, size - len, "\n");
+	if (r->has_vmstat) {
+		s64 all = max_t(s64, r->vmstat[0] + r->vmstat[1] + r->vmstat[2], 1);
+
+		len += scnprintf(buf + len, size - len,
+				 "# %s: vmstat vma_lock_success=%lld vma_lock_abort=%lld vma_lock_retry=%lld vma_lock_miss=%lld per_vma_percent=%lld\n",
+				 name, r->vmstat[0], r->vmstat[1], r->vmstat[2], r->vmstat[3],
+				 div64_s64(r->vmstat[0] * 100, all));
+	}
+	for (i = 0; i < NR_INVS; i++)
+		if (r->inv_count[i])
+			len += scnprintf(buf + len, size - len,
+					 "# %s: invariant %s violated %llu times\n",
+					 name, vt_inv_names[i], r->inv_count[i]);
+	if (v)
+		len += scnprintf(buf + len, size - len, "# %s: first violation: %s\n",
+				 name, r->first);
+	len += scnprintf(buf + len, size - len, "%s %d %s\n", v ? "not ok" : "ok", num, name);
+	return len;
+}
+
+static int vt_controller_fn(void *unused)
+{
+	struct vt_result *res;
+	size_t len = 0;
+	int num = 0, n = hweight_long(vt_run_mask);
+	char *buf;
+	int i;
+
+	buf = kzalloc(VT_RESULTS_SIZE, GFP_KERNEL);
+	res = kzalloc_obj(*res);
+	if (!buf || !res)
+		goto out;
+	len += scnprintf(buf + len, VT_RESULTS_SIZE - len,
+			 "KTAP version 1\n# vmalock_test: kernel=%s broken=%s duration_ms=%d seed=%llu readers=%d writers=%d detachers=%d vmas=%d hold_us=%d onoff_ms=%d\n1..%d\n",
+			 init_utsname()->release, vt_broken_name(vt_run_broken), duration_ms,
+			 vt_run_seed, readers, writers, detachers, vmas, hold_us, onoff_ms, n);
+	for (i = 0; i < NR_SCNS; i++) {
+		if (!(vt_run_mask & BIT(i)))
+			continue;
+		if (READ_ONCE(vt_stop)) {
+			memset(res, 0, sizeof(*res));
+			res->scn = i;
+			res->skipped = true;
+			strscpy(res->skip_reason, "run stopped before this scenario");
+		} else {
+			vt_run_scenario(i, res);
+		}
+		len += vt_format_result(buf + len, VT_RESULTS_SIZE - len, ++num, res);
+		if (verbose >= 2)
+			pr_info("%s done\n", vt_scn_name(i));
+	}
+out:
+	mutex_lock(&vt_mutex);
+	kfree(vt_results);
+	vt_results = buf;
+	vt_results_len = len;
+	vt_running = false;
+	vt_cur_name = "";
+	mutex_unlock(&vt_mutex);
+	kfree(res);
+	complete_all(&vt_done);
+	return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Starting and stopping a run */
+
+/* ", name" for every scenario in @mask (or every one), into @list. */
+static void vt_list_scenarios(char *list, size_t size, unsigned long mask)
+{
+	int i, len = 0;
+
+	list[0] = '\0';
+	for (i = 0; i < NR_SCNS; i++)
+		if (mask & BIT(i))
+			len += scnprintf(list + len, size - len, ", %s", vt_scn_name(i));
+}
+
+static void vt_pr_unknown_broken(const char *name)
+{
+	char list[256];
+	int i, len = 0;
+
+	for (i = 0; i < NR_OPS; i++)
+		len += scnprintf(list + len, sizeof(list) - len, "%s%s", i ? ", " : "",
+				 vt_broken_name(i));
+	pr_err("broken=%s unknown; allowed: %s\n", name, list);
+}
+
+/* Parse "all" or "a,b,c" into a scenario mask for broken variant @b. */
+static int vt_parse_run(const char *spec, enum vt_broken b, unsigned long *mask)
+{
+	unsigned long targets = vt_broken_ops(b)->targets;
+	char *dup, *p, *tok, list[256];
+	int i, err = 0;
+
+	*mask = 0;
+	if (sysfs_streq(spec, "all")) {
+		for (i = 0; i < NR_SCNS; i++)
+			if (targets ? targets & BIT(i) : !vt_scenarios[i].only_named)
+				*mask |= BIT(i);
+		return 0;
+	}
+	dup = kstrdup(spec, GFP_KERNEL);
+	if (!dup)
+		return -ENOMEM;
+	p = strim(dup);
+	while ((tok = strsep(&p, ",")) && !err) {
+		tok = strim(tok);
+		if (!*tok)
+			continue;
+		i = vt_find_name(vt_scn_names, NR_SCNS, tok);
+		if (i < 0) {
+			vt_list_scenarios(list, sizeof(list), ~0UL);
+			pr_err("unknown scenario '%s'; allowed: all%s\n", tok, list);
+			err = -EINVAL;
+		} else if (targets && !(targets & BIT(i))) {
+			vt_list_scenarios(list, sizeof(list), targets);
+			pr_err("broken variant %s is not caught by %s; it applies to: %s\n",
+			       vt_broken_name(b), tok, list + 2);
+			err = -EINVAL;
+		} else {
+			*mask |= BIT(i);
+		}
+	}
+	kfree(dup);
+	if (!err && !*mask) {
+		pr_err("no scenario given; write all or a comma-separated list\n");
+		err = -EINVAL;
+	}
+	return err;
+}
+
+/*
+ * The controller completes vt_done just before it returns; wait for it to be
+ * gone before its code may be unloaded or a new one is started.
+ */
+static void vt_reap_controller(void)
+{
+	if (!vt_controller)
+		return;
+	kthread_stop(vt_controller);
+	put_task_struct(vt_controller);
+	vt_controller = NULL;
+}
+
+static int vt_start(const char *spec)
+{
+	unsigned long mask;
+	int b, err;
+
+	mutex_lock(&vt_mutex);
+	if (vt_running) {
+		pr_err("a run is in progress; wait for it or write 1 to stop\n");
+		err = -EBUSY;
+		goto out;
+	}
+	b = vt_find_broken(broken);
+	if (b < 0) {
+		vt_pr_unknown_broken(broken);
+		err = -EINVAL;
+		goto out;
+	}
+	err = vt_parse_run(spec, b, &mask);
+	if (err)
+		goto out;
+	vt_run_broken = b;
+	vt_run_mask = mask;
+	vt_run_seed = seed ?: get_random_u64();
+	vt_stop = false;
+	vt_reap_controller();
+	reinit_completion(&vt_done);
+	vt_controller = kthread_create(vt_controller_fn, NULL, "vmalock_ctl");
+	if (IS_ERR(vt_controller)) {
+		err = PTR_ERR(vt_controller);
+		vt_controller = NULL;
+		complete_all(&vt_done);
+		goto out;
+	}
+	get_task_struct(vt_controller);
+	vt_running = true;
+	wake_up_process(vt_controller);
+out:
+	mutex_unlock(&vt_mutex);
+	return err;
+}
+
+static void vt_request_stop(void)
+{
+	WRITE_ONCE(vt_stop, true);
+	wake_up_all(&vt_wq);
+}
+
+/* ---------------------------------------------------------------------- */
+/* debugfs */
+
+static struct dentry *vt_dir;
+
+static ssize_t vt_copy_cmd(const char __user *ubuf, size_t count, char *buf, size_t size)
+{
+	if (count >= size) {
+		pr_err("input too long (at most %zu bytes)\n", size - 1);
+		return -EINVAL;
+	}
+	if (copy_from_user(buf, ubuf, count))
+		return -EFAULT;
+	buf[count] = '\0';
+	return 0;
+}
+
+static ssize_t vt_run_write(struct file *file, const char __user *ubuf, size_t count,
+			    loff_t *ppos)
+{
+	char buf[256];
+	ssize_t err = vt_copy_cmd(ubuf, count, buf, sizeof(buf));
+
+	if (err)
+		return err;
+	err = vt_start(buf);
+	if (err)
+		return err;
+	/* Block until done so that a shell can simply wait for the echo. */
+	if (wait_for_completion_interruptible(&vt_done)) {
+		vt_request_stop();
+		wait_for_completion(&vt_done);
+		return -EINTR;
+	}
+	return count;
+}
+
+static const struct file_operations vt_run_fops = {
+	.owner = THIS_MODULE,
+	.write = vt_run_write,
+};
+
+static ssize_t vt_stop_write(struct file *file, const char __user *ubuf, size_t count,
+			     loff_t *ppos)
+{
+	bool val;
+	int err = kstrtobool_from_user(ubuf, count, &val);
+
+	if (err || !val) {
+		pr_err("stop: write 1 to stop the run in progress\n");
+		return -EINVAL;
+	}
+	vt_request_stop();
+	return count;
+}
+
+static const struct file_operations vt_stop_fops = {
+	.owner = THIS_MODULE,
+	.write = vt_stop_write,
+};
+
+static int vt_scenarios_show(struct seq_file *m, void *v)
+{
+	int i, j;
+
+	seq_puts(m, "scenarios (write all or a comma-separated list to run):\n");
+	for (i = 0; i < NR_SCNS; i++)
+		seq_printf(m, "  %-14s %s%s\n", vt_scn_name(i), vt_scenarios[i].desc,
+			   vt_scenarios[i].only_named ? " (only when named)" : "");
+	seq_puts(m, "broken variants (set broken=NAME in params; must be reported as FAIL):\n");
+	for (i = 0; i < NR_OPS; i++) {
+		unsigned long targets = vt_broken_ops(i)->targets;
+
+		seq_printf(m, "  %-18s %s", vt_broken_name(i), vt_broken_ops(i)->desc);
+		if (targets) {
+			seq_puts(m, "; caught by:");
+			for (j = 0; j < NR_SCNS; j++)
+				if (targets & BIT(j))
+					seq_printf(m, " %s", vt_scn_name(j));
+		}
+		seq_putc(m, '\n');
+	}
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(vt_scenarios);
+
+static int vt_params_show(struct seq_file *m, void *v)
+{
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(vt_params); i++)
+		seq_printf(m, "%s=%d\n", vt_params[i].name, *vt_params[i].val);
+	seq_printf(m, "seed=%lu\nbroken=%s\n", seed, broken);
+	return 0;
+}
+
+static int vt_set_param(char *key, char *val)
+{
+	int i, v;
+
+	for (i = 0; i < ARRAY_SIZE(vt_params); i++) {
+		const struct vt_param *p = &vt_params[i];
+
+		if (strcmp(key, p->name))
+			continue;
+		if (kstrtoint(val, 0, &v) || v < p->min || v > p->max) {
+			pr_err("%s=%s out of range; allowed %d..%d\n", key, val, p->min, p->max);
+			return -EINVAL;
+		}
+		*p->val = v;
+		return 0;
+	}
+	if (!strcmp(key, "seed")) {
+		if (kstrtoul(val, 0, &seed)) {
+			pr_err("seed=%s is not a number\n", val);
+			return -EINVAL;
+		}
+		return 0;
+	}
+	if (!strcmp(key, "broken")) {
+		if (vt_find_broken(val) < 0) {
+			vt_pr_unknown_broken(val);
+			return -EINVAL;
+		}
+		strscpy(broken, val, sizeof(broken));
+		return 0;
+	}
+	pr_err("unknown parameter '%s'; allowed: readers writers detachers vmas duration_ms hold_us writer_timeout_ms release_timeout_ms verbose onoff_ms seed broken\n",
+	       key);
+	return -EINVAL;
+}
+
+/* "key=value key=value ..." ; all or nothing. */
+static ssize_t vt_params_write(struct file *file, const char __user *ubuf, size_t count,
+			       loff_t *ppos)
+{
+	int saved[ARRAY_SIZE(vt_params)], i;
+	char saved_broken[sizeof(broken)];
+	ulong saved_seed = seed;
+	char buf[256], *p, *tok;
+	ssize_t err = vt_copy_cmd(ubuf, count, buf, sizeof(buf));
+
+	if (err)
+		return err;
+	mutex_lock(&vt_mutex);
+	if (vt_running) {
+		pr_err("params: a run is in progress; parameters are fixed until it ends\n");
+		err = -EBUSY;
+		goto out;
+	}
+	for (i = 0; i < ARRAY_SIZE(vt_params); i++)
+		saved[i] = *vt_params[i].val;
+	strscpy(saved_broken, broken, sizeof(broken));
+	p = buf;
+	while ((tok = strsep(&p, " \t\n")) && !err) {
+		char *val;
+
+		if (!*tok)
+			continue;
+		val = strchr(tok, '=');
+		if (!val) {
+			pr_err("params: '%s' is not key=value\n", tok);
+			err = -EINVAL;
+			break;
+		}
+		*val++ = '\0';
+		err = vt_set_param(tok, val);
+	}
+	if (err) {
+		for (i = 0; i < ARRAY_SIZE(vt_params); i++)
+			*vt_params[i].val = saved[i];
+		strscpy(broken, saved_broken, sizeof(broken));
+		seed = saved_seed;
+	}
+out:
+	mutex_unlock(&vt_mutex);
+	return err ?: count;
+}
+
+static int vt_params_open(struct inode *inode, struct file *file)
+{
+	return single_open(file, vt_params_show, NULL);
+}
+
+static const struct file_operations vt_params_fops = {
+	.owner = THIS_MODULE,
+	.open = vt_params_open,
+	.read = seq_read,
+	.llseek = seq_lseek,
+	.release = single_release,
+	.write = vt_params_write,
+};
+
+static int vt_status_show(struct seq_file *m, void *v)
+{
+	struct vt_ctx *ctx;
+	int i;
+
+	mutex_lock(&vt_mutex);
+	seq_printf(m, "%s\n", vt_running ? "running" : vt_results ? "done" : "idle");
+	if (vt_running)
+		seq_printf(m, "scenario=%s broken=%s seed=%llu\n", vt_cur_name,
+			   vt_broken_name(vt_run_broken), vt_run_seed);
+	/* vt_cur lives until the controller clears it, under the scenario. */
+	ctx = READ_ONCE(vt_cur);
+	if (vt_running && ctx) {
+		for (i = 0; i < NR_STATS; i++)
+			seq_printf(m, "%s%s=%lld", i ? " " : "", vt_stat_names[i],
+				   i == STAT_FREES ? atomic64_read(&ctx->mon.frees) :
+				   atomic64_read(&ctx->stats[i]));
+		seq_putc(m, '\n');
+		for (i = 0; i < NR_INVS; i++)
+			seq_printf(m, "%s=%lld\n", vt_inv_names[i],
+				   atomic64_read(&ctx->inv_count[i]));
+	}
+	mutex_unlock(&vt_mutex);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(vt_status);
+
+static int vt_results_show(struct seq_file *m, void *v)
+{
+	mutex_lock(&vt_mutex);
+	if (vt_running)
+		seq_puts(m, "# a run is in progress\n");
+	else if (vt_results)
+		seq_write(m, vt_results, vt_results_len);
+	else
+		seq_puts(m, "# no run yet\n");
+	mutex_unlock(&vt_mutex);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(vt_results);
+
+static int __init vt_init(void)
+{
+	int i, err;
+
+	vt_names_init(vt_scn_names, NR_SCNS);
+	vt_names_init(vt_broken_names, NR_OPS);
+	for (i = 0; i < ARRAY_SIZE(vt_params); i++) {
+		const struct vt_param *p = &vt_params[i];
+
+		if (*p->val < p->min || *p->val > p->max) {
+			pr_err("%s=%d out of range; allowed %d..%d\n", p->name, *p->val,
+			       p->min, p->max);
+			return -EINVAL;
+		}
+	}
+	if (vt_find_broken(broken) < 0) {
+		vt_pr_unknown_broken(broken);
+		return -EINVAL;
+	}
+	complete_all(&vt_done);	/* no run yet: nothing to wait for */
+
+	vt_dir = debugfs_create_dir("vmalock_test", NULL);
+	debugfs_create_file("scenarios", 0444, vt_dir, NULL, &vt_scenarios_fops);
+	debugfs_create_file("params", 0644, vt_dir, NULL, &vt_params_fops);
+	debugfs_create_file("run", 0200, vt_dir, NULL, &vt_run_fops);
+	debugfs_create_file("stop", 0200, vt_dir, NULL, &vt_stop_fops);
+	debugfs_create_file("status", 0444, vt_dir, NULL, &vt_status_fops);
+	debugfs_create_file("results", 0444, vt_dir, NULL, &vt_results_fops);
+
+	if (run[0]) {
+		err = vt_start(run);
+		if (err) {
+			debugfs_remove_recursive(vt_dir);
+			return err;
+		}
+	}
+	return 0;
+}
+
+static void __exit vt_exit(void)
+{
+	vt_request_stop();
+	debugfs_remove_recursive(vt_dir);
+	/* The controller stops every worker and frees the run before completing. */
+	wait_for_completion(&vt_done);
+	vt_reap_controller();
+	kfree(vt_results);
+}
+
+#else /* !CONFIG_PER_VMA_LOCK */
+
+static int __init vt_init(void)
+{
+	pr_err("this kernel has no CONFIG_PER_VMA_LOCK; nothing to test (needs an SMP MMU kernel on an architecture that selects ARCH_SUPPORTS_PER_VMA_LOCK)\n");
+	return -EINVAL;
+}
+
+static void __exit vt_exit(void)
+{
+}
+
+#endif /* CONFIG_PER_VMA_LOCK */
+
+module_init(vt_init);
+module_exit(vt_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("Stress test and invariant checker for the per-VMA lock");

@@ -1,0 +1,303 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * vmalock_test: what the module's three layers share.
+ *
+ *   vmalock_ops.c        the lock operations, real and deliberately broken
+ *                        (the part that follows mm/mmap_lock.c)
+ *   vmalock_scenarios.c  the scenarios: worker roles and their checks
+ *   vmalock_harness.c    parameters, workers, controller, debugfs, KTAP
+ *
+ * Invariant numbers and bug ids (R1..R12) are those of
+ * Documentation/vmalock-test.rst.
+ */
+#ifndef _VMALOCK_TEST_H
+#define _VMALOCK_TEST_H
+
+#include <linux/atomic.h>
+#include <linux/mm_types.h>
+#include <linux/prandom.h>
+#include <linux/spinlock.h>
+
+#include "vmalock_monitor.h"
+
+/* ---------------------------------------------------------------------- */
+/* Parameters (vmalock_harness.c) */
+
+extern int readers, writers, detachers, vmas, hold_us;
+extern int writer_timeout_ms, release_timeout_ms, verbose, onoff_ms;
+
+/* ---------------------------------------------------------------------- */
+/* Scenarios and broken variants: enums from the one list */
+
+#define VT_SCENARIO(id)	SCN_##id,
+#define VT_BROKEN(id)
+enum vt_scn {
+#include "vmalock_names.h"
+	NR_SCNS
+};
+
+#undef VT_SCENARIO
+#undef VT_BROKEN
+
+/* Index 0 of the lock operations is the real ones, "none". */
+#define VT_SCENARIO(id)
+#define VT_BROKEN(id)	BROKEN_##id,
+enum vt_broken {
+	BROKEN_NONE,
+#include "vmalock_names.h"
+	NR_OPS
+};
+
+#undef VT_SCENARIO
+#undef VT_BROKEN
+
+#define VT_T(id)	BIT(SCN_##id)
+
+/* Names, the IDs of vmalock_names.h in lower case (vmalock_harness.c). */
+const char *vt_scn_name(enum vt_scn scn);
+const char *vt_broken_name(enum vt_broken b);
+
+/* ---------------------------------------------------------------------- */
+/* Invariants: one enum, one names array (vmalock_harness.c) */
+
+enum vt_inv {
+	INV_RW_EXCLUSION,	/* 3: no reader inside a write-locked VMA */
+	INV_REFCOUNT_STATE,	/* 8: count in a legal state while read-locked */
+	INV_RIGHT_VMA,		/* 9: returned VMA is in mm and holds addr */
+	INV_DETACH_REFCOUNT,	/* 2: count is 0 after vma_mark_detached() */
+	INV_READER_ON_DETACHED,	/* 2: no reader holds a VMA just detached */
+	INV_READER_AT_FREE,	/* 1: no reader holds a VMA being freed */
+	INV_REFCOUNT_AT_FREE,	/* 1: vm_area_free() sees count 0 */
+	INV_BULK_RELEASE,	/* 5: readers fail while the bulk lock is held */
+	INV_RELEASE_LIVENESS,	/* 5: readers succeed after unlock/downgrade */
+	INV_WRITER_PROGRESS,	/* 12: a writer is not starved by readers */
+	INV_SEQ_PARITY,		/* 6: mm_lock_seq odd iff mmap write-locked */
+	INV_SPECULATE,		/* 6: a clean speculative read saw one state */
+	INV_KILLABLE,		/* a killed vma_start_write_killable() restores */
+	INV_FAULT_DATA,		/* 13: a page holds what its last writer wrote */
+	INV_MIRROR,		/* the module's read path still is the kernel's */
+	INV_COVERAGE,		/* the scenario exercised what it is for */
+	NR_INVS
+};
+
+extern const char * const vt_inv_names[NR_INVS];
+
+/* ---------------------------------------------------------------------- */
+/* Statistics: one enum, one table of names (vmalock_harness.c) */
+
+enum vt_stat {
+	STAT_READS,		/* read-lock attempts */
+	STAT_READ_OK,		/* per-VMA read locks taken */
+	STAT_FALLBACKS,		/* attempts that fell back to mmap_lock */
+	STAT_WRITES,		/* VMA write locks taken */
+	STAT_DETACHES,		/* in-place detach + reattach cycles */
+	STAT_REPLACES,		/* munmap or MAP_FIXED replacement of a VMA */
+	STAT_FREES,		/* vm_area_free() calls the free monitor saw */
+	STAT_ROUNDS,		/* bulk_release / speculate write rounds */
+	STAT_STRAGGLERS,	/* transient references held across a write lock */
+	STAT_LIMIT_HITS,	/* readers refused at VM_REFCNT_LIMIT */
+	STAT_KILLED,		/* killed vma_start_write_killable() calls */
+	STAT_FOREIGN,		/* reuse: VMAs of another mm met by a lookup */
+	STAT_HANDOFFS,		/* reuse: lookups churner 0 freed and remapped */
+	STAT_REUSED,		/* reuse: ... whose VMA came back in another mm */
+	STAT_LOCKED_CHECKS,	/* fault_path: pages read back under the VMA lock */
+	STAT_CPU_OFFLINES,	/* CPUs taken offline and back (onoff_ms) */
+	STAT_MAX_WAIT_US,	/* longest vma_start_write(), a maximum */
+	NR_STATS
+};
+
+extern const char * const vt_stat_names[NR_STATS];
+
+/* ---------------------------------------------------------------------- */
+/* Lock operations (vmalock_ops.c) */
+
+/* What a broken read path leaves out of vma_start_read(). */
+enum {
+	VT_NO_SEQ_CHECK = BIT(0),	/* R3: vm_lock_seq against mm_lock_seq */
+	VT_NO_LIMIT = BIT(1),		/* R4: the VM_REFCNT_LIMIT ceiling */
+	VT_NO_MM_CHECK = BIT(2),	/* R8: the vm_mm check of a reused VMA */
+};
+
+struct vt_lock_ops {
+	const char *name;
+	const char *desc;
+	struct vm_area_struct *(*read_vma)(struct mm_struct *mm, unsigned long addr);
+	void (*unlock_vma)(struct vm_area_struct *vma);
+	void (*write_vma)(struct vm_area_struct *vma);
+	void (*detach)(struct vm_area_struct *vma);
+	void (*lock_mmap)(struct mm_struct *mm);
+	void (*unlock_mmap)(struct mm_struct *mm);
+	void (*downgrade_mmap)(struct mm_struct *mm);
+	bool (*speculate_retry)(struct mm_struct *mm, unsigned int seq);
+	int (*write_vma_killable)(struct vm_area_struct *vma);
+	/* Undo what a broken release left behind, so the run can go on. */
+	void (*repair_release)(struct mm_struct *mm);
+	/* VT_NO_*: what the variant's read path leaves out of vma_start_read() */
+	unsigned int omit;
+	/* Scenarios that must catch this variant (bitmask of enum vt_scn). */
+	unsigned long targets;
+};
+
+const struct vt_lock_ops *vt_broken_ops(enum vt_broken b);
+void vt_effective_ops(enum vt_broken b, struct vt_lock_ops *ops);
+
+bool vma_write_locked_now(struct vm_area_struct *vma, struct mm_struct *mm);
+struct vm_area_struct *vt_lookup_rcu(struct mm_struct *mm, unsigned long addr);
+bool vt_ref_get(struct vm_area_struct *vma, int limit);
+void vt_ref_put(struct vm_area_struct *vma);
+struct vm_area_struct *vt_start_read_mirror(struct mm_struct *mm, struct vm_area_struct *vma,
+					    unsigned long addr, unsigned int omit);
+struct vm_area_struct *vt_read_mirror(struct mm_struct *mm, unsigned long addr,
+				      unsigned int omit);
+
+/* ---------------------------------------------------------------------- */
+/* A run of one scenario */
+
+#define VT_VMA_PAGES	4
+#define VT_VMA_STRIDE	(2 * VT_VMA_PAGES * PAGE_SIZE)	/* gaps stop merging */
+#define VT_BASE		0x10000000UL
+/* readers + writers or detachers + a straggler + onoff */
+#define VT_MAX_THREADS	(64 + 16 + 2)
+#define VT_OTHER_MMS	2	/* reuse: mms beside the test mm */
+
+/* What the harness itself knows about each test VMA (its witness). */
+struct vt_slot {
+	atomic_t readers_in;	/* harness readers inside */
+	atomic_t writer_in;	/* a harness writer holds it write-locked */
+	atomic_t released_seen;	/* bulk_release: read-locked since release */
+	atomic_t generation;	/* fault_path: odd while a mapper changes it */
+};
+
+struct vt_ctx;
+
+struct vt_worker {
+	struct vt_ctx *ctx;
+	const struct vt_role *role;
+	struct task_struct *task;
+	int id;			/* index among its role's workers */
+	int slot;		/* index in ctx->workers and ctx->held */
+	unsigned long iter;	/* steps taken, counting the one running */
+	struct rnd_state rnd;
+	struct mm_struct *mm;	/* adopted with kthread_use_mm(), or NULL */
+	struct vm_area_struct *vma;	/* the role's fixed VMA, if any */
+};
+
+/* Per-scenario state: each scenario's own named place in the context. */
+struct vt_bulk_state {
+	unsigned long phase;	/* round << 2 | VT_PHASE_* */
+	bool downgrade_only;	/* release by mmap_write_downgrade() only */
+};
+
+struct vt_spec_state {
+	/* written under mmap_lock by the writer, read locklessly */
+	unsigned long round, check;
+	atomic_t section;	/* odd while the writer holds mmap_lock */
+};
+
+struct vt_killable_state {
+	struct task_struct *task;	/* the killable writer, for the killer */
+};
+
+struct vt_limit_state {
+	bool crowd_in;		/* the crowd holds its references */
+};
+
+struct vt_mirror_state {
+	struct mm_struct *other_mm;	/* holds a VMA at VMA 0's address */
+};
+
+struct vt_reuse_state {
+	struct mm_struct *other_mm[VT_OTHER_MMS];
+	atomic_t state;		/* VT_REUSE_*: the slow reader's handoff */
+	struct vm_area_struct *vma;
+	int idx;
+};
+
+struct vt_ctx {
+	enum vt_scn id;
+	const struct vt_scenario *scn;
+	const struct vt_lock_ops *ops;	/* &eff_ops */
+	struct vt_lock_ops eff_ops;
+	struct mm_struct *mm;
+	struct vt_slot *slots;
+	atomic64_t stats[NR_STATS];
+	atomic64_t inv_count[NR_INVS];
+	struct vt_worker workers[VT_MAX_THREADS];
+	int nr_workers;
+	u64 start_ns;
+	u64 seed;
+	spinlock_t vlock;	/* protects first and detected_ms */
+	char first[320];	/* first violation */
+	u64 detected_ms;
+	atomic_t hot_vma;	/* detach_free: VMA the detacher works on */
+	/* VMA each worker holds read-locked, for the free monitor and detachers. */
+	struct vm_area_struct *held[VT_MAX_THREADS];
+	struct vm_free_monitor mon;
+	union {
+		struct vt_bulk_state bulk;
+		struct vt_spec_state spec;
+		struct vt_killable_state kill;
+		struct vt_limit_state limit;
+		struct vt_reuse_state reuse;
+		struct vt_mirror_state mirror;
+	};
+};
+
+/* A kind of worker kthread: @count of them (one if NULL), named vmalock_@name/N. */
+struct vt_role {
+	const char *name;
+	void (*step)(struct vt_worker *w);	/* one iteration of its loop */
+	/* Optional: before the loop; non-zero keeps the worker out of the run. */
+	int (*start)(struct vt_worker *w);
+	void (*stop)(struct vt_worker *w);	/* optional: after the loop */
+	int *count;
+	bool use_mm;		/* adopts ctx->mm (start may pick another) */
+};
+
+struct vt_scenario {
+	const char *desc;
+	struct vt_role roles[4];	/* spawned in order, stopped in reverse */
+	/* Optional hooks, as rcu_torture_ops has them. */
+	int (*setup)(struct vt_ctx *ctx);	/* after the test mm is mapped */
+	void (*teardown)(struct vt_ctx *ctx);	/* after the workers stopped */
+	/* What the run has not reached yet, or NULL; see vt_wait_run(). */
+	const char *(*coverage)(struct vt_ctx *ctx);
+	/* A whole scenario in one call, instead of roles (no workers). */
+	void (*run)(struct vt_ctx *ctx);
+	bool needs_free_probe;
+	bool has_vmstat;	/* report the vma_lock_* events of /proc/vmstat */
+	bool only_named;	/* not part of "all" */
+};
+
+extern const struct vt_scenario vt_scenarios[NR_SCNS];
+/* Runs beside every scenario's roles when onoff_ms is set. */
+extern const struct vt_role vt_onoff_role;
+
+/* ---------------------------------------------------------------------- */
+/* Harness services for the scenarios (vmalock_harness.c) */
+
+__printf(3, 4) void vt_violation(struct vt_ctx *ctx, enum vt_inv inv, const char *fmt, ...);
+
+static inline void vt_count(struct vt_ctx *ctx, enum vt_stat s)
+{
+	atomic64_inc(&ctx->stats[s]);
+}
+
+static inline s64 vt_stat(struct vt_ctx *ctx, enum vt_stat s)
+{
+	return atomic64_read(&ctx->stats[s]);
+}
+
+void vt_stat_max(struct vt_ctx *ctx, enum vt_stat s, s64 val);
+bool vt_should_stop(void);
+
+static inline unsigned long vt_vma_addr(int i)
+{
+	return VT_BASE + (unsigned long)i * VT_VMA_STRIDE;
+}
+
+int vt_vma_index(struct vm_area_struct *vma);
+struct mm_struct *vt_mm_create(void);
+int vt_map_vmas(void);
+
+#endif /* _VMALOCK_TEST_H */

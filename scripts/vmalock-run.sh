@@ -20,6 +20,14 @@
 #   --smp N            guest CPUs (default 2)
 #   --accel A          auto (default: KVM only if a probe boot works), tcg, kvm
 #   --out DIR          results directory (default results/<timestamp>)
+#   --boot-timeout S   seconds a boot may take before it counts as hung
+#                      (default: derived from the runs and --duration-ms)
+#   --images DIR       boot DIR/bzImage with DIR/initramfs.cpio instead of
+#                      building them: skips the deps, kernel, module and
+#                      initramfs stages (DIR may also hold kernel-config and
+#                      kernel-version). For testing the harness itself.
+#   --recheck DIR      judge the saved results directory DIR again without
+#                      booting: rewrites its summary.txt and junit.xml
 # Environment: KDIR (your kernel tree), CACHE (default ~/.cache/vmalock-test).
 #
 # Exit status: 0 if every check passed, 1 if any failed, 2 on bad usage.
@@ -29,11 +37,11 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 export CACHE=${CACHE:-$HOME/.cache/vmalock-test}
 variant=debug scenarios=all broken=none real=1 lifecycle=0 kunit=1 user=1
 duration_ms=3000 params="" smp=2 accel=auto out=""
-# The broken variants: the names in vmalock_names.h.
-all_broken=$(sed -n 's/^VT_BROKEN(\([A-Z_]*\))$/\1/p' "$top/vmalock_names.h" |
-	tr 'A-Z\n' 'a-z ')
-all_broken=${all_broken% }
-[ -n "$all_broken" ] || { echo "vmalock-run: no broken variants found in vmalock_names.h" >&2; exit 2; }
+# The one list of scenarios and broken variants (vmalock_names.h).
+names() { python3 "$top/scripts/vmalock/names.py" "$top/vmalock_names.h" "$@"; }
+judge() { python3 "$top/scripts/vmalock/judge.py" "$@"; }
+all_broken=$(names broken) || exit 2
+images="" boot_limit=""
 
 usage() { sed -n '/^# Usage/,/^# Exit/p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 die() { echo "vmalock-run: $*" >&2; exit 2; }
@@ -53,6 +61,9 @@ while [ $# -gt 0 ]; do
 	--smp) num "$1" "${2:-}"; smp=$2; shift ;;
 	--accel) accel=${2:?}; shift ;;
 	--out) out=${2:?}; shift ;;
+	--boot-timeout) num "$1" "${2:-}"; boot_limit=$2; shift ;;
+	--images) images=${2:?}; shift ;;
+	--recheck) rc=0; judge "${2:?}" --note "recheck of $2" || rc=$?; exit $rc ;;
 	-h|--help) usage ;;
 	*) echo "vmalock-run: unknown option '$1'" >&2; usage ;;
 	esac
@@ -70,12 +81,20 @@ for b in $broken; do
 	[[ " $all_broken " == *" $b "* ]] || die "unknown broken variant '$b'; allowed: all $all_broken"
 done
 [[ $scenarios =~ ^[a-z_,]+$ ]] || die "--scenarios takes all or a comma-separated list of names"
+nscn=$(names runs "$scenarios") || exit 2
 [[ $params =~ ^[a-z_0-9=\ ]*$ ]] || die "--params takes 'key=value ...' with numeric values"
+if [ -n "$images" ] && ! { [ -f "$images/bzImage" ] && [ -f "$images/initramfs.cpio" ]; }; then
+	die "--images $images: no bzImage and initramfs.cpio there"
+fi
+main_runs=""
+[ $real -eq 1 ] && main_runs=real
+[ $lifecycle -eq 1 ] && main_runs=${main_runs:+$main_runs,}lifecycle
+[ $kunit -eq 1 ] && main_runs=${main_runs:+$main_runs,}kunit
+[ $user -eq 1 ] && main_runs=${main_runs:+$main_runs,}user
+[ -n "$main_runs$broken" ] || die "nothing to run: --no-real, --no-kunit and --no-user without --lifecycle or --broken"
 
 [ -n "$out" ] || out=$top/results/$(date +%Y%m%d-%H%M%S)
 mkdir -p "$out"
-summary=$out/summary.txt
-: > "$summary"
 timings=()
 
 stage() { # name, command...
@@ -86,42 +105,17 @@ stage() { # name, command...
 	timings+=("$name $((SECONDS - t0))s")
 }
 
-check() { # result name [detail]
-	printf '%s %s%s\n' "$1" "$2" "${3:+ ($3)}" >> "$summary"
-}
-
-# One line per KUnit case, from kunit.py's JSON of the kunit run.
-record_kunit() {
-	if [ ! -s "$out/results-kunit.json" ]; then
-		check FAIL kunit "results missing or malformed"
-		return
-	fi
-	python3 - "$out/results-kunit.json" >> "$summary" <<'PY'
-import json, sys
-verdict = {'PASS': 'PASS', 'SKIP': 'SKIP'}
-def walk(group, path):
-	for case in group.get('test_cases', []):
-		print(verdict.get(case['status'], 'FAIL'), f"{path}/{case['name']}")
-	for sub in group.get('sub_groups', []):
-		walk(sub, f"{path}/{sub['name']}")
-walk(json.load(open(sys.argv[1])), 'kunit')
-PY
-}
-
-stage deps "$top/scripts/deps.sh" >&2
-
 build_kernel() {
 	kbuild=$("$top/scripts/build-kernel.sh" "$variant" | tail -1)
+	kversion=$(cat "$kbuild/.vmalock-version")
+	kconfig=$kbuild/.config bzimage=$kbuild/arch/x86/boot/bzImage
+	kunit_py=$(cat "$kbuild/.vmalock-kdir")/tools/testing/kunit/kunit.py
 }
-stage kernel build_kernel
-kversion=$(cat "$kbuild/.vmalock-version")
-echo "kernel: $kversion" | tee "$out/kernel-version" >&2
 
 build_module() {
 	make -s -C "$kbuild" M="$top" ARCH=x86_64 modules >&2
 	gcc -O2 -Wall -static -pthread -o "$out/vmalock_user_stress" "$top/user/vmalock_user_stress.c"
 }
-stage module build_module
 
 initramfs() {
 	local root=$out/initramfs
@@ -133,30 +127,51 @@ initramfs() {
 	cp "$top/vmalock_test.ko" "$out/vmalock_user_stress" "$root/"
 	(cd "$root" && find . | cpio -o -H newc --quiet) > "$out/initramfs.cpio"
 	rm -rf "$root"
+	initrd=$out/initramfs.cpio
 }
-stage initramfs initramfs
+
+if [ -n "$images" ]; then
+	bzimage=$images/bzImage initrd=$images/initramfs.cpio kconfig=$images/kernel-config
+	kversion=$(cat "$images/kernel-version" 2>/dev/null || echo unknown) kunit_py=""
+else
+	stage deps "$top/scripts/deps.sh" >&2
+	stage kernel build_kernel
+	stage module build_module
+	stage initramfs initramfs
+fi
+echo "kernel: $kversion" | tee "$out/kernel-version" >&2
 
 # Time allowed for one boot: boot and teardown, plus every scenario's duration
 # several times over (TCG with KASAN is slow), before the guest counts as hung.
 boot_timeout() { # number of scenario runs
-	echo $((120 + $1 * (3 * duration_ms / 1000 + 10)))
+	echo "${boot_limit:-$((120 + $1 * (3 * duration_ms / 1000 + 10)))}"
 }
 
+# One boot in its own directory, kept for --recheck: the console, the results
+# port, QEMU's command line and output, the kernel's config and version, and
+# boot.info (runs, time limit, QEMU's exit status, why the watch stopped it).
 qemu_boot() { # name accel runs timeout [kernel arguments]
-	local name=$1 acc=$2 runs=$3 limit=$4 append rc=0
+	local name=$1 acc=$2 runs=$3 limit=$4 dir=$out/$1 append rc=0 qpid
 	append="console=ttyS0 panic=-1 loglevel=6 vt.runs=$runs vt.scenarios=$scenarios ${5:-}"
 	append+=" vt.params=duration_ms=$duration_ms${params:+,${params// /,}}"
 	[ "$acc" = tcg ] && acc=tcg,thread=multi
-	timeout --kill-after=10 "$limit" qemu-system-x86_64 -accel "$acc" -smp "$smp" -m 2G \
-		-kernel "$kbuild/arch/x86/boot/bzImage" -initrd "$out/initramfs.cpio" \
-		-append "$append" -display none -monitor none -no-reboot \
-		-serial "file:$out/console-$name.log" -serial "file:$out/results-$name.raw" \
-		</dev/null >"$out/qemu-$name.log" 2>&1 || rc=$?
-	grep -q VMALOCK-GUEST-DONE "$out/console-$name.log" 2>/dev/null && return 0
-	[ $rc -eq 124 ] || [ $rc -eq 137 ] &&
-		echo "vmalock-run: guest $name hung: killed after ${limit}s" >&2 && return 124
-	echo "vmalock-run: guest $name ended without finishing (qemu status $rc)" >&2
-	return 1
+	local cmd=(qemu-system-x86_64 -accel "$acc" -smp "$smp" -m 2G
+		-kernel "$bzimage" -initrd "$initrd" -append "$append"
+		-display none -monitor none -no-reboot
+		-serial "file:$dir/console.log" -serial "file:$dir/results.raw")
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	{ echo "# boot $name, killed after ${limit}s"; printf '%q ' "${cmd[@]}"; echo; } > "$dir/qemu-cmd"
+	[ ! -f "$kconfig" ] || cp "$kconfig" "$dir/kernel-config"
+	echo "$kversion" > "$dir/kernel-version"
+	timeout --kill-after=10 "$limit" "${cmd[@]}" </dev/null >"$dir/qemu.log" 2>&1 &
+	qpid=$!
+	# Stops QEMU early when the console settles the verdict (a hang, a reboot).
+	python3 "$top/scripts/vmalock/watch.py" "$dir/console.log" "$qpid" > "$dir/watch.txt" &
+	wait "$qpid" || rc=$?
+	wait $!
+	printf 'runs=%s\ntimeout=%s\nstatus=%s\nkunit_py=%s\nstopped=%s\n' \
+		"$runs" "$limit" "$rc" "$kunit_py" "$(cat "$dir/watch.txt")" > "$dir/boot.info"
 }
 
 pick_accel() {
@@ -168,8 +183,9 @@ pick_accel() {
 	[ -w /dev/kvm ] || return 0
 	local probe=$CACHE/kvm-probe
 	if [ -z "$(find "$probe" -mtime -1 2>/dev/null)" ]; then
-		if qemu_boot probe kvm probe 30 >/dev/null 2>&1; then echo ok; else echo fail; fi > "$probe"
-		rm -f "$out/console-probe.log" "$out/results-probe.raw" "$out/qemu-probe.log"
+		qemu_boot probe kvm probe 30 >/dev/null 2>&1
+		grep -qs VMALOCK-GUEST-DONE "$out/probe/console.log" && echo ok > "$probe" || echo fail > "$probe"
+		rm -rf "$out/probe"
 	fi
 	[ "$(cat "$probe")" = ok ] && use_accel=kvm
 	return 0
@@ -177,119 +193,20 @@ pick_accel() {
 stage accel-probe pick_accel
 echo "accel: $use_accel" >&2
 
-nscn=9
-[ "$scenarios" = all ] || nscn=$(echo "$scenarios" | tr ',' '\n' | grep -c .)
-
-judge() { # boot-name run expect
-	local rc=0
-	python3 "$top/scripts/results.py" "$out/results-$1.raw" "$out" --run "$2" \
-		--expect "$3" --kunit-py "$(cat "$kbuild/.vmalock-kdir")/tools/testing/kunit/kunit.py" \
-		> "$out/verdict-$2.txt" 2>&1 || rc=$?
-	cat "$out/verdict-$2.txt" >&2
-	return $rc
-}
-
-# Record one PASS/FAIL line per scenario (or per lifecycle check) of a run.
-record() { # run expect judge-rc
-	local run=$1 expect=$2 ktap=$out/results-$1.ktap line
-	if [ ! -s "$ktap" ]; then
-		check FAIL "$run" "results missing or malformed"
-		return
-	fi
-	while read -r line; do
-		case $line in
-		"ok "*|"not ok "*) ;;
-		*) continue ;;
-		esac
-		local name=${line#not ok } verdict
-		name=${name#ok }
-		name=${name#* }
-		name=${name%% #*}
-		if [[ $line == *"# SKIP"* ]]; then
-			verdict=SKIP
-		elif [ "$expect" = pass ]; then
-			[[ $line == ok* ]] && verdict=PASS || verdict=FAIL
-		else
-			# caught = not ok with violations; results.py says so per scenario
-			grep -q "^$name: caught" "$out/verdict-$run.txt" && verdict=PASS || verdict=FAIL
-		fi
-		check "$verdict" "$run/$name"
-	done < "$ktap"
-}
-
 boots() {
-	local runs="" rc
-	[ $real -eq 1 ] && runs=real
-	[ $lifecycle -eq 1 ] && runs=${runs:+$runs,}lifecycle
-	[ $kunit -eq 1 ] && runs=${runs:+$runs,}kunit
-	[ $user -eq 1 ] && runs=${runs:+$runs,}user
-	if [ -n "$runs" ]; then
-		rc=0
-		qemu_boot main "$use_accel" "$runs" "$(boot_timeout $((nscn + 4)))" \
-			"$([ $kunit -eq 1 ] && echo kunit.enable=1)" || rc=$?
-		[ $rc -eq 0 ] || check FAIL "boot-main" "$([ $rc -eq 124 ] && echo hung || echo crashed)"
-		if python3 "$top/scripts/scan-splats.py" "$out/console-main.log" > "$out/splats-main.txt"; then
-			check PASS "no-kernel-splat"
-		else
-			cat "$out/splats-main.txt" >&2
-			check FAIL "no-kernel-splat" "$(tail -1 "$out/splats-main.txt")"
-		fi
-		if [ $real -eq 1 ]; then
-			judge main real pass || true
-			record real pass
-		fi
-		if [ $lifecycle -eq 1 ]; then
-			judge main lifecycle pass || true
-			record lifecycle pass
-		fi
-		if [ $kunit -eq 1 ]; then
-			judge main kunit pass || true
-			record_kunit
-		fi
-		if [ $user -eq 1 ]; then
-			judge main user pass || true
-			record user pass
-		fi
-	fi
+	local b
+	[ -z "$main_runs" ] ||
+		qemu_boot main "$use_accel" "$main_runs" "$(boot_timeout $((nscn + 4)))" \
+			"$([ $kunit -eq 1 ] && echo kunit.enable=1)"
 	for b in $broken; do
-		rc=0
-		qemu_boot "broken-$b" "$use_accel" "broken-$b" "$(boot_timeout "$nscn")" || rc=$?
-		[ $rc -eq 0 ] || check FAIL "boot-broken-$b" "$([ $rc -eq 124 ] && echo hung || echo crashed)"
-		# Splats are expected here: a broken lock may well trip the kernel's own checks.
-		python3 "$top/scripts/scan-splats.py" "$out/console-broken-$b.log" \
-			> "$out/splats-broken-$b.txt" || true
-		judge "broken-$b" "broken-$b" fail || true
-		record "broken-$b" fail
+		qemu_boot "broken-$b" "$use_accel" "broken-$b" \
+			"$(boot_timeout "$(names runs "$scenarios" "$b")")"
 	done
 }
 stage boot+run boots
 
-# The main files under their plain names: the real run's results, and one
-# JUnit document with a test suite per run.
-collect() {
-	[ -f "$out/console-main.log" ] && ln -sf console-main.log "$out/console.log"
-	[ -f "$out/results-real.ktap" ] && ln -sf results-real.ktap "$out/results.ktap"
-	[ -f "$out/results-real.json" ] && ln -sf results-real.json "$out/results.json"
-	python3 - "$out" <<'PY'
-import glob, sys, xml.etree.ElementTree as ET
-root = ET.Element('testsuites', name='vmalock-test')
-for path in sorted(glob.glob(sys.argv[1] + '/junit-*.xml')):
-	top = ET.parse(path).getroot()
-	root.extend(top.findall('testsuite') if top.tag == 'testsuites' else [top])
-ET.ElementTree(root).write(sys.argv[1] + '/junit.xml', encoding='unicode', xml_declaration=True)
-PY
-}
-collect
-
-printf '\nkernel %s, variant %s, accel %s, smp %s, results in %s\n' \
-	"$kversion" "$variant" "$use_accel" "$smp" "$out"
-printf 'stage times: %s\n\n' "$(IFS=,; echo "${timings[*]}" | sed 's/,/, /g')"
-sort -k2 "$summary" | column -t -l 2 2>/dev/null || sort -k2 "$summary"
-passed=$(grep -c '^PASS' "$summary" || true)
-failed=$(grep -c '^FAIL' "$summary" || true)
-skipped=$(grep -c '^SKIP' "$summary" || true)
-[ $((passed + failed)) -gt 0 ] || { failed=1; echo "vmalock-run: no check ran" >&2; }
-line="$passed passed, $failed failed"
-[ "$skipped" -gt 0 ] && line+=", $skipped skipped"
-echo "vmalock: $line"
-[ "$failed" -eq 0 ]
+rc=0
+judge "$out" --note "" \
+	--note "kernel $kversion, variant $variant, accel $use_accel, smp $smp, results in $out" \
+	--note "stage times: $(IFS=,; echo "${timings[*]}" | sed 's/,/, /g')" || rc=$?
+exit $rc

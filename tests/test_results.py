@@ -228,6 +228,57 @@ VMALOCK-RESULTS-END run=broken-x
 		self.assertEqual(p.returncode, 2)
 		self.assertIn('usage:', p.stderr)
 
+	KUNIT = """VMALOCK-RESULTS-BEGIN run=kunit
+KTAP version 1
+1..2
+    KTAP version 1
+    # Subtest: vmalock_a
+    # module: vmalock_kunit
+    1..3
+    ok 1 first_test
+        KTAP version 1
+        # Subtest: param_test
+        ok 1 one
+        not ok 2 two
+    # param_test: pass:1 fail:1 skip:0 total:2
+    not ok 2 param_test
+    ok 3 last_test # SKIP not here
+# vmalock_a: pass:1 fail:1 skip:1 total:3
+not ok 1 vmalock_a
+    KTAP version 1
+    # Subtest: vmalock_b
+    1..1
+    ok 1 only_test
+ok 2 vmalock_b
+VMALOCK-RESULTS-END run=kunit
+"""
+	KUNIT_LEAVES = [('kunit/vmalock_a/first_test', 'PASS'),
+			('kunit/vmalock_a/param_test/one', 'PASS'),
+			('kunit/vmalock_a/param_test/two', 'FAIL'),
+			('kunit/vmalock_a/last_test', 'SKIP'),
+			('kunit/vmalock_b/only_test', 'PASS')]
+
+	def test_kunit_tree(self):
+		block, has_end = results.extract_block(self.KUNIT.splitlines(), 'kunit')
+		self.assertEqual(len(results.parse_ktap(block, has_end)['tests']), 2)
+		self.assertEqual(results.leaves(results.parse_tree(block), 'kunit'), self.KUNIT_LEAVES)
+
+	@unittest.skipUnless(KUNIT_PY, 'no kernel tree with tools/testing/kunit/kunit.py')
+	def test_kunit_tree_as_kunit_py(self):
+		"""Our nested parse sees the cases and statuses kunit.py sees."""
+		log = self.write_log(self.KUNIT)
+		p = self.run_script(log, '--run', 'kunit', '--kunit-py', KUNIT_PY[-1])
+		self.assertEqual(p.returncode, 1, p.stderr)
+		with open(os.path.join(self.out, 'results-kunit.json')) as f:
+			j = json.load(f)
+
+		def walk(group, path):
+			out = [(f"{path}/{c['name']}", c['status']) for c in group.get('test_cases', [])]
+			for sub in group.get('sub_groups', []):
+				out += walk(sub, f"{path}/{sub['name']}")
+			return out
+		self.assertEqual(sorted(walk(j, 'kunit')), sorted(self.KUNIT_LEAVES))
+
 
 if __name__ == '__main__':
 	unittest.main()

@@ -1,0 +1,245 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+#
+# Judge a results directory written by vmalock-run.sh, from the saved boots
+# alone: the one place that decides verdicts. Used at the end of every run and
+# by vmalock-run.sh --recheck DIR.
+#
+# usage: judge.py DIR [--note TEXT]...
+#
+# DIR/<boot>/ (main, broken-<variant>) holds a boot's console.log, the
+# results port (results.raw), qemu-cmd, qemu.log, kernel-config,
+# kernel-version and boot.info (key=value: runs, timeout, status, kunit_py,
+# stopped: why the console watch stopped QEMU early).
+# Writes per boot verdict.txt, splats.txt, results-<run>.{ktap,json},
+# junit-<run>.xml and summary.txt; at the top summary.txt, junit.xml, and
+# links console.log, results.ktap and results.json to the main boot's. Prints
+# the runs' reports on stderr, then the --note lines, the summary table and
+# "vmalock: N passed, N failed[, N skipped]" on stdout.
+#
+# Exit 0 if every check passed, 1 if any failed, 2 if DIR holds no boot.
+
+import argparse
+import importlib.util
+import io
+import os
+import re
+import sys
+import xml.etree.ElementTree as ET
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from vmalock import ktap  # noqa: E402
+
+_spec = importlib.util.spec_from_file_location(
+	'scan_splats', os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+				    'scan-splats.py'))
+scan_splats = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(scan_splats)
+
+PANIC_RE = re.compile(r'Kernel panic - not syncing: ?(.*)')
+BANNER_RE = re.compile(r'^(?:\[[^\]]*\] ?)?Linux version \d', re.M)
+HUNG_TASK_RE = re.compile(r'INFO: task \S+ blocked for more than \d+ seconds')
+DONE = 'VMALOCK-GUEST-DONE'
+
+
+def read_text(path):
+	try:
+		with open(path, errors='replace') as f:
+			return f.read()
+	except FileNotFoundError:
+		return ''
+
+
+def read_info(bootdir):
+	info = {}
+	for line in read_text(os.path.join(bootdir, 'boot.info')).splitlines():
+		k, sep, v = line.partition('=')
+		if sep:
+			info[k.strip()] = v.strip()
+	return info
+
+
+def boot_problem(bootdir, info, console):
+	"""Why the boot did not end as it should, or None if it did."""
+	status = int(info.get('status', -1))
+	panic = PANIC_RE.search(console)
+	boots = len(BANNER_RE.findall(console))
+	if panic:
+		return f'kernel panic: {panic.group(1).strip()}'
+	if boots > 1:
+		return f'guest rebooted: {boots} boots on one console'
+	if info.get('stopped'):
+		return f"hung: {info['stopped']} (QEMU stopped by the console watch)"
+	if DONE in console:
+		return None
+	if status in (124, 137):
+		hang = ' (hung-task detector fired)' if HUNG_TASK_RE.search(console) else ''
+		return f"hung: killed after {info.get('timeout', '?')}s{hang}"
+	if status in (126, 127):
+		why = read_text(os.path.join(bootdir, 'qemu.log')).strip().splitlines()
+		return f"qemu did not start: {why[-1] if why else f'status {status}'}"
+	if status > 128:
+		return f'qemu crashed: killed by signal {status - 128}'
+	if not console:
+		return f'no console output (qemu status {status})'
+	return f'guest ended without finishing (qemu status {status})'
+
+
+def scan(bootdir, console):
+	"""Scan the console for splats into splats.txt; return (clean, last line)."""
+	splats, _ = scan_splats.scan(console.splitlines())
+	lines = [f'splat: {kind}: {n}: {msg}' for kind, n, msg in splats]
+	lines.append(f'splats: {len(splats)}')
+	with open(os.path.join(bootdir, 'splats.txt'), 'w') as f:
+		f.write('\n'.join(lines) + '\n')
+	return not splats, '\n'.join(lines)
+
+
+def judge_run(bootdir, run, raw, kunit_py, log):
+	"""Check lines [(verdict, name, detail)] of one run of a boot."""
+	expect = 'fail' if run.startswith('broken-') else 'pass'
+	ktap.clear_run(bootdir, run)
+	try:
+		block, has_end = ktap.extract_block(raw, run)
+		res = ktap.parse_ktap(block, has_end)
+	except ktap.ResultsError as e:
+		print(f'results: run {run}: results missing or malformed: {e}', file=log)
+		return [('FAIL', run, f'results missing or malformed: {e}')]
+	ktap.write_run(res, block, bootdir, run, f'vmalock_test.{run}', kunit_py)
+	met = ktap.report(res, run, f'vmalock_test.{run}', expect, file=log)
+	if run == 'kunit':
+		checks = [(v, name, '') for name, v in ktap.leaves(ktap.parse_tree(block), run)]
+	else:
+		checks = [(v, f"{run}/{t['name']}", '') for t, v, _ in ktap.verdicts(res, expect)]
+	# Nothing ran, or the run failed in a way no test line shows.
+	if not checks or (not met and not any(v == 'FAIL' for v, _, _ in checks)):
+		checks.append(('FAIL', run, ktap.run_verdict(res, expect)[1] if checks else 'no test ran'))
+	return checks
+
+
+def judge_boot(bootdir):
+	"""Judge one boot; return its check lines [(verdict, name, detail)]."""
+	name = os.path.basename(bootdir)
+	info = read_info(bootdir)
+	console = read_text(os.path.join(bootdir, 'console.log'))
+	raw = read_text(os.path.join(bootdir, 'results.raw')).splitlines()
+	log = io.StringIO()
+	checks = []
+	problem = boot_problem(bootdir, info, console)
+	print(f'== boot {name}: ' + (f'FAIL: {problem}' if problem else 'ok'), file=log)
+	if problem:
+		checks.append(('FAIL', f'boot-{name}', problem))
+	clean, text = scan(bootdir, console)
+	# A broken variant may well trip the kernel's own checks: no verdict.
+	if name == 'main':
+		checks.append(('PASS', 'no-kernel-splat', '') if clean else
+			      ('FAIL', 'no-kernel-splat', text.splitlines()[-1]))
+		if not clean:
+			print(text, file=log)
+	for run in filter(None, info.get('runs', '').split(',')):
+		checks += judge_run(bootdir, run, raw, info.get('kunit_py') or None, log)
+	write_summary(os.path.join(bootdir, 'summary.txt'), checks)
+	with open(os.path.join(bootdir, 'verdict.txt'), 'w') as f:
+		f.write(log.getvalue())
+	sys.stderr.write(log.getvalue())
+	return checks
+
+
+def write_summary(path, checks):
+	with open(path, 'w') as f:
+		for v, name, detail in checks:
+			f.write(f'{v} {name}' + (f' ({detail})' if detail else '') + '\n')
+
+
+def boots(out):
+	"""The boot subdirectories of a results directory, main first."""
+	names = sorted(d for d in os.listdir(out)
+		       if os.path.isfile(os.path.join(out, d, 'boot.info')))
+	return sorted(names, key=lambda d: d != 'main')
+
+
+def merge_junit(out, names, checks):
+	"""junit.xml: every run's suite, and one for the checks of no run."""
+	root = ET.Element('testsuites', name='vmalock-test')
+	for b in names:
+		for run in filter(None, read_info(os.path.join(out, b)).get('runs', '').split(',')):
+			path = os.path.join(out, b, f'junit-{run}.xml')
+			if os.path.exists(path):
+				top = ET.parse(path).getroot()
+				root.extend(top.findall('testsuite') if top.tag == 'testsuites' else [top])
+	own = [c for c in checks if '/' not in c[1]]
+	suite = ET.SubElement(root, 'testsuite', name='vmalock_test.boot', tests=str(len(own)),
+			      failures=str(sum(v == 'FAIL' for v, _, _ in own)), errors='0',
+			      skipped=str(sum(v == 'SKIP' for v, _, _ in own)))
+	for v, name, detail in own:
+		tc = ET.SubElement(suite, 'testcase', name=name, classname='vmalock_test.boot')
+		if v == 'FAIL':
+			ET.SubElement(tc, 'failure', message=detail or 'failed')
+		elif v == 'SKIP':
+			ET.SubElement(tc, 'skipped', message=detail)
+	ET.indent(root)
+	ET.ElementTree(root).write(os.path.join(out, 'junit.xml'), encoding='unicode',
+				   xml_declaration=True)
+
+
+def link_main(out):
+	"""console.log, results.ktap, results.json at the top: the main boot's."""
+	for link, target in [('console.log', 'main/console.log'),
+			     ('results.ktap', 'main/results-real.ktap'),
+			     ('results.json', 'main/results-real.json')]:
+		path = os.path.join(out, link)
+		if os.path.islink(path) or os.path.exists(path):
+			os.unlink(path)
+		if os.path.exists(os.path.join(out, target)):
+			os.symlink(target, path)
+
+
+def final_line(checks):
+	"""('vmalock: N passed, N failed[, N skipped]', N failed)."""
+	n = {v: sum(c[0] == v for c in checks) for v in ('PASS', 'FAIL', 'SKIP')}
+	line = f"vmalock: {n['PASS']} passed, {n['FAIL']} failed"
+	return line + (f", {n['SKIP']} skipped" if n['SKIP'] else ''), n['FAIL']
+
+
+def judge_dir(out, notes=()):
+	names = boots(out)
+	if not names:
+		print(f'judge: {out}: no boot directory (<boot>/boot.info)', file=sys.stderr)
+		return 2
+	checks = []
+	for b in names:
+		checks += judge_boot(os.path.join(out, b))
+	if not any(v in ('PASS', 'FAIL') for v, _, _ in checks):
+		checks.append(('FAIL', 'any-check', 'no check ran'))
+	write_summary(os.path.join(out, 'summary.txt'), checks)
+	merge_junit(out, names, checks)
+	link_main(out)
+	for note in notes:
+		print(note)
+	table = sorted(checks, key=lambda c: c[1])
+	w = max(len(c[1]) for c in table)
+	print()
+	for v, name, detail in table:
+		print(f'{v}  {name:<{w}}  ({detail})' if detail else f'{v}  {name}')
+	line, failed = final_line(checks)
+	print(line)
+	return 1 if failed else 0
+
+
+def main(argv=None):
+	ap = argparse.ArgumentParser(description='Judge a vmalock-run.sh results directory.')
+	ap.add_argument('dir')
+	ap.add_argument('--note', action='append', default=[], help='line to print before the table')
+	args = ap.parse_args(argv)
+	if not os.path.isdir(args.dir):
+		print(f'judge: {args.dir}: not a directory', file=sys.stderr)
+		return 2
+	try:
+		return judge_dir(args.dir, args.note)
+	except OSError as e:
+		print(f'judge: {e}', file=sys.stderr)
+		return 2
+
+
+if __name__ == '__main__':
+	sys.exit(main())

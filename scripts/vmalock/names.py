@@ -1,0 +1,104 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+#
+# Read the scenarios and broken variants out of vmalock_names.h, the one list
+# the module builds its tables from (see parse() for the line shapes).
+#
+# usage: names.py HEADER broken               the broken variants' names
+#        names.py HEADER runs SCENARIOS [VARIANT]
+#                                            how many scenarios a run of
+#                                            SCENARIOS (all or a,b,c) runs,
+#                                            with the broken VARIANT if given
+# Exit 2 with a one-line error on an unknown name or an unreadable header.
+
+import re
+import sys
+
+ENTRY_RE = re.compile(r'^\s*([SB])\((\w+),\s*(\w+),\s*(.*?)\)\s*\\?\s*$')
+XMACRO_RE = re.compile(r'^VT_(SCENARIO|BROKEN)\((\w+)\)\s*$')
+TARGET_RE = re.compile(r'VT_T\((\w+)\)')
+
+
+class NamesError(Exception):
+	"""The header or a name given is not what it should be."""
+
+
+def parse(text):
+	"""Return (scenarios, broken) from the header's text.
+
+	scenarios: [(name, in_all)] in order; broken: {name: [target scenario
+	names]} in order. One entry per line: S(ID, name, in_all) and
+	B(ID, name, VT_T(ID) | ...), or VT_SCENARIO(ID) and VT_BROKEN(ID) (the
+	name is the ID in lower case). The latter say neither in_all nor
+	targets: then every scenario counts as in "all" and as a target, which
+	only makes time limits longer.
+	"""
+	ids, scenarios, broken = {}, [], {}
+	for line in text.splitlines():
+		x = XMACRO_RE.match(line)
+		m = ENTRY_RE.match(line)
+		if x:
+			kind, ident, name, rest = x.group(1)[0], x.group(2), x.group(2).lower(), None
+		elif m:
+			kind, ident, name, rest = m.groups()
+		else:
+			continue
+		if kind == 'S':
+			if rest not in (None, 'true', 'false'):
+				raise NamesError(f'scenario {name}: in_all is {rest!r}, not true or false')
+			ids[ident] = name
+			scenarios.append((name, rest != 'false'))
+			continue
+		targets = TARGET_RE.findall(rest) if rest is not None else list(ids)
+		unknown = [t for t in targets if t not in ids]
+		if not targets or unknown:
+			raise NamesError(f'broken variant {name}: bad targets {rest!r}')
+		broken[name] = [ids[t] for t in targets]
+	if not scenarios or not broken:
+		raise NamesError('no scenario or broken variant entries')
+	return scenarios, broken
+
+
+def load(path):
+	with open(path) as f:
+		return parse(f.read())
+
+
+def scenario_runs(scenarios, broken, spec, variant=None):
+	"""Scenarios a run of spec ('all' or 'a,b,c') runs, as the module picks them."""
+	known = [n for n, _ in scenarios]
+	targets = broken[variant] if variant else None
+	if spec == 'all':
+		return list(targets) if targets else [n for n, in_all in scenarios if in_all]
+	picked = [s for s in spec.split(',') if s]
+	for s in picked:
+		if s not in known:
+			raise NamesError(f"unknown scenario '{s}'; allowed: all {' '.join(known)}")
+	return [s for s in picked if targets is None or s in targets]
+
+
+def main(argv):
+	try:
+		if len(argv) < 2:
+			raise NamesError('usage: names.py HEADER broken | runs SCENARIOS [VARIANT]')
+		scenarios, broken = load(argv[0])
+		if argv[1:] == ['broken']:
+			print(' '.join(broken))
+		elif argv[1] == 'runs' and len(argv) in (3, 4):
+			variant = argv[3] if len(argv) == 4 else None
+			if variant and variant not in broken:
+				raise NamesError(f"unknown broken variant '{variant}'")
+			print(len(scenario_runs(scenarios, broken, argv[2], variant)))
+		else:
+			raise NamesError(f'unknown command {" ".join(argv[1:])!r}')
+	except OSError as e:
+		print(f'names: cannot read {e.filename}: {e.strerror}', file=sys.stderr)
+		return 2
+	except NamesError as e:
+		print(f'names: {e}', file=sys.stderr)
+		return 2
+	return 0
+
+
+if __name__ == '__main__':
+	sys.exit(main(sys.argv[1:]))

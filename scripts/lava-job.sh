@@ -186,6 +186,14 @@ rc=0
 lava-run --job-id 1 --output-dir "$out/lava-run" --device "$top/lava/qemu-vmalock.yaml" \
 	"$out/job.yaml" > "$out/lava-run.log" 2>&1 || rc=$?
 echo "lava-job: lava-run exited $rc; log $out/lava-run.log" >&2
-grep -o 'lvl: results.*' "$out/lava-run.log" | grep -o "definition: lava, .*" | head -20 >&2 || true
+# The device's console, and from it each run's KTAP, JSON (kunit.py's
+# own for KUnit: what KernelCI reads) and JUnit, as vmalock-run.sh has them.
+$py "$top/scripts/lava_results.py" "$out/lava-run.log" --console "$out/console-lava.log" >/dev/null || true
+kdir=$(cat "$kbuild/.vmalock-kdir" 2>/dev/null || echo "$kbuild")
+for r in $(grep -o 'VMALOCK-RESULTS-BEGIN run=[a-z_-]*' "$out/console-lava.log" | sort -u | cut -d= -f2); do
+	e=pass; [[ $r == broken-* ]] && e=fail
+	python3 "$top/scripts/results.py" "$out/console-lava.log" "$out" --run "$r" --expect "$e" \
+		--kunit-py "$kdir/tools/testing/kunit/kunit.py" > "$out/verdict-$r.txt" 2>&1 || true
+done
 $py "$top/scripts/lava_results.py" "$out/lava-run.log" --out "$out/summary-lava.txt" \
 	${compare:+--summary "$compare"}

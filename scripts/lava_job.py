@@ -124,7 +124,9 @@ def make_job(kernel_url, initramfs_url, runs=RUNS, broken=(), scenarios='all',
 	# Bounds as in vmalock-run.sh: TCG with KASAN is slow.
 	per_scn = 3 * duration_ms / 1000 + 10
 	boot_s = 300
-	append = 'console=ttyS0 panic=-1 loglevel=4 vt.lava=1'
+	# loglevel 6 as in vmalock-run.sh; LAVA waits for the kernel's
+	# "Linux version" (KERN_NOTICE) before the prompt.
+	append = 'console=ttyS0 panic=-1 loglevel=6 vt.lava=1'
 	if 'kunit' in runs:
 		append += ' kunit.enable=1'
 	context = {'arch': 'x86_64', 'memory': 2048,

@@ -4,7 +4,7 @@
 # The verdicts of a LAVA run of a job from scripts/lava-job.sh, in the form
 # of scripts/vmalock-run.sh's summary.txt, and their comparison with one.
 #
-# usage: lava_results.py LOG [--summary SUMMARY] [--out FILE]
+# usage: lava_results.py LOG [--summary SUMMARY] [--out FILE] [--console FILE]
 #
 # LOG is lava-run's log (the YAML lines it writes, one record a line) or a
 # server's job log in the same form; its "results" records are read. Each
@@ -23,6 +23,7 @@
 # not, 2 if a file is unreadable or holds no results.
 
 import argparse
+import json
 import re
 import sys
 
@@ -58,6 +59,30 @@ def _field(text, name):
 	return v
 
 
+def _record(line):
+	"""The msg of a results record, as a dict, or None.
+
+	lava-run writes one JSON object a line; a server's log is YAML, one
+	flow mapping a line ("- {dt: .., lvl: results, msg: {case: .., ..}}").
+	"""
+	line = line.strip()
+	if line.startswith('- '):
+		line = line[2:]
+	if 'results' not in line:
+		return None
+	try:
+		rec = json.loads(line)
+		if isinstance(rec, dict) and rec.get('lvl') == 'results' and isinstance(rec.get('msg'), dict):
+			return rec['msg']
+		return None
+	except ValueError:
+		pass
+	if not re.search(r'[{ ]lvl: results\b', line):
+		return None
+	return {k: _field(line, k) for k in ('definition', 'case', 'result', 'measurement', 'units')
+		if _field(line, k) is not None}
+
+
 def read_lava(path):
 	"""Return {key: (verdict, check name, measurement text)} from a LAVA log."""
 	with open(path, errors='replace') as f:
@@ -65,12 +90,13 @@ def read_lava(path):
 	checks = {}
 	seen = False
 	for line in lines:
-		if 'lvl: results' not in line:
+		rec = _record(line)
+		if rec is None:
 			continue
 		seen = True
-		definition = _field(line, 'definition') or ''
-		case = _field(line, 'case') or ''
-		result = (_field(line, 'result') or '').lower()
+		definition = str(rec.get('definition', ''))
+		case = str(rec.get('case', ''))
+		result = str(rec.get('result', '')).lower()
 		verdict = VERDICT.get(result, 'FAIL')
 		m = re.fullmatch(r'\d+_vmalock-(.+)', definition)
 		if m:
@@ -81,14 +107,26 @@ def read_lava(path):
 				name = run
 			else:
 				name = f'{run}/{case}'
-			meas = _field(line, 'measurement')
-			units = _field(line, 'units')
+			meas = rec.get('measurement')
+			units = rec.get('units')
 			checks[(run, case)] = (verdict, name, f'{meas} {units}' if meas else '')
 		elif definition == 'lava' and verdict == 'FAIL':
 			checks[('lava', case)] = ('FAIL', f'lava/{case}', '')
 	if not seen:
 		raise ResultsError(f'{path}: no results records')
 	return checks
+
+
+def write_console(log, path):
+	"""The target (device console) lines of a lava-run log, as text."""
+	with open(log, errors='replace') as f, open(path, 'w') as out:
+		for line in f:
+			try:
+				rec = json.loads(line)
+			except ValueError:
+				continue
+			if isinstance(rec, dict) and rec.get('lvl') == 'target':
+				out.write(f"{rec.get('msg')}\n")
 
 
 def read_summary(path):
@@ -126,9 +164,13 @@ def main(argv=None):
 	ap.add_argument('log')
 	ap.add_argument('--summary', help="vmalock-run.sh's summary.txt")
 	ap.add_argument('--out', help='also write the checks, summary.txt-style, here')
+	ap.add_argument('--console', help="also write the device's console output (the log's "
+			'target lines) here, for scripts/results.py and scan-splats.py')
 	args = ap.parse_args(argv)
 	try:
 		lava = read_lava(args.log)
+		if args.console:
+			write_console(args.log, args.console)
 		summary = read_summary(args.summary) if args.summary else None
 	except OSError as e:
 		print(f'lava-results: cannot read {e.filename}: {e.strerror}', file=sys.stderr)

@@ -70,13 +70,15 @@ def _record(line):
 		line = line[2:]
 	if 'results' not in line:
 		return None
-	try:
-		rec = json.loads(line)
+	# lava-run's JSON carries YAML tags on some values ("endtc": ! "989").
+	for text in (line, re.sub(r'(:\s*)!\s+', r'\1', line)):
+		try:
+			rec = json.loads(text)
+		except ValueError:
+			continue
 		if isinstance(rec, dict) and rec.get('lvl') == 'results' and isinstance(rec.get('msg'), dict):
 			return rec['msg']
 		return None
-	except ValueError:
-		pass
 	if not re.search(r'[{ ]lvl: results\b', line):
 		return None
 	return {k: _field(line, k) for k in ('definition', 'case', 'result', 'measurement', 'units')

@@ -340,6 +340,12 @@ class GuestConverter(unittest.TestCase):
 			'vmalock_state.bulk_release_test.mmap_write_downgrade': 'FAIL',
 			'vmalock_free.free_detached_silent_test': 'SKIP'})
 
+	def test_empty_document(self):
+		# No KUnit suite in the kernel: a valid document with no tests,
+		# no cases (kunit.py's JSON has none either).
+		raw = 'VMALOCK-RESULTS-BEGIN run=kunit\nKTAP version 1\n1..0\nVMALOCK-RESULTS-END run=kunit\n'
+		self.assertEqual(self.cases(self.convert('kunit', raw)), {})
+
 	def test_lava_test_case_calls(self):
 		out = self.convert('real', self.from_fixture('pass.log', 'real'), lava_test_case=True)
 		self.assertIn('CASE rw_exclusion --result pass --measurement 60082 --units ops/s', out)

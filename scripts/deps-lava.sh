@@ -3,12 +3,14 @@
 #
 # Install what scripts/lava-job.sh needs from Debian 12: lava-common (LAVA's
 # job schema, with python3-yaml and python3-voluptuous) to write and
-# validate jobs; with --dispatcher also lava-dispatcher (lava-run) to run
-# one here. Idempotent, like scripts/deps.sh.
+# validate jobs, and busybox-static for the guest (tests/test_lava.py runs
+# the guest's scripts with it); with --dispatcher also lava-dispatcher
+# (lava-run, about 150 packages) to run a job here. Idempotent, like
+# scripts/deps.sh.
 set -euo pipefail
 
-pkgs=(lava-common python3-yaml)
-[ "${1:-}" = --dispatcher ] && pkgs+=(lava-dispatcher qemu-system-x86 cpio)
+pkgs=(lava-common python3-yaml busybox-static cpio gzip)
+[ "${1:-}" = --dispatcher ] && pkgs+=(lava-dispatcher qemu-system-x86)
 [ $# -eq 0 ] || [ "$1" = --dispatcher ] || { echo "deps-lava: unknown option '$1'" >&2; exit 2; }
 
 missing=()

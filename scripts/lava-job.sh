@@ -152,6 +152,7 @@ if [ -z "$kbuild" ]; then
 fi
 [ -f "$kbuild/arch/x86/boot/bzImage" ] || die "no arch/x86/boot/bzImage in '$kbuild'"
 kversion=$(cat "$kbuild/.vmalock-version" 2>/dev/null || make -s -C "$kbuild" kernelversion)
+kversion=${kversion%% *}
 
 echo "lava-job: building the module and the user-space stressor" >&2
 make -s -C "$kbuild" M="$top" ARCH=x86_64 modules >&2

@@ -76,7 +76,11 @@ done
 [ -f "$top/configs/$variant.config" ] && [ "$variant" != base ] ||
 	die "unknown variant '$variant'; allowed: debug kcsan perf"
 
-"$top/scripts/deps-lava.sh" $([ $run -eq 1 ] && echo --dispatcher) >&2
+if [ $run -eq 1 ]; then
+	"$top/scripts/deps-lava.sh" --dispatcher >&2
+else
+	"$top/scripts/deps-lava.sh" >&2
+fi
 
 gen_opts() { # the job options shared by every mode
 	local o=(--runs "$runs" --broken "$broken" --scenarios "$scenarios" --params "$params"
@@ -191,7 +195,8 @@ echo "lava-job: lava-run exited $rc; log $out/lava-run.log" >&2
 # own for KUnit: what KernelCI reads) and JUnit, as vmalock-run.sh has them.
 $py "$top/scripts/lava_results.py" "$out/lava-run.log" --console "$out/console-lava.log" >/dev/null || true
 kdir=$(cat "$kbuild/.vmalock-kdir" 2>/dev/null || echo "$kbuild")
-for r in $(grep -o 'VMALOCK-RESULTS-BEGIN run=[a-z_-]*' "$out/console-lava.log" | sort -u | cut -d= -f2); do
+grep -o 'VMALOCK-RESULTS-BEGIN run=[a-z_-]*' "$out/console-lava.log" | sort -u | cut -d= -f2 |
+while read -r r; do
 	e=pass; [[ $r == broken-* ]] && e=fail
 	python3 "$top/scripts/results.py" "$out/console-lava.log" "$out" --run "$r" --expect "$e" \
 		--kunit-py "$kdir/tools/testing/kunit/kunit.py" > "$out/verdict-$r.txt" 2>&1 || true

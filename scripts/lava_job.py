@@ -129,8 +129,11 @@ def make_job(kernel_url, initramfs_url, runs=RUNS, broken=(), scenarios='all',
 	append = 'console=ttyS0 panic=-1 loglevel=6 vt.lava=1'
 	if 'kunit' in runs:
 		append += ' kunit.enable=1'
+	# -no-reboot: with panic=-1 a kernel panic ends QEMU, and with it the
+	# boot, at once (as in vmalock-run.sh), instead of rebooting into a
+	# shell that waits out the test action's timeout.
 	context = {'arch': 'x86_64', 'memory': 2048,
-		   'extra_options': [f'-smp {smp}']}
+		   'extra_options': [f'-smp {smp}', '-no-reboot']}
 	if kvm:
 		context['extra_options'].append('-accel kvm')
 	else:

@@ -107,6 +107,8 @@ def read_lava(path):
 				name = case
 			elif case == 'results':
 				name = run
+			elif run == 'kunit':	# suite.case[.param], as kunit/suite/case[/param]
+				name = 'kunit/' + case.replace('.', '/')
 			else:
 				name = f'{run}/{case}'
 			meas = rec.get('measurement')

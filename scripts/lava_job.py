@@ -44,10 +44,20 @@ class UsageError(Exception):
 	pass
 
 
+def _names(kind, top=TOP):
+	"""Names of vmalock_names.h's list kind (SCENARIO or BROKEN), in either
+	of its shapes: VT_BROKEN(ID) lines, or B(ID, name, ...) entries."""
+	with open(os.path.join(top, 'vmalock_names.h')) as f:
+		text = f.read()
+	names = [n.lower() for n in re.findall(r'^VT_%s\(([A-Z_0-9]+)\)$' % kind, text, re.M)]
+	if not names:
+		names = re.findall(r'^\s*%s\(\w+,\s*(\w+),' % kind[0], text, re.M)
+	return names
+
+
 def broken_variants(top=TOP):
 	"""The broken variants, from vmalock_names.h (the module's own list)."""
-	with open(os.path.join(top, 'vmalock_names.h')) as f:
-		names = re.findall(r'^\s*B\(\w+,\s*(\w+),', f.read(), re.M)
+	names = _names('BROKEN', top)
 	if not names:
 		raise UsageError('no broken variants found in vmalock_names.h')
 	return names
@@ -120,7 +130,7 @@ def make_job(kernel_url, initramfs_url, runs=RUNS, broken=(), scenarios='all',
 	if not 1 <= smp <= 8:
 		raise UsageError('--smp must be 1..8')
 	vt_params = ','.join([f'duration_ms={duration_ms}'] + params.split())
-	nscn = 9 if scenarios == 'all' else len(scenarios.split(','))
+	nscn = max(9, len(_names('SCENARIO'))) if scenarios == 'all' else len(scenarios.split(','))
 	# Bounds as in vmalock-run.sh: TCG with KASAN is slow.
 	per_scn = 3 * duration_ms / 1000 + 10
 	boot_s = 300

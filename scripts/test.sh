@@ -46,6 +46,7 @@ run_stage() { # name, command...
 
 # What a fresh machine lacks, before the host tests need it (docutils).
 "$top/scripts/deps.sh" || { echo "test: installing dependencies failed"; echo "0 passed, 1 failed"; exit 1; }
+run_stage lava-validate "$top/scripts/lava-job.sh" --validate-only
 run_stage host-tests "$top/tests/run-host-tests.sh"
 run_stage lkmm "$top/scripts/lkmm.sh"
 run_stage module-in-qemu "$top/scripts/vmalock-run.sh" --lifecycle --broken all "$@"

@@ -1,0 +1,329 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0
+#
+# LAVA job definitions for vmalock-test, and their validation with LAVA's
+# own job-submission schema (lava_common.schemas, Debian's lava-common: the
+# check a LAVA server applies when a job is submitted).
+#
+# usage: lava_job.py generate --kernel-url URL --initramfs-url URL --out FILE
+#                             [--runs LIST] [--broken LIST] [--scenarios LIST]
+#                             [--params "K=V ..."] [--duration-ms N] [--smp N]
+#                             [--kvm] [--job-name TEXT] [--kernel-version V]
+#        lava_job.py validate FILE...
+#        lava_job.py splat-ere          (scan-splats.py's shapes as EREs)
+#
+# generate writes the job (validated first) and exits 0; bad options exit 2.
+# validate prints "valid: FILE" or "invalid: FILE: why" per file and a
+# final "N passed, N failed"; exits 1 if any is invalid, 2 if lava_common
+# is missing.
+#
+# The job: deploy (to tmpfs) the kernel and an initramfs that carries
+# /init (scripts/guest/init), /vmalock-lava-test (scripts/guest/lava-test),
+# the modules and the user-space stressor; LAVA adds its test overlay to the
+# initramfs (overlays: lava). Boot it in QEMU with vt.lava=1, so /init gives
+# LAVA a shell, and run one inline test definition per run: real,
+# lifecycle, kunit, user, then splats (the kernel log of that boot). Each
+# broken variant gets a boot and a test definition of its own, as in
+# scripts/vmalock-run.sh. Results: test suites vmalock-<run>, one test case
+# per scenario, check or KUnit case.
+
+import argparse
+import copy
+import importlib.util
+import os
+import re
+import sys
+
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RUNS = ('real', 'lifecycle', 'kunit', 'user')
+URL_RE = re.compile(r'(file|https?|scp)://\S+$')
+PROMPT = '/ # '
+
+
+class UsageError(Exception):
+	pass
+
+
+def _names(kind, top=TOP):
+	"""Names of vmalock_names.h's list kind (SCENARIO or BROKEN), in either
+	of its shapes: VT_BROKEN(ID) lines, or B(ID, name, ...) entries."""
+	with open(os.path.join(top, 'vmalock_names.h')) as f:
+		text = f.read()
+	names = [n.lower() for n in re.findall(r'^VT_%s\(([A-Z_0-9]+)\)$' % kind, text, re.M)]
+	if not names:
+		names = re.findall(r'^\s*%s\(\w+,\s*(\w+),' % kind[0], text, re.M)
+	return names
+
+
+def broken_variants(top=TOP):
+	"""The broken variants, from vmalock_names.h (the module's own list)."""
+	names = _names('BROKEN', top)
+	if not names:
+		raise UsageError('no broken variants found in vmalock_names.h')
+	return names
+
+
+def splat_ere(top=TOP):
+	"""scan-splats.py's message shapes as POSIX extended regexps (one a
+	line) for busybox grep -E in the guest."""
+	spec = importlib.util.spec_from_file_location(
+		'scan_splats', os.path.join(top, 'scripts', 'scan-splats.py'))
+	mod = importlib.util.module_from_spec(spec)
+	spec.loader.exec_module(mod)
+	out = []
+	for _, rx in mod.PATTERNS:
+		s = rx.pattern
+		for a, b in (('(?:', '('), (r'\S', '[^[:space:]]'), (r'\s', '[[:space:]]'),
+			     (r'\d', '[0-9]'), (r'\w', '[[:alnum:]_]'),
+			     (r'\b', '([^[:alnum:]_]|$)')):
+			s = s.replace(a, b)
+		if '(?' in s or '\\' in s.replace('\\(', '').replace('\\)', '').replace('\\[', '').replace('\\]', '').replace('\\.', ''):
+			raise ValueError(f'scan-splats pattern not convertible: {rx.pattern}')
+		out.append(s)
+	return out
+
+
+def minutes(secs):
+	return {'minutes': max(1, -(-int(secs) // 60))}
+
+
+def testdef(run, steps, description):
+	name = f'vmalock-{run}'
+	return {
+		'from': 'inline',
+		'name': name,
+		'path': f'inline/{name}.yaml',
+		'repository': {
+			'metadata': {
+				'format': 'Lava-Test Test Definition 1.0',
+				'name': name,
+				'description': description,
+				'os': ['oe'],
+				'scope': ['functional'],
+			},
+			'run': {'steps': steps},
+		},
+	}
+
+
+def make_job(kernel_url, initramfs_url, runs=RUNS, broken=(), scenarios='all',
+	     params='', duration_ms=3000, smp=2, kvm=False, job_name=None,
+	     kernel_version=None, all_broken=None):
+	for what, url in (('--kernel-url', kernel_url), ('--initramfs-url', initramfs_url)):
+		if not URL_RE.match(url or ''):
+			raise UsageError(f"{what} must be a file://, http(s):// or scp:// URL, got '{url}'")
+	for r in runs:
+		if r not in RUNS:
+			raise UsageError(f"unknown run '{r}'; allowed: {' '.join(RUNS)}")
+	all_broken = broken_variants() if all_broken is None else all_broken
+	for b in broken:
+		if b not in all_broken:
+			raise UsageError(f"unknown broken variant '{b}'; allowed: all {' '.join(all_broken)}")
+	if not runs and not broken:
+		raise UsageError('nothing to run: no runs and no broken variants')
+	if not re.fullmatch(r'all|[a-z_]+(,[a-z_]+)*', scenarios):
+		raise UsageError('--scenarios takes all or a comma-separated list of names')
+	if not re.fullmatch(r'([a-z_]+=[0-9]+( [a-z_]+=[0-9]+)*)?', params):
+		raise UsageError("--params takes 'key=value ...' with numeric values")
+	if not 10 <= duration_ms <= 600000:
+		raise UsageError('--duration-ms must be 10..600000')
+	if not 1 <= smp <= 8:
+		raise UsageError('--smp must be 1..8')
+	vt_params = ','.join([f'duration_ms={duration_ms}'] + params.split())
+	nscn = max(9, len(_names('SCENARIO'))) if scenarios == 'all' else len(scenarios.split(','))
+	# Bounds as in vmalock-run.sh: TCG with KASAN is slow.
+	per_scn = 3 * duration_ms / 1000 + 10
+	boot_s = 300
+	# loglevel 6 as in vmalock-run.sh; LAVA waits for the kernel's
+	# "Linux version" (KERN_NOTICE) before the prompt.
+	append = 'console=ttyS0 panic=-1 loglevel=6 vt.lava=1'
+	if 'kunit' in runs:
+		append += ' kunit.enable=1'
+	# -no-reboot: with panic=-1 a kernel panic ends QEMU, and with it the
+	# boot, at once (as in vmalock-run.sh), instead of rebooting into a
+	# shell that waits out the test action's timeout.
+	context = {'arch': 'x86_64', 'memory': 2048,
+		   'extra_options': [f'-smp {smp}', '-no-reboot']}
+	if kvm:
+		context['extra_options'].append('-accel kvm')
+	else:
+		context['no_kvm'] = True
+		context['extra_options'].append('-accel tcg,thread=multi')
+	deploy = {'deploy': {
+		'to': 'tmpfs',
+		'timeout': {'minutes': 5},
+		'images': {
+			'kernel': {
+				'url': kernel_url,
+				'image_arg': f'-kernel {{kernel}} -append "{append}"',
+			},
+			'ramdisk': {
+				'url': initramfs_url,
+				'compression': 'gz',
+				'format': 'cpio.newc',
+				'overlays': {'lava': True},
+				'image_arg': '-initrd {ramdisk}',
+			},
+		},
+	}}
+	boot = {'boot': {
+		'method': 'qemu',
+		'media': 'tmpfs',
+		'timeout': minutes(boot_s),
+		'prompts': [PROMPT],
+	}}
+	actions = [deploy]
+	total = 300
+	if runs:
+		defs, secs = [], 0
+		desc = {'real': 'every scenario with the real lock operations: must pass',
+			'lifecycle': 'bad input refused, unload mid-run',
+			'kunit': 'the KUnit suites, run at boot (kunit.enable=1)',
+			'user': 'the user-space stressor: real faults under fork, mprotect, mremap, munmap'}
+		for r in runs:
+			defs.append(testdef(r, [f'/vmalock-lava-test {r} {vt_params} {scenarios}'], desc[r]))
+			secs += {'real': nscn * per_scn, 'lifecycle': 120, 'kunit': 30,
+				 'user': 60 + 2 * duration_ms / 1000}[r]
+		defs.append(testdef('splats', ['/vmalock-lava-test splats'],
+				    'no kernel splat (WARN, BUG, KASAN, lockdep, ...) in this boot'))
+		secs += 60
+		actions += [copy.deepcopy(boot), {'test': {'timeout': minutes(secs), 'definitions': defs}}]
+		total += boot_s + secs
+	if broken and 'kunit' in runs:
+		# The broken variants' boots run no KUnit suites, as in
+		# vmalock-run.sh: the same images, without kunit.enable=1.
+		actions.append(copy.deepcopy(deploy))
+		img = actions[-1]['deploy']['images']['kernel']
+		img['image_arg'] = img['image_arg'].replace(' kunit.enable=1', '')
+		total += 300
+	for b in broken:
+		secs = nscn * per_scn + 60
+		actions += [copy.deepcopy(boot), {'test': {'timeout': minutes(secs), 'definitions': [
+			testdef(f'broken-{b}', [f'/vmalock-lava-test broken-{b} {vt_params} {scenarios}'],
+				f'broken variant {b}: every scenario it targets must catch it')]}}]
+		total += boot_s + secs
+	name = job_name or 'vmalock-test' + (f' {kernel_version}' if kernel_version else '')
+	metadata = {'vmalock.runs': ','.join(runs) or 'none',
+		    'vmalock.broken': ','.join(broken) or 'none',
+		    'vmalock.scenarios': scenarios, 'vmalock.params': vt_params}
+	if kernel_version:
+		metadata['kernel.version'] = kernel_version
+	return {
+		'device_type': 'qemu',
+		'job_name': name[:200],
+		'timeouts': {
+			'job': minutes(total),
+			'action': {'minutes': 10},
+			'connection': {'minutes': 2},
+			# The device type's default (10 s) is shorter than a
+			# quiet scenario run.
+			'connections': {'lava-test-shell': {'minutes': 10}},
+		},
+		'priority': 'medium',
+		'visibility': 'public',
+		'context': context,
+		'metadata': metadata,
+		'actions': actions,
+	}
+
+
+def validate_job(job):
+	"""Raise ValueError with LAVA's message if the job is refused."""
+	from lava_common.schemas import validate	# noqa: deferred: optional
+	from voluptuous import Invalid
+	try:
+		validate(job, strict=True)
+	except Invalid as e:
+		raise ValueError(f'{e.msg} at {"/".join(str(p) for p in e.path)}') from None
+
+
+def load_yaml(path):
+	import yaml
+	with open(path) as f:
+		return yaml.safe_load(f)
+
+
+def dump_yaml(job, path):
+	import yaml
+	text = yaml.safe_dump(job, sort_keys=False, default_flow_style=False, width=1000)
+	with open(path, 'w') as f:
+		f.write('# LAVA job written by vmalock-test scripts/lava-job.sh\n' + text)
+
+
+def have_lava_common():
+	try:
+		import lava_common.schemas  # noqa: F401
+		import yaml  # noqa: F401
+		return True
+	except ImportError:
+		print('lava-job: lava_common is missing: run scripts/deps-lava.sh '
+		      '(Debian package lava-common)', file=sys.stderr)
+		return False
+
+
+def csv(text):
+	return [x for x in text.split(',') if x] if text not in ('', 'none') else []
+
+
+def main(argv=None):
+	ap = argparse.ArgumentParser(description='LAVA jobs for vmalock-test.')
+	sub = ap.add_subparsers(dest='cmd', required=True)
+	g = sub.add_parser('generate')
+	g.add_argument('--kernel-url', required=True)
+	g.add_argument('--initramfs-url', required=True)
+	g.add_argument('--out', required=True)
+	g.add_argument('--runs', default=','.join(RUNS))
+	g.add_argument('--broken', default='none')
+	g.add_argument('--scenarios', default='all')
+	g.add_argument('--params', default='')
+	g.add_argument('--duration-ms', type=int, default=3000)
+	g.add_argument('--smp', type=int, default=2)
+	g.add_argument('--kvm', action='store_true')
+	g.add_argument('--job-name')
+	g.add_argument('--kernel-version')
+	v = sub.add_parser('validate')
+	v.add_argument('files', nargs='+')
+	sub.add_parser('splat-ere')
+	sub.add_parser('broken-variants')
+	args = ap.parse_args(argv)	# exits 2 on usage error
+
+	if args.cmd == 'splat-ere':
+		print('\n'.join(splat_ere()))
+		return 0
+	if args.cmd == 'broken-variants':
+		print(' '.join(broken_variants()))
+		return 0
+	if not have_lava_common():
+		return 2
+	if args.cmd == 'generate':
+		try:
+			all_broken = broken_variants()
+			broken = all_broken if args.broken == 'all' else csv(args.broken)
+			job = make_job(args.kernel_url, args.initramfs_url, csv(args.runs), broken,
+				       args.scenarios, args.params, args.duration_ms, args.smp,
+				       args.kvm, args.job_name, args.kernel_version, all_broken)
+		except UsageError as e:
+			print(f'lava-job: {e}', file=sys.stderr)
+			return 2
+		try:
+			validate_job(job)
+		except ValueError as e:
+			print(f'lava-job: generated job refused by LAVA\'s schema: {e}', file=sys.stderr)
+			return 1
+		dump_yaml(job, args.out)
+		return 0
+	passed = failed = 0
+	for path in args.files:
+		try:
+			validate_job(load_yaml(path))
+			print(f'valid: {path}')
+			passed += 1
+		except Exception as e:	# unreadable, not YAML, refused: all invalid
+			print(f'invalid: {path}: {e}')
+			failed += 1
+	print(f'{passed} passed, {failed} failed')
+	return 1 if failed else 0
+
+
+if __name__ == '__main__':
+	sys.exit(main())

@@ -35,6 +35,8 @@ import re
 import sys
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(TOP, 'scripts'))
+from vmalock import names  # noqa: E402  (the one reader of vmalock_names.h)
 RUNS = ('real', 'lifecycle', 'kunit', 'user')
 URL_RE = re.compile(r'(file|https?|scp)://\S+$')
 PROMPT = '/ # '
@@ -44,23 +46,12 @@ class UsageError(Exception):
 	pass
 
 
-def _names(kind, top=TOP):
-	"""Names of vmalock_names.h's list kind (SCENARIO or BROKEN), in either
-	of its shapes: VT_BROKEN(ID) lines, or B(ID, name, ...) entries."""
-	with open(os.path.join(top, 'vmalock_names.h')) as f:
-		text = f.read()
-	names = [n.lower() for n in re.findall(r'^VT_%s\(([A-Z_0-9]+)\)$' % kind, text, re.M)]
-	if not names:
-		names = re.findall(r'^\s*%s\(\w+,\s*(\w+),' % kind[0], text, re.M)
-	return names
-
-
 def broken_variants(top=TOP):
 	"""The broken variants, from vmalock_names.h (the module's own list)."""
-	names = _names('BROKEN', top)
-	if not names:
-		raise UsageError('no broken variants found in vmalock_names.h')
-	return names
+	try:
+		return list(names.load(os.path.join(top, 'vmalock_names.h'))[1])
+	except (OSError, names.NamesError) as e:
+		raise UsageError(f'vmalock_names.h: {e}')
 
 
 def splat_ere(top=TOP):
@@ -130,7 +121,8 @@ def make_job(kernel_url, initramfs_url, runs=RUNS, broken=(), scenarios='all',
 	if not 1 <= smp <= 8:
 		raise UsageError('--smp must be 1..8')
 	vt_params = ','.join([f'duration_ms={duration_ms}'] + params.split())
-	nscn = max(9, len(_names('SCENARIO'))) if scenarios == 'all' else len(scenarios.split(','))
+	scns, _ = names.load(os.path.join(TOP, 'vmalock_names.h'))
+	nscn = len(scns) if scenarios == 'all' else len(scenarios.split(','))
 	# Bounds as in vmalock-run.sh: TCG with KASAN is slow.
 	per_scn = 3 * duration_ms / 1000 + 10
 	boot_s = 300

@@ -10,6 +10,7 @@
 import glob
 import io
 import os
+import sys
 import re
 import unittest
 
@@ -59,11 +60,9 @@ def inv_names():
 
 def broken_names():
 	"""The broken variants, from the one list in vmalock_names.h."""
-	with open(os.path.join(TOP, 'vmalock_names.h'), encoding='utf-8') as f:
-		names = re.findall(r'^VT_BROKEN\((\w+)\)$', f.read(), re.M)
-	if not names:
-		raise AssertionError('vmalock_names.h holds no VT_BROKEN() entry')
-	return [n.lower() for n in names]
+	sys.path.insert(0, os.path.join(TOP, 'scripts'))
+	from vmalock import names
+	return list(names.load(os.path.join(TOP, 'vmalock_names.h'))[1])
 
 
 def read_doc():

@@ -14,23 +14,26 @@ from vmalock import names  # noqa: E402
 HEADER = os.path.join(HERE, '..', 'vmalock_names.h')
 SCRIPT = os.path.join(HERE, '..', 'scripts', 'vmalock', 'names.py')
 
-TOY = r'''#define VT_SCENARIOS(S) \
-	S(ONE,	one,	true)	\
-	S(TWO,	two,	true)	\
-	S(SLOW,	slow,	false)
-#define VT_BROKEN_VARIANTS(B) \
-	B(NO_A,	no_a,	VT_T(ONE) | VT_T(SLOW)) \
-	B(NO_B,	no_b,	VT_T(TWO))
+TOY = '''VT_SCENARIO(ONE)
+VT_SCENARIO(TWO)
+VT_SCENARIO(SLOW)
+
+VT_BROKEN(NO_A)
+VT_BROKEN(NO_B)
+
+VT_CATCHES(NO_A, ONE)
+VT_CATCHES(NO_A, SLOW)
+VT_CATCHES(NO_B, TWO)
 '''
 
 
 class Names(unittest.TestCase):
 	def test_toy(self):
 		scenarios, broken = names.parse(TOY)
-		self.assertEqual(scenarios, [('one', True), ('two', True), ('slow', False)])
+		self.assertEqual(scenarios, [('one', True), ('two', True), ('slow', True)])
 		self.assertEqual(broken, {'no_a': ['one', 'slow'], 'no_b': ['two']})
 		runs = lambda *a: names.scenario_runs(scenarios, broken, *a)
-		self.assertEqual(runs('all'), ['one', 'two'])
+		self.assertEqual(runs('all'), ['one', 'two', 'slow'])
 		self.assertEqual(runs('all', 'no_a'), ['one', 'slow'])
 		self.assertEqual(runs('slow,two'), ['slow', 'two'])
 		self.assertEqual(runs('two,one', 'no_a'), ['one'])
@@ -38,18 +41,11 @@ class Names(unittest.TestCase):
 			runs('one,three')
 
 	def test_bad_headers(self):
-		for text, why in [(TOY.replace('VT_T(TWO)', 'VT_T(THREE)'), 'bad targets'),
-				  (TOY.replace('true)\t\\\n\tS(TWO', 'yes)\t\\\n\tS(TWO'), 'in_all'),
+		for text, why in [(TOY.replace('NO_B, TWO', 'NO_B, THREE'), 'unknown broken variant or scenario'),
+				  (TOY.replace('VT_CATCHES(NO_B, TWO)', ''), 'no VT_CATCHES'),
 				  ('', 'no scenario or broken variant entries')]:
 			with self.assertRaisesRegex(names.NamesError, why):
 				names.parse(text)
-
-	def test_xmacro_lines(self):
-		# VT_SCENARIO(ID)/VT_BROKEN(ID) say no in_all, no targets: all count.
-		scenarios, broken = names.parse('VT_SCENARIO(ONE)\nVT_SCENARIO(TWO)\n\n'
-						'VT_BROKEN(NO_A)\n')
-		self.assertEqual(scenarios, [('one', True), ('two', True)])
-		self.assertEqual(broken, {'no_a': ['one', 'two']})
 
 	def test_real_header(self):
 		scenarios, broken = names.load(HEADER)

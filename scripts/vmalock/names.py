@@ -14,9 +14,8 @@
 import re
 import sys
 
-ENTRY_RE = re.compile(r'^\s*([SB])\((\w+),\s*(\w+),\s*(.*?)\)\s*\\?\s*$')
-XMACRO_RE = re.compile(r'^VT_(SCENARIO|BROKEN)\((\w+)\)\s*$')
-TARGET_RE = re.compile(r'VT_T\((\w+)\)')
+LINE_RE = re.compile(r'^VT_(SCENARIO|BROKEN)\((\w+)\)\s*$')
+CATCHES_RE = re.compile(r'^VT_CATCHES\((\w+),\s*(\w+)\)\s*$')
 
 
 class NamesError(Exception):
@@ -27,35 +26,31 @@ def parse(text):
 	"""Return (scenarios, broken) from the header's text.
 
 	scenarios: [(name, in_all)] in order; broken: {name: [target scenario
-	names]} in order. One entry per line: S(ID, name, in_all) and
-	B(ID, name, VT_T(ID) | ...), or VT_SCENARIO(ID) and VT_BROKEN(ID) (the
-	name is the ID in lower case). The latter say neither in_all nor
-	targets: then every scenario counts as in "all" and as a target, which
-	only makes time limits longer.
+	names]} in order. Lines: VT_SCENARIO(ID), VT_BROKEN(ID) and
+	VT_CATCHES(BROKEN_ID, SCENARIO_ID); a name is its ID in lower case.
+	The header does not say which scenarios run only when named (the
+	module's table does): every scenario counts as in "all", which only
+	makes time limits longer.
 	"""
-	ids, scenarios, broken = {}, [], {}
+	scenarios, broken = [], {}
 	for line in text.splitlines():
-		x = XMACRO_RE.match(line)
-		m = ENTRY_RE.match(line)
-		if x:
-			kind, ident, name, rest = x.group(1)[0], x.group(2), x.group(2).lower(), None
+		m = LINE_RE.match(line)
+		if m and m.group(1) == 'SCENARIO':
+			scenarios.append((m.group(2).lower(), True))
 		elif m:
-			kind, ident, name, rest = m.groups()
-		else:
-			continue
-		if kind == 'S':
-			if rest not in (None, 'true', 'false'):
-				raise NamesError(f'scenario {name}: in_all is {rest!r}, not true or false')
-			ids[ident] = name
-			scenarios.append((name, rest != 'false'))
-			continue
-		targets = TARGET_RE.findall(rest) if rest is not None else list(ids)
-		unknown = [t for t in targets if t not in ids]
-		if not targets or unknown:
-			raise NamesError(f'broken variant {name}: bad targets {rest!r}')
-		broken[name] = [ids[t] for t in targets]
+			broken[m.group(2).lower()] = []
+		m = CATCHES_RE.match(line)
+		if m:
+			b, s = m.group(1).lower(), m.group(2).lower()
+			if b not in broken or s not in [n for n, _ in scenarios]:
+				raise NamesError(f'VT_CATCHES({m.group(1)}, {m.group(2)}): '
+						 'unknown broken variant or scenario')
+			broken[b].append(s)
 	if not scenarios or not broken:
 		raise NamesError('no scenario or broken variant entries')
+	lost = [b for b, t in broken.items() if not t]
+	if lost:
+		raise NamesError(f'no VT_CATCHES() for {", ".join(lost)}')
 	return scenarios, broken
 
 

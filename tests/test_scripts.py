@@ -3,6 +3,7 @@
 # Tests of the pipeline scripts that need no kernel build: argument checking,
 # the kernel tree check, config checking and patch application.
 
+import glob
 import os
 import shutil
 import subprocess
@@ -148,7 +149,7 @@ class PatchKernel(unittest.TestCase):
 
 	def pre_images(self):
 		"""Write each patched file as the patches expect to find it."""
-		for name in sorted(os.listdir(os.path.join(TOP, 'patches'))):
+		for name in sorted(glob.glob('*.patch', root_dir=os.path.join(TOP, 'patches'))):
 			with open(os.path.join(TOP, 'patches', name)) as f:
 				text = f.read()
 			for part in text.split('\n--- a/')[1:]:
@@ -189,7 +190,7 @@ class PatchKernel(unittest.TestCase):
 		shutil.copy(os.path.join(TOP, 'vmalock_monitor.h'), top)
 		script = os.path.join(top, 'scripts', 'patch-kernel.sh')
 		self.assertEqual(run(script, self.tree).returncode, 0)
-		name = sorted(os.listdir(os.path.join(top, 'patches')))[-1]
+		name = sorted(glob.glob('*.patch', root_dir=os.path.join(top, 'patches')))[-1]
 		path = os.path.join(top, 'patches', name)
 		with open(path) as f:
 			text = f.read()

@@ -132,6 +132,7 @@ const char * const vt_stat_names[NR_STATS] = {
 	[STAT_FREES] = "frees_seen",
 	[STAT_ROUNDS] = "rounds",
 	[STAT_STRAGGLERS] = "stragglers",
+	[STAT_DETACH_READERS] = "detaches_with_reader",
 	[STAT_LIMIT_HITS] = "limit_hits",
 	[STAT_KILLED] = "killed",
 	[STAT_FOREIGN] = "foreign_vmas",
@@ -572,6 +573,7 @@ static void vt_run_scenario(enum vt_scn scn, struct vt_result *res)
 	ctx->ops = &ctx->eff_ops;
 	spin_lock_init(&ctx->vlock);
 	atomic_set(&ctx->hot_vma, -1);
+	atomic_set(&ctx->straggler_on, -1);
 	vt_cur_name = vt_scn_name(scn);
 	ctx->slots = kcalloc(vmas, sizeof(*ctx->slots), GFP_KERNEL);
 	ctx->mm = vt_mm_create();

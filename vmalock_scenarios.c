@@ -427,6 +427,9 @@ static void vt_detach_once(struct vt_worker *w, struct vm_area_struct *vma, int 
 	unsigned int cnt;
 	int i, spins;
 
+	/* The race R1 is about: a transient reader is in when the detach begins. */
+	if (refcount_read(&vma->vm_refcnt) > 1)
+		vt_count(ctx, STAT_DETACH_READERS);
 	ctx->ops->detach(vma);
 	cnt = refcount_read(&vma->vm_refcnt);
 	if (cnt)
@@ -455,6 +458,8 @@ static void vt_detach_once(struct vt_worker *w, struct vm_area_struct *vma, int 
  * there when the detach happens.
  */
 #define VT_DETACH_CYCLES	64
+/* Longest a detacher waits for the straggler before it locks the VMA. */
+#define VT_STRAGGLER_LATE_US	200
 
 static void vt_detach_in_place(struct vt_worker *w, int idx)
 {
@@ -475,9 +480,13 @@ static void vt_detach_in_place(struct vt_worker *w, int idx)
 
 static void vt_detacher_step(struct vt_worker *w)
 {
-	int idx = prandom_u32_state(&w->rnd) % vmas;
+	int idx = prandom_u32_state(&w->rnd) % vmas, us;
 
 	atomic_set(&w->ctx->hot_vma, idx);
+	/* Let the straggler find the VMA before it is locked: the race of R1. */
+	for (us = 0; us < VT_STRAGGLER_LATE_US &&
+	     atomic_read(&w->ctx->straggler_on) != idx; us++)
+		udelay(1);
 	if (prandom_u32_state(&w->rnd) % 4)
 		vt_detach_in_place(w, idx);
 	else
@@ -492,6 +501,9 @@ static void vt_detacher_step(struct vt_worker *w)
  * it. Real lock_vma_under_rcu() readers hit that window only once in
  * millions of tries, this one every time.
  */
+/* How long a straggler waits, under RCU, for the writer to come. */
+#define VT_STRAGGLER_WAIT_US	2000
+
 static void vt_straggler_step(struct vt_worker *w)
 {
 	struct vt_ctx *ctx = w->ctx;
@@ -504,20 +516,25 @@ static void vt_straggler_step(struct vt_worker *w)
 	rcu_read_lock();
 	vma = vt_lookup_rcu(mm, vt_vma_addr(hot));
 	if (vma && !vma_write_locked_now(vma, mm)) {
-		for (spins = 0; spins < 200 && !vma_write_locked_now(vma, mm); spins++)
+		atomic_set(&ctx->straggler_on, hot);
+		for (spins = 0; spins < VT_STRAGGLER_WAIT_US && !vma_write_locked_now(vma, mm);
+		     spins++)
 			udelay(1);
-		if (vt_ref_get(vma, VM_REFCNT_LIMIT)) {
+		/* Only a reference taken under the write lock can meet a detach. */
+		if (vma_write_locked_now(vma, mm) && vt_ref_get(vma, VM_REFCNT_LIMIT)) {
 			vt_count(ctx, STAT_STRAGGLERS);
 			vt_hold();
 			vt_ref_put(vma);	/* backing off, also from a reused VMA */
 		}
+		atomic_set(&ctx->straggler_on, -1);
 	}
 	rcu_read_unlock();
 }
 
 static const char *vt_detach_coverage(struct vt_ctx *ctx)
 {
-	return vt_stat(ctx, STAT_STRAGGLERS) ? NULL : "no transient reader met a detach";
+	return vt_stat(ctx, STAT_DETACH_READERS) ? NULL :
+	       "no detach began with a transient reader in";
 }
 
 /* ---------------------------------------------------------------------- */

@@ -97,6 +97,7 @@ enum vt_stat {
 	STAT_FREES,		/* vm_area_free() calls the free monitor saw */
 	STAT_ROUNDS,		/* bulk_release / speculate write rounds */
 	STAT_STRAGGLERS,	/* transient references held across a write lock */
+	STAT_DETACH_READERS,	/* detaches begun while a transient reader held it */
 	STAT_LIMIT_HITS,	/* readers refused at VM_REFCNT_LIMIT */
 	STAT_KILLED,		/* killed vma_start_write_killable() calls */
 	STAT_FOREIGN,		/* reuse: VMAs of another mm met by a lookup */
@@ -233,6 +234,7 @@ struct vt_ctx {
 	char first[320];	/* first violation */
 	u64 detected_ms;
 	atomic_t hot_vma;	/* detach_free: VMA the detacher works on */
+	atomic_t straggler_on;	/* detach_free: VMA the straggler waits on */
 	/* VMA each worker holds read-locked, for the free monitor and detachers. */
 	struct vm_area_struct *held[VT_MAX_THREADS];
 	struct vm_free_monitor mon;

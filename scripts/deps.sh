@@ -2,12 +2,25 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Install what a fresh Debian 12 machine lacks to build and boot the test
-# kernel. Idempotent: does nothing when every tool is already present.
+# kernel. Idempotent: does nothing when every package is already present.
+#
+# Usage: deps.sh [--lava] [--lava-dispatcher]
+#   --lava             also what scripts/lava-job.sh needs to write and
+#                      validate LAVA jobs: lava-common (LAVA's job schema)
+#   --lava-dispatcher  also lava-dispatcher, to run a job here with lava-run
+#                      (about 150 packages)
 set -euo pipefail
 
 pkgs=(qemu-system-x86 qemu-utils flex bison bc libelf-dev libssl-dev dwarves
       cpio busybox-static xz-utils zstd kmod python3 gcc make rsync libc6-dev
-      sparse ca-certificates python3-docutils)
+      sparse ca-certificates python3-docutils gzip)
+for opt in "$@"; do
+	case $opt in
+	--lava) pkgs+=(lava-common python3-yaml) ;;
+	--lava-dispatcher) pkgs+=(lava-common python3-yaml lava-dispatcher) ;;
+	*) echo "deps: unknown option '$opt'; allowed: --lava --lava-dispatcher" >&2; exit 2 ;;
+	esac
+done
 
 missing=()
 for p in "${pkgs[@]}"; do

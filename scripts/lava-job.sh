@@ -77,9 +77,9 @@ done
 	die "unknown variant '$variant'; allowed: debug kcsan perf"
 
 if [ $run -eq 1 ]; then
-	"$top/scripts/deps-lava.sh" --dispatcher >&2
+	"$top/scripts/deps.sh" --lava-dispatcher >&2
 else
-	"$top/scripts/deps-lava.sh" >&2
+	"$top/scripts/deps.sh" --lava >&2
 fi
 
 gen_opts() { # the job options shared by every mode

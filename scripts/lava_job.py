@@ -248,7 +248,7 @@ def have_lava_common():
 		import yaml  # noqa: F401
 		return True
 	except ImportError:
-		print('lava-job: lava_common is missing: run scripts/deps-lava.sh '
+		print('lava-job: lava_common is missing: run scripts/deps.sh --lava '
 		      '(Debian package lava-common)', file=sys.stderr)
 		return False
 

@@ -48,7 +48,7 @@ def have_lava_common():
 
 
 needs_lava = unittest.skipUnless(have_lava_common(),
-				 'lava-common not installed (scripts/deps-lava.sh)')
+				 'lava-common not installed (scripts/deps.sh --lava)')
 
 
 @needs_lava

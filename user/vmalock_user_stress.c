@@ -748,6 +748,39 @@ struct range {
 	unsigned long start, end;
 };
 
+/* The start of an entry inside the name of another: two lines run together. */
+static bool glued(const char *name)
+{
+	unsigned long a, b, off;
+	char perms[8];
+	int i;
+
+	for (i = 1; name[i]; i++)
+		if (!strchr("0123456789abcdef", name[i - 1]) &&
+		    sscanf(name + i, "%lx-%lx %7s %lx", &a, &b, perms, &off) == 4 &&
+		    strlen(perms) == 4 && strspn(perms, "rwxsp-") == 4)
+			return true;
+	return false;
+}
+
+/* smaps: "Name:   N kB", "Name:   N" or "VmFlags: rd wr ..." between the entries. */
+static bool smaps_field(const char *buf)
+{
+	size_t k = strspn(buf, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_0123456789");
+	const char *v = buf + k + 1;
+
+	if (!k || buf[k] != ':')
+		return false;
+	if (!strncmp(buf, "VmFlags:", 8)) {
+		for (; *v == ' ' && v[1] && v[2] && v[1] != ' ' && v[2] != ' '; v += 3)
+			;
+		return *v == '\0' || !strcmp(v, " ");
+	}
+	v += strspn(v, " ");
+	k = strspn(v, "0123456789");
+	return k && (v[k] == '\0' || !strcmp(v + k, " kB"));
+}
+
 /*
  * Check one read of a maps (or smaps) text: every line whole, entries in
  * ascending order, and each fixed range shown exactly as one entry. Problems
@@ -798,6 +831,8 @@ static int check_maps_text(const char *text, size_t size, bool smaps,
 			   dev, &inode, &used) == 6 && strlen(perms) == 4 &&
 		    strspn(perms, "rwxsp-") == 4 && strchr(dev, ':') &&
 		    (buf[used] == '\0' || buf[used] == ' ')) {
+			if (glued(buf + used))
+				PROBLEM("torn: a second entry inside '%s'", buf);
 			if (start >= stop_)
 				PROBLEM("torn: empty entry %lx-%lx", start, stop_);
 			if (stop_ <= prev_end)
@@ -815,13 +850,8 @@ static int check_maps_text(const char *text, size_t size, bool smaps,
 			}
 			continue;
 		}
-		/* smaps: "Name:   value" lines between the entries. */
-		if (smaps && line > 1) {
-			size_t k = strspn(buf, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_0123456789");
-
-			if (k && buf[k] == ':')
-				continue;
-		}
+		if (smaps && line > 1 && smaps_field(buf))
+			continue;
 		PROBLEM("torn: '%s'", buf);
 	}
 	for (i = 0; i < nr_fixed; i++)

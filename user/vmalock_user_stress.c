@@ -35,11 +35,13 @@
  *              when a range just moved, and counted
  *
  * Usage: vmalock_user_stress [-t seconds] [-w writers] [-p pages] [-s]
- *                            [-k kind,...] [-X class]
+ *                            [-k kind,...] [-X class,...]
  *        vmalock_user_stress --selftest-maps|--selftest-smaps FILE [START-END...]
  * Prints "# skip: <feature>: <reason>" for each feature the kernel lacks,
- * then one line of counts per class, and exits 0 if no check failed, 1 if
+ * then one line: the count of each class, failed=CLASS,... and
+ * skipped=CLASS,... (classes skipped whole); exits 0 if no check failed, 1 if
  * one did (stderr names the class), 2 on bad usage or a failed system call.
+ * A class that should have run and never did counts as failed.
  *
  * Each check can be shown to fail: -s maps the region shared, so a fork
  * child does see the parent's writes (the 6.4 bug): fork must fail. -X CLASS
@@ -95,9 +97,19 @@ static int nr_writers = 4;
 static int nr_pages = 256;
 static int seconds = 5;
 static bool shared;
-static int sabotage = -1;	/* -X: the class whose check expects a wrong value */
+static unsigned int sabotage;	/* -X: classes whose check expects a wrong value */
 static char *region;
-static atomic_bool stop;
+static atomic_bool stop, hard_stop;
+
+/*
+ * Go on until the time is up, and after that until the class has run once
+ * (a slow machine must not make a class look as if it never ran), but not
+ * after the grace time: then a class that has not run counts as failed.
+ */
+static bool go_on(int cls)
+{
+	return !atomic_load(&hard_stop) && (!atomic_load(&stop) || !atomic_load(&ops[cls]));
+}
 
 /* Ranges the touchers fault in; owners publish them as they change. */
 enum { A_MAIN, A_REMAP, A_UNMAP, A_NEWMAP, A_STACK, A_MADV, A_MLOCK, A_MAPS, NR_AREAS };
@@ -137,7 +149,7 @@ static int owner_of(u64 word)
 /* The value a check compares with: wrong on purpose for the -X class. */
 static u64 want(int cls, u64 v)
 {
-	return cls == sabotage ? v ^ 1 : v;
+	return sabotage & 1u << cls ? v ^ 1 : v;
 }
 
 static void fail(int cls, const char *fmt, ...)
@@ -240,7 +252,7 @@ static void *writer(void *arg)
 	int id = (int)(intptr_t)arg;
 	u64 gen = 0;
 
-	while (!atomic_load(&stop)) {
+	while (go_on(C_FAULT)) {
 		u64 v = pattern(id + 1, ++gen);
 		int i;
 
@@ -290,7 +302,7 @@ static int child_check(void)
 static void *forker(void *arg)
 {
 	(void)arg;
-	while (!atomic_load(&stop)) {
+	while (go_on(C_FORK)) {
 		int status;
 		pid_t pid = fork();
 
@@ -314,7 +326,7 @@ static void *splitter(void *arg)
 	unsigned int seed = 1;
 
 	(void)arg;
-	while (!atomic_load(&stop)) {
+	while (go_on(C_MPROTECT)) {
 		int start = rand_r(&seed) % nr_pages;
 		int len = 1 + rand_r(&seed) % 8;
 		int prot = PROT_READ | PROT_WRITE | (rand_r(&seed) & 1 ? PROT_EXEC : 0);
@@ -346,7 +358,7 @@ static void *remapper(void *arg)
 	(void)arg;
 	if (p == MAP_FAILED)
 		die("mmap");
-	while (!atomic_load(&stop)) {
+	while (go_on(C_MREMAP) || (dontunmap && go_on(C_DONTUNMAP))) {
 		size_t newlen = (1 + rand_r(&seed) % 16) * page_size;
 		size_t keep = len < newlen ? len : newlen;
 		int step = ++gen % 4;
@@ -356,10 +368,11 @@ static void *remapper(void *arg)
 		fill(p, len, gen);
 		if (step == 3 && dontunmap) {
 			/* The old range stays mapped, empty; the new one has the pages. */
-			q = mremap(p, len, len, MREMAP_MAYMOVE | MREMAP_DONTUNMAP);
+			/* The fifth argument is a hint here: it must be given. */
+			q = mremap(p, len, len, MREMAP_MAYMOVE | MREMAP_DONTUNMAP, NULL);
 			if (q == MAP_FAILED && errno == EINVAL) {
 				skip(C_DONTUNMAP, "mremap_dontunmap",
-				     "mremap(MREMAP_DONTUNMAP) gives EINVAL");
+				     "mremap(MREMAP_DONTUNMAP) gives EINVAL (Linux < 5.7)");
 				dontunmap = false;
 				continue;
 			}
@@ -423,7 +436,7 @@ static void *unmapper(void *arg)
 	(void)arg;
 	if (p == MAP_FAILED)
 		die("mmap");
-	while (!atomic_load(&stop)) {
+	while (go_on(C_MUNMAP)) {
 		int k = rand_r(&seed) % n, i;
 		char *hole = p + (size_t)k * page_size;
 
@@ -461,13 +474,15 @@ static void *unmapper(void *arg)
 static _Atomic(char *) newmap_at;
 static atomic_ulong newmap_gen;
 static atomic_int newmap_done;
+static atomic_bool newmap_over;	/* the newmap thread has returned */
 
 static void *newtoucher(void *arg)
 {
 	int id = (int)(intptr_t)arg, i;
 	unsigned long seen = 0;
 
-	while (!atomic_load(&stop)) {
+	/* Until the newmap thread is done: it may start a round after stop. */
+	while (!atomic_load(&newmap_over) && !atomic_load(&hard_stop)) {
 		char *p;
 
 		if (atomic_load(&newmap_gen) == seen) {
@@ -493,7 +508,7 @@ static void *newmapper(void *arg)
 	size_t len = NEWMAP_PAGES * page_size;
 
 	(void)arg;
-	while (!atomic_load(&stop)) {
+	while (go_on(C_NEWMAP)) {
 		char *p = map_anon(NULL, len, 0);
 		int i;
 
@@ -503,9 +518,12 @@ static void *newmapper(void *arg)
 		atomic_store(&newmap_done, 0);
 		atomic_store(&newmap_at, p);
 		atomic_fetch_add(&newmap_gen, 1);
-		while (atomic_load(&newmap_done) < NEWTOUCHERS && !atomic_load(&stop))
+		while (atomic_load(&newmap_done) < NEWTOUCHERS && !atomic_load(&hard_stop))
 			sched_yield();
-		if (atomic_load(&newmap_done) == NEWTOUCHERS) {
+		/* Both are done with it (or stuck: then leave it mapped). */
+		if (atomic_load(&newmap_done) < NEWTOUCHERS)
+			break;
+		{
 			for (i = 0; i < NEWMAP_PAGES; i++) {
 				u64 v = get((u64 *)(p + (size_t)i * page_size));
 
@@ -516,13 +534,9 @@ static void *newmapper(void *arg)
 			atomic_fetch_add(&ops[C_NEWMAP], 1);
 		}
 		publish(A_NEWMAP, NULL, 0);
-		/* Wait until the touchers are off it before unmapping. */
-		while (atomic_load(&newmap_done) < NEWTOUCHERS && !atomic_load(&stop))
-			sched_yield();
-		if (atomic_load(&stop))
-			break;
 		munmap(p, len);
 	}
+	atomic_store(&newmap_over, true);
 	return NULL;
 }
 
@@ -557,7 +571,7 @@ static void *stacker(void *arg)
 		return NULL;
 	}
 	segv_jump = &jb;
-	while (!atomic_load(&stop)) {
+	while (go_on(C_GROWSDOWN)) {
 		volatile int k;
 
 		gen++;
@@ -639,7 +653,7 @@ static void *madviser(void *arg)
 	if (p == MAP_FAILED)
 		die("mmap");
 	publish(A_MADV, p, len);
-	while (!atomic_load(&stop)) {
+	while (go_on(C_MADVISE)) {
 		unsigned int a = ++gen % NR_ADVICES;
 		const struct advice *adv = &advices[a];
 		int start = rand_r(&seed) % MADV_PAGES;
@@ -710,7 +724,7 @@ static void *mlocker(void *arg)
 	if (p == MAP_FAILED)
 		die("mmap");
 	publish(A_MLOCK, p, len);
-	while (!atomic_load(&stop)) {
+	while (go_on(C_MLOCK)) {
 		int start = rand_r(&seed) % MLOCK_PAGES;
 		int n = 1 + rand_r(&seed) % (MLOCK_PAGES - start), i;
 		char *sub = p + (size_t)start * page_size;
@@ -967,15 +981,14 @@ static void *mapschurn(void *arg)
 	return NULL;
 }
 
-static int nr_fixed_checked(void)
+/* -X maps, smaps, procmap_query: one more fixed range, one page off, not there. */
+static int nr_fixed_checked(int cls)
 {
-	/* -X maps: one more fixed range that is not there, one page off. */
-	if (sabotage == C_MAPS || sabotage == C_SMAPS || sabotage == C_QUERY) {
-		fixed[MAPS_SLOTS].start = fixed[0].start + page_size;
-		fixed[MAPS_SLOTS].end = fixed[0].end + page_size;
-		return MAPS_SLOTS + 1;
-	}
-	return MAPS_SLOTS;
+	if (!(sabotage & 1u << cls))
+		return MAPS_SLOTS;
+	fixed[MAPS_SLOTS].start = fixed[0].start + page_size;
+	fixed[MAPS_SLOTS].end = fixed[0].end + page_size;
+	return MAPS_SLOTS + 1;
 }
 
 static void query_check(int fd, int nr)
@@ -1035,14 +1048,14 @@ static void *procmaps(void *arg)
 	(void)arg;
 	if (maps < 0 || smaps < 0)
 		die("open /proc/self/maps");
-	while (slots && !atomic_load(&stop)) {
+	while (slots && (go_on(C_MAPS) || go_on(C_SMAPS) || (query && go_on(C_QUERY)))) {
 		int cls = round % 3 == 1 ? C_SMAPS : C_MAPS;
 		size_t size;
 		char *text;
 
 		if (round++ % 3 == 2) {
 			if (query)
-				query_check(maps, nr_fixed_checked());
+				query_check(maps, nr_fixed_checked(C_QUERY));
 			query = !atomic_load(&skipped[C_QUERY]);
 			continue;
 		}
@@ -1050,7 +1063,7 @@ static void *procmaps(void *arg)
 		if (!text)
 			die("read /proc/self/maps");
 		if (check_maps_text(text, size, cls == C_SMAPS, fixed,
-				    sabotage == cls ? nr_fixed_checked() : MAPS_SLOTS,
+				    nr_fixed_checked(cls),
 				    class_name[cls]))
 			fail(cls, "see the lines above");
 		free(text);
@@ -1193,7 +1206,7 @@ static void usage(const char *prog)
 {
 	int i;
 
-	fprintf(stderr, "usage: %s [-t seconds] [-w writers] [-p pages] [-s] [-k kind,...] [-X class]\n"
+	fprintf(stderr, "usage: %s [-t seconds] [-w writers] [-p pages] [-s] [-k kind,...] [-X class,...]\n"
 		"       %s --selftest-maps|--selftest-smaps FILE [START-END...]\nkinds:",
 		prog, prog);
 	for (i = 0; i < (int)NR_KINDS; i++)
@@ -1206,6 +1219,7 @@ static void usage(const char *prog)
 int main(int argc, char **argv)
 {
 	pthread_t th[MAX_THREADS];
+	struct timespec grace;
 	const char *only = NULL;
 	long total_fails = 0;
 	int opt, i, j, n = 0;
@@ -1244,13 +1258,19 @@ int main(int argc, char **argv)
 			}
 			break;
 		case 'X':
-			for (i = 0; i < NR_CLASSES; i++)
-				if (!strcmp(optarg, class_name[i]))
-					sabotage = i;
-			if (sabotage < 0 || sabotage == C_TOUCH || sabotage == C_MPROTECT) {
-				fprintf(stderr, "vmalock_user_stress: -X: no check to break in '%s'\n",
-					optarg);
-				exit(2);
+			for (const char *s = optarg; s; s = strchr(s, ',') ? strchr(s, ',') + 1 : NULL) {
+				size_t len = strcspn(s, ",");
+
+				for (i = 0; i < NR_CLASSES; i++)
+					if (strlen(class_name[i]) == len &&
+					    !strncmp(class_name[i], s, len))
+						break;
+				if (i == NR_CLASSES || i == C_TOUCH || i == C_MPROTECT) {
+					fprintf(stderr, "vmalock_user_stress: -X: no check to break in '%.*s'\n",
+						(int)len, s);
+					exit(2);
+				}
+				sabotage |= 1u << i;
 			}
 			break;
 		default:
@@ -1281,14 +1301,20 @@ int main(int argc, char **argv)
 	}
 	sleep(seconds);
 	atomic_store(&stop, true);
+	/* Grace for classes that have not run once yet: as long again, plus 5 s. */
+	clock_gettime(CLOCK_REALTIME, &grace);
+	grace.tv_sec += seconds + 5;
 	for (i = 0; i < n; i++)
-		pthread_join(th[i], NULL);
+		if (pthread_timedjoin_np(th[i], NULL, &grace)) {
+			atomic_store(&hard_stop, true);
+			pthread_join(th[i], NULL);
+		}
 
-	/* A class that should have run and did nothing is a failure too. */
+	/* A class that should have run and did nothing in the grace time fails. */
 	for (i = 0; i < NR_CLASSES; i++)
 		if ((!only || in_list(only, class_kind[i])) && !atomic_load(&ops[i]) &&
 		    !atomic_load(&skipped[i]) && !atomic_load(&fails[i]))
-			fail(i, "never ran in %d s", seconds);
+			fail(i, "never ran in %d s", 2 * seconds + 5);
 	printf("# user_stress: seconds=%d writers=%d pages=%d", seconds, nr_writers, nr_pages);
 	for (i = 0; i < NR_CLASSES; i++) {
 		if (only && !in_list(only, class_kind[i]))
@@ -1300,6 +1326,10 @@ int main(int argc, char **argv)
 	       atomic_load(&maps_overlaps), atomic_load(&nr_skips));
 	for (i = 0, j = 0; i < NR_CLASSES; i++)
 		if (atomic_load(&fails[i]))
+			printf("%s%s", j++ ? "," : "", class_name[i]);
+	printf("%s skipped=", j ? "" : "none");
+	for (i = 0, j = 0; i < NR_CLASSES; i++)
+		if (atomic_load(&skipped[i]))
 			printf("%s%s", j++ ? "," : "", class_name[i]);
 	printf("%s corruptions=%ld\n", j ? "" : "none", total_fails);
 	return total_fails ? 1 : 0;

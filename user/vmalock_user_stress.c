@@ -73,8 +73,10 @@
 #include <unistd.h>
 
 typedef unsigned long long u64;
+typedef uint32_t u32;
 
 #define WORDS_PER_PAGE	(page_size / sizeof(u64))
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #define MAX_THREADS	96
 
 /* Check classes: one count and one failure count each, named in the output. */
@@ -528,7 +530,7 @@ static void *newmapper(void *arg)
 				u64 v = get((u64 *)(p + (size_t)i * page_size));
 
 				if (v != want(C_NEWMAP, NEWTOUCHERS))
-					fail(C_NEWMAP, "page %d counted %llu first touches, want %llu",
+					fail(C_NEWMAP, "page %d: %llu first touches, want %llu",
 					     i, v, want(C_NEWMAP, NEWTOUCHERS));
 			}
 			atomic_fetch_add(&ops[C_NEWMAP], 1);
@@ -637,7 +639,7 @@ static const struct advice {
 	{ "mbind", -1, false, false },
 };
 
-#define NR_ADVICES	(sizeof(advices) / sizeof(advices[0]))
+#define NR_ADVICES	ARRAY_SIZE(advices)
 #define MPOL_DEFAULT	0
 #define MPOL_PREFERRED	1
 
@@ -915,9 +917,10 @@ static char *read_all(int fd, size_t *size)
 struct vt_procmap_query {
 	u64 size, query_flags, query_addr, vma_start, vma_end, vma_flags;
 	u64 vma_page_size, vma_offset, inode;
-	uint32_t dev_major, dev_minor, vma_name_size, build_id_size;
+	u32 dev_major, dev_minor, vma_name_size, build_id_size;
 	u64 vma_name_addr, build_id_addr;
 };
+
 #define VT_PROCMAP_QUERY	_IOWR('f', 17, struct vt_procmap_query)
 #define VT_COVERING_OR_NEXT	0x10
 
@@ -973,10 +976,10 @@ static void *mapschurn(void *arg)
 
 		/* A new mapping in place of the old: unmap and map in one call. */
 		if (map_anon(s, page_size, MAP_FIXED) != s)
-			die("mapschurn: mmap");
+			die("mmap MAP_FIXED");
 		if (mprotect(after, page_size, PROT_READ) ||
 		    mprotect(after, page_size, PROT_READ | PROT_WRITE))
-			die("mapschurn: mprotect");
+			die("mprotect");
 	}
 	return NULL;
 }
@@ -1025,11 +1028,13 @@ static void query_check(int fd, int nr)
 			break;
 		/* As in maps: a VMA merged meanwhile may start below prev_end. */
 		if (q.vma_end <= prev_end || q.vma_end <= q.vma_start)
-			fail(C_QUERY, "walk: %llx-%llx after %lx", q.vma_start, q.vma_end, prev_end);
+			fail(C_QUERY, "walk: %llx-%llx after %lx",
+			     q.vma_start, q.vma_end, prev_end);
 		for (i = 0; i < MAPS_SLOTS; i++)
 			if (q.vma_start == fixed[i].start && q.vma_end == fixed[i].end)
 				found++;
-		prev_end = addr = q.vma_end;
+		prev_end = q.vma_end;
+		addr = q.vma_end;
 	}
 	if (errno != ENOENT)
 		fail(C_QUERY, "walk: %s", strerror(errno));
@@ -1130,7 +1135,7 @@ static const struct kind {
 	{ "touch", toucher, NULL },
 };
 
-#define NR_KINDS	(sizeof(kinds) / sizeof(kinds[0]))
+#define NR_KINDS	ARRAY_SIZE(kinds)
 
 /* The classes each kind checks, for -k: a class whose kind is off is not run. */
 static const char *const class_kind[NR_CLASSES] = {
@@ -1151,18 +1156,27 @@ static int number(const char *opt, const char *s, int min, int max)
 	return (int)v;
 }
 
-static bool in_list(const char *list, const char *name)
+/* Comma-separated lists: the item after s, and whether s starts with name. */
+static const char *next_item(const char *s)
+{
+	s = strchr(s, ',');
+	return s ? s + 1 : NULL;
+}
+
+static bool is_item(const char *s, const char *name)
 {
 	size_t n = strlen(name);
-	const char *s = list;
 
-	while (s && *s) {
-		if (!strncmp(s, name, n) && (s[n] == ',' || s[n] == '\0'))
+	return !strncmp(s, name, n) && (s[n] == ',' || s[n] == '\0');
+}
+
+static bool in_list(const char *list, const char *name)
+{
+	const char *s;
+
+	for (s = list; s; s = next_item(s))
+		if (is_item(s, name))
 			return true;
-		s = strchr(s, ',');
-		if (s)
-			s++;
-	}
 	return false;
 }
 
@@ -1179,19 +1193,23 @@ static int selftest_maps(int argc, char **argv, bool smaps)
 		return 2;
 	}
 	for (i = 3; i < argc; i++) {
-		char *end;
+		const char *hex = "0123456789abcdefABCDEF";
+		const char *end = strchr(argv[i], '-');
 
-		if (n == 64 || sscanf(argv[i], "%lx-%lx", &r[n].start, &r[n].end) != 2 ||
-		    !(end = strchr(argv[i], '-')) || strspn(end + 1, "0123456789abcdefABCDEF") !=
-		    strlen(end + 1) || r[n].start >= r[n].end) {
-			fprintf(stderr, "vmalock_user_stress: bad range '%s': want START-END in hex\n",
+		if (n == 64 || !end || strspn(argv[i], hex) != (size_t)(end - argv[i]) ||
+		    strspn(end + 1, hex) != strlen(end + 1) ||
+		    sscanf(argv[i], "%lx-%lx", &r[n].start, &r[n].end) != 2 ||
+		    r[n].start >= r[n].end) {
+			fprintf(stderr,
+				"vmalock_user_stress: bad range '%s': want START-END in hex\n",
 				argv[i]);
 			return 2;
 		}
 		n++;
 	}
 	fd = open(argv[2], O_RDONLY);
-	if (fd < 0 || !(text = read_all(fd, &size))) {
+	text = fd < 0 ? NULL : read_all(fd, &size);
+	if (!text) {
 		fprintf(stderr, "vmalock_user_stress: %s: %s\n", argv[2], strerror(errno));
 		return 2;
 	}
@@ -1206,7 +1224,8 @@ static void usage(const char *prog)
 {
 	int i;
 
-	fprintf(stderr, "usage: %s [-t seconds] [-w writers] [-p pages] [-s] [-k kind,...] [-X class,...]\n"
+	fprintf(stderr, "usage: %s [-t seconds] [-w writers] [-p pages] [-s]\n"
+		"       [-k kind,...] [-X class,...]\n"
 		"       %s --selftest-maps|--selftest-smaps FILE [START-END...]\nkinds:",
 		prog, prog);
 	for (i = 0; i < (int)NR_KINDS; i++)
@@ -1220,13 +1239,15 @@ int main(int argc, char **argv)
 {
 	pthread_t th[MAX_THREADS];
 	struct timespec grace;
-	const char *only = NULL;
+	const char *only = NULL, *s;
 	long total_fails = 0;
 	int opt, i, j, n = 0;
 
 	page_size = sysconf(_SC_PAGESIZE);
-	if (argc > 1 && (!strcmp(argv[1], "--selftest-maps") || !strcmp(argv[1], "--selftest-smaps")))
-		return selftest_maps(argc, argv, !strcmp(argv[1], "--selftest-smaps"));
+	if (argc > 1 && !strcmp(argv[1], "--selftest-maps"))
+		return selftest_maps(argc, argv, false);
+	if (argc > 1 && !strcmp(argv[1], "--selftest-smaps"))
+		return selftest_maps(argc, argv, true);
 	while ((opt = getopt(argc, argv, "t:w:p:sk:X:")) != -1) {
 		switch (opt) {
 		case 't':
@@ -1243,31 +1264,27 @@ int main(int argc, char **argv)
 			break;
 		case 'k':
 			only = optarg;
-			for (const char *s = only; s; s = strchr(s, ',') ? strchr(s, ',') + 1 : NULL) {
-				size_t len = strcspn(s, ",");
-
+			for (s = only; s; s = next_item(s)) {
 				for (i = 0; i < (int)NR_KINDS; i++)
-					if (strlen(kinds[i].name) == len &&
-					    !strncmp(kinds[i].name, s, len))
+					if (is_item(s, kinds[i].name))
 						break;
 				if (i == (int)NR_KINDS) {
-					fprintf(stderr, "vmalock_user_stress: -k: unknown kind '%.*s'\n",
-						(int)len, s);
+					fprintf(stderr,
+						"vmalock_user_stress: -k: unknown kind '%.*s'\n",
+						(int)strcspn(s, ","), s);
 					usage(argv[0]);
 				}
 			}
 			break;
 		case 'X':
-			for (const char *s = optarg; s; s = strchr(s, ',') ? strchr(s, ',') + 1 : NULL) {
-				size_t len = strcspn(s, ",");
-
+			for (s = optarg; s; s = next_item(s)) {
 				for (i = 0; i < NR_CLASSES; i++)
-					if (strlen(class_name[i]) == len &&
-					    !strncmp(class_name[i], s, len))
+					if (is_item(s, class_name[i]))
 						break;
 				if (i == NR_CLASSES || i == C_TOUCH || i == C_MPROTECT) {
-					fprintf(stderr, "vmalock_user_stress: -X: no check to break in '%.*s'\n",
-						(int)len, s);
+					fprintf(stderr,
+						"vmalock_user_stress: -X: no check to break in '%.*s'\n",
+						(int)strcspn(s, ","), s);
 					exit(2);
 				}
 				sabotage |= 1u << i;

@@ -69,6 +69,7 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <linux/userfaultfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -637,11 +638,42 @@ static const struct advice {
 	{ "populate_write", 23 /* MADV_POPULATE_WRITE */, false, false },
 	{ "collapse", 25 /* MADV_COLLAPSE */, false, false },
 	{ "mbind", -1, false, false },
+	{ "userfaultfd", -2, false, false },
 };
 
 #define NR_ADVICES	ARRAY_SIZE(advices)
 #define MPOL_DEFAULT	0
 #define MPOL_PREFERRED	1
+
+/*
+ * Register a range with userfaultfd and unregister it: the VMA flags change,
+ * so VMAs split and merge. Its pages are all present (the madvise thread
+ * fills them first), so no fault waits for a handler; and unregistering
+ * wakes any that would.
+ */
+static int uffd = -1;
+
+static int uffd_cycle(void *p, size_t len)
+{
+	struct uffdio_register reg = {
+		.range = { .start = (uintptr_t)p, .len = len },
+		.mode = UFFDIO_REGISTER_MODE_MISSING,
+	};
+	struct uffdio_api api = { .api = UFFD_API };
+
+	if (uffd < 0) {
+		uffd = syscall(SYS_userfaultfd, O_CLOEXEC | UFFD_USER_MODE_ONLY);
+		if (uffd < 0 && errno == EINVAL)
+			uffd = syscall(SYS_userfaultfd, O_CLOEXEC);
+		if (uffd < 0)
+			return -1;
+		if (ioctl(uffd, UFFDIO_API, &api))
+			return -1;
+	}
+	if (ioctl(uffd, UFFDIO_REGISTER, &reg))
+		return -1;
+	return ioctl(uffd, UFFDIO_UNREGISTER, &reg.range);
+}
 
 static void *madviser(void *arg)
 {
@@ -668,7 +700,9 @@ static void *madviser(void *arg)
 		if (off[a])
 			continue;
 		fill(p, len, gen);
-		if (adv->advice < 0) {
+		if (adv->advice == -2) {
+			r = uffd_cycle(sub, sublen);
+		} else if (adv->advice < 0) {
 			unsigned long nodes = 1;
 
 			r = syscall(SYS_mbind, sub, sublen, gen & 1 ? MPOL_PREFERRED : MPOL_DEFAULT,
@@ -682,6 +716,7 @@ static void *madviser(void *arg)
 			snprintf(feature, sizeof(feature), adv->advice < 0 ? "%s" : "madvise_%s",
 				 adv->name);
 			snprintf(reason, sizeof(reason), "%s gives %s",
+				 adv->advice == -2 ? "userfaultfd" :
 				 adv->advice < 0 ? "mbind()" : "madvise()", strerrorname_np(errno));
 			skip(-1, feature, reason);
 			off[a] = true;
@@ -941,6 +976,8 @@ static int setup_maps_slots(void)
 
 	if (fd < 0) {
 		skip(C_MAPS, "memfd", "memfd_create() fails: no fixed mappings to check");
+		atomic_store(&skipped[C_SMAPS], 1);
+		atomic_store(&skipped[C_QUERY], 1);
 		return -1;
 	}
 	if (ftruncate(fd, (off_t)MAPS_SLOTS * page_size))

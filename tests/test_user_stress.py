@@ -1,9 +1,12 @@
 # SPDX-License-Identifier: GPL-2.0
 #
-# The user-space stressor on the host kernel: a clean run passes, the shared
-# region (-s) must be reported as corruption, bad arguments are refused.
+# The user-space stressor on the host kernel: a clean run passes; each check
+# class, broken on purpose (-s for fork, -X CLASS for the others), is reported
+# as a failure naming the class; the maps checker finds a gap, a torn line and
+# disorder in maps and smaps texts; bad arguments are refused with status 2.
 
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -12,13 +15,31 @@ import unittest
 TOP = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..')
 SRC = os.path.join(TOP, 'user', 'vmalock_user_stress.c')
 
+# Every class whose check -X can break (touch and mprotect check nothing).
+CLASSES = ('fault', 'fork', 'mremap', 'dontunmap', 'munmap', 'newmap', 'growsdown',
+	   'madvise', 'mlock', 'maps', 'smaps', 'procmap_query')
+
+# A maps text as the kernel prints it; 7f0000002000-7f0000003000 is "fixed".
+FIXED = '7f0000002000-7f0000003000'
+MAPS = (
+	'55d000000000-55d000001000 r--p 00000000 08:01 1234   /usr/bin/cat\n'
+	'7f0000000000-7f0000002000 rw-p 00000000 00:00 0 \n'
+	'7f0000002000-7f0000003000 r--s 00000000 00:01 77     /memfd:vmalock_fixed (deleted)\n'
+	'7f0000003000-7f0000005000 rw-p 00000000 00:00 0 \n'
+	'7ffd00000000-7ffd00021000 rw-p 00000000 00:00 0      [stack]\n')
+SMAPS_FIELDS = 'Size:                  8 kB\nRss:                   4 kB\nVmFlags: rd wr mr mw me ac\n'
+
+
+def smaps_of(maps):
+	return ''.join(line + '\n' + SMAPS_FIELDS for line in maps.splitlines())
+
 
 class UserStress(unittest.TestCase):
 	@classmethod
 	def setUpClass(cls):
 		cls.dir = tempfile.mkdtemp()
 		cls.bin = os.path.join(cls.dir, 'vmalock_user_stress')
-		subprocess.run(['gcc', '-O2', '-Wall', '-Wextra', '-Werror', '-pthread',
+		subprocess.run(['gcc', '-O2', '-Wall', '-Wextra', '-Werror', '-static', '-pthread',
 				'-o', cls.bin, SRC], check=True)
 
 	@classmethod
@@ -30,23 +51,128 @@ class UserStress(unittest.TestCase):
 				      timeout=60)
 
 	def test_clean_run(self):
-		r = self.run_it('-t', '1', '-w', '2', '-p', '64')
-		self.assertEqual(r.returncode, 0, r.stderr)
-		self.assertIn('corruptions=0', r.stdout)
-		self.assertRegex(r.stdout, r'forks=[1-9]')
+		r = self.run_it('-t', '2', '-w', '2', '-p', '64')
+		self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+		self.assertIn('failed=none ', r.stdout)
+		skipped = re.findall(r'^# skip: (\w+):', r.stdout, re.M)
+		# Every class ran at least once, unless skipped by name.
+		for cls in CLASSES + ('mprotect', 'touch'):
+			if cls not in skipped and 'mremap_' + cls not in skipped:
+				self.assertRegex(r.stdout, r' %s=[1-9]' % cls)
 
 	def test_shared_region_is_reported(self):
-		r = self.run_it('-t', '1', '-s')
+		r = self.run_it('-t', '1', '-s', '-k', 'writer,fork')
 		self.assertEqual(r.returncode, 1, r.stdout)
-		self.assertIn('saw memory change after fork', r.stderr)
+		self.assertIn('corruption: fork: child', r.stderr)
+		self.assertIn('failed=fork ', r.stdout)
+
+	def test_each_check_can_fail(self):
+		# All at once: one second each, in parallel.
+		runs = {c: subprocess.Popen([self.bin, '-t', '1', '-w', '2', '-p', '32', '-X', c],
+					    stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+					    text=True) for c in CLASSES}
+		for c, p in runs.items():
+			out, err = p.communicate(timeout=60)
+			with self.subTest(cls=c):
+				if re.search(r'^# skip: (mremap_)?%s:' % c, out, re.M):
+					self.skipTest('%s: %s' % (c, out))
+				self.assertEqual(p.returncode, 1, out + err)
+				# Failed by its own check, not by never running.
+				self.assertRegex(err, r'corruption: %s: (?!never ran)' % c)
+				self.assertRegex(out, r'failed=([a-z_]+,)*%s[ ,]' % c)
+
+	def test_never_ran_is_a_failure(self):
+		# newmap without its touchers never completes a round.
+		r = self.run_it('-t', '1', '-k', 'newmap')
+		self.assertEqual(r.returncode, 1, r.stdout)
+		self.assertIn('corruption: newmap: never ran in 7 s', r.stderr)
+		self.assertIn('failed=newmap ', r.stdout)
+
+	def check_text(self, text, *fixed, smaps=False):
+		path = os.path.join(self.dir, 'maps.txt')
+		with open(path, 'w') as f:
+			f.write(text)
+		mode = '--selftest-smaps' if smaps else '--selftest-maps'
+		return self.run_it(mode, path, *fixed)
+
+	def test_maps_checker_passes_whole_text(self):
+		r = self.check_text(MAPS, FIXED)
+		self.assertEqual(r.returncode, 0, r.stderr)
+		self.assertIn('0 problems', r.stdout)
+		r = self.check_text(smaps_of(MAPS), FIXED, smaps=True)
+		self.assertEqual(r.returncode, 0, r.stderr)
+
+	def test_maps_checker_finds_gap(self):
+		text = ''.join(l + '\n' for l in MAPS.splitlines() if 'memfd' not in l)
+		r = self.check_text(text, FIXED)
+		self.assertEqual(r.returncode, 1)
+		self.assertIn('gap: fixed %s missing' % FIXED.replace('-', '-'), r.stderr)
+
+	def test_maps_checker_finds_changed_fixed(self):
+		text = MAPS.replace('7f0000002000-7f0000003000', '7f0000002000-7f0000004000')
+		r = self.check_text(text, FIXED)
+		self.assertEqual(r.returncode, 1)
+		self.assertIn('shown as 7f0000002000-7f0000004000', r.stderr)
+
+	def test_maps_checker_finds_torn_lines(self):
+		lines = MAPS.splitlines()
+		for torn, says in (
+				(lines[:2] + ['7f0000002000-7f00000'] + lines[3:], "torn: '7f0000002000-7f00000'"),
+				(lines[:2] + [lines[2][:30]] + lines[3:], 'torn'),
+				(lines[:2] + ['7f0000002000-7f0000003000 r--s 00000000 00:01 77     /memfd:vmalock_fi'
+					      '7f0000003000-7f0000005000 rw-p 00000000 00:00 0'] + lines[3:],
+				 'torn: a second entry inside')):
+			with self.subTest(torn=torn[2]):
+				r = self.check_text('\n'.join(torn) + '\n', FIXED)
+				self.assertEqual(r.returncode, 1, r.stdout)
+				self.assertIn(says, r.stderr)
+		r = self.check_text(MAPS[:-1], FIXED)
+		self.assertEqual(r.returncode, 1)
+		self.assertIn('torn: text does not end with a newline', r.stderr)
+
+	def test_maps_checker_finds_disorder(self):
+		lines = MAPS.splitlines()
+		r = self.check_text('\n'.join([lines[0], lines[3], lines[1], lines[2], lines[4]]) + '\n',
+				    FIXED)
+		self.assertEqual(r.returncode, 1)
+		self.assertIn('out of order: 7f0000000000-7f0000002000 after an entry ending at 7f0000005000',
+			      r.stderr)
+		# A VMA merged between two reads may be shown again, longer: allowed.
+		again = lines[:4] + ['7f0000004000-7f0000006000 rw-p 00000000 00:00 0 '] + lines[4:]
+		r = self.check_text('\n'.join(again) + '\n', FIXED)
+		self.assertEqual(r.returncode, 0, r.stderr)
+
+	def test_smaps_checker_finds_torn_field(self):
+		for old, new, says in (
+				('4 kB\nVmFlags', '4 kBVmFlags', "torn: 'Rss:                   4 kBVmFlags"),
+				('Rss:                   4 kB', 'Rss:    ', "torn: 'Rss:    '"),
+				('VmFlags: rd wr', 'VmFlags: rd w', "torn: 'VmFlags: rd w mr")):
+			with self.subTest(new=new):
+				text = smaps_of(MAPS).replace(old, new, 1)
+				r = self.check_text(text, FIXED, smaps=True)
+				self.assertEqual(r.returncode, 1, text)
+				self.assertIn(says, r.stderr)
+		# A maps text is no smaps text without its fields, and the reverse.
+		r = self.check_text(smaps_of(MAPS), FIXED)
+		self.assertEqual(r.returncode, 1)
+		self.assertIn("torn: 'Size:", r.stderr)
 
 	def test_bad_arguments(self):
 		for args, says in ((('-w', '0'), '-w takes 1..64'),
 				   (('-t', 'x'), '-t takes 1..3600'),
-				   (('-q',), 'usage:')):
-			r = self.run_it(*args)
-			self.assertEqual(r.returncode, 2, args)
-			self.assertIn(says, r.stderr)
+				   (('-q',), 'usage:'),
+				   (('-k', 'bogus'), "unknown kind 'bogus'"),
+				   (('-X', 'touch'), "no check to break in 'touch'"),
+				   (('-X', 'bogus'), "no check to break in 'bogus'"),
+				   (('extra',), "unexpected argument 'extra'"),
+				   (('--selftest-maps',), 'usage:'),
+				   (('--selftest-maps', '/nonexistent'), '/nonexistent: No such file'),
+				   (('--selftest-maps', '/dev/null', '7f00-zz'), "bad range '7f00-zz'"),
+				   (('--selftest-maps', '/dev/null', '2000-1000'), "bad range '2000-1000'")):
+			with self.subTest(args=args):
+				r = self.run_it(*args)
+				self.assertEqual(r.returncode, 2, args)
+				self.assertIn(says, r.stderr)
 
 
 if __name__ == '__main__':

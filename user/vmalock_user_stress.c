@@ -1,55 +1,132 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * vmalock_user_stress: page faults from user space, through the
- * architecture's real lock_vma_under_rcu() path, while other threads fork,
- * mprotect, mremap and munmap. The shape of the Linux 6.4 per-VMA lock
- * regression: fork() did not write-lock the parent's VMAs, so a fault racing
- * with fork could make a parent's later write show up in the child.
+ * architecture's real lock_vma_under_rcu() path, while other threads make
+ * every class of VMA change the kernel has, on the same ranges. The shape of
+ * the Linux 6.4 per-VMA lock regression: fork() did not write-lock the
+ * parent's VMAs, so a fault racing with fork could make a parent's later
+ * write show up in the child.
  *
- * Threads:
- *   writers   each owns every n-th page of a private anonymous region and
- *             fills it with (owner, generation) words, then verifies it
- *   forker    fork()s; the child checks that every page is whole and owned
- *             right, and that none changes after the fork
- *   splitter  mprotect()s sub-ranges of the region to split and merge VMAs
- *   remapper  mremap()s a scratch region (grow, shrink, move) and checks that
- *             its contents move with it
- *   unmapper  munmap()s and maps again scratch pages, checks they are fresh
+ * Thread kinds (table kinds[] below; -k picks a subset):
+ *   writer     each owns every n-th page of a private anonymous region,
+ *              fills it with (owner, generation) words and reads it back
+ *   fork       fork()s; the child checks every page is whole, owned right,
+ *              and does not change after the fork
+ *   mprotect   mprotect()s sub-ranges of the region: VMAs split and merge
+ *   mremap     grows, shrinks, moves (MREMAP_FIXED) and MREMAP_DONTUNMAPs a
+ *              scratch range; contents must move with it, the range left by
+ *              DONTUNMAP must stay mapped and read as zero
+ *   munmap     unmaps the head, tail or middle of a range (split), checks
+ *              the rest kept its contents and the range mapped again is zero
+ *   newmap     mmaps a fresh range that two "newtouch" threads write at
+ *              once (concurrent first faults); no increment may be lost
+ *   growsdown  a MAP_GROWSDOWN stack grown a page at a time downwards while
+ *              touchers fault in it; every page must hold what was written
+ *   madvise    DONTNEED (pages read zero), FREE (old or zero), and the other
+ *              advice the kernel takes (contents unchanged), mbind()
+ *   mlock      mlock()s sub-ranges; mincore() must show them all present
+ *   procmaps   reads /proc/self/maps and smaps and asks PROCMAP_QUERY while
+ *   mapschurn  changes the neighbours of fixed one-page memfd mappings; a
+ *              fixed mapping must never be missing (a gap), changed, or a
+ *              line torn, and the entries must be in order (as the kernel's
+ *              selftests/proc/proc-maps-race.c checks)
+ *   touch      fault (atomic add of zero: a write that keeps the contents)
+ *              at random pages of every range above; SIGSEGV is expected
+ *              when a range just moved, and counted
  *
  * Usage: vmalock_user_stress [-t seconds] [-w writers] [-p pages] [-s]
- * Prints one line of counts and exits 0 if no corruption was seen, 1 if
- * any was, 2 on bad usage or a failed system call.
+ *                            [-k kind,...] [-X class,...]
+ *        vmalock_user_stress --selftest-maps|--selftest-smaps FILE [START-END...]
+ * Prints "# skip: <feature>: <reason>" for each feature the kernel lacks,
+ * then one line: the count of each class, failed=CLASS,... and
+ * skipped=CLASS,... (classes skipped whole); exits 0 if no check failed, 1 if
+ * one did (stderr names the class), 2 on bad usage or a failed system call.
+ * A class that should have run and never did counts as failed.
  *
- * -s maps the region shared instead of private, so that the child does see
- * the parent's writes after fork, as with the 6.4 bug: the run must then
- * report corruption. It shows that the check can fail.
+ * Each check can be shown to fail: -s maps the region shared, so a fork
+ * child does see the parent's writes (the 6.4 bug): fork must fail. -X CLASS
+ * makes that class's check expect a wrong value (for maps, smaps and
+ * procmap_query: a fixed mapping one page off): that class must fail.
+ * --selftest-maps runs the maps checker on FILE with the given fixed ranges
+ * (hex, as in maps) and exits 1 if it finds a gap, torn line or disorder.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <linux/userfaultfd.h>
 #include <time.h>
 #include <unistd.h>
 
 typedef unsigned long long u64;
+typedef uint32_t u32;
 
 #define WORDS_PER_PAGE	(page_size / sizeof(u64))
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+#define MAX_THREADS	96
+
+/* Check classes: one count and one failure count each, named in the output. */
+enum class {
+	C_FAULT, C_FORK, C_MPROTECT, C_MREMAP, C_DONTUNMAP, C_MUNMAP, C_NEWMAP,
+	C_GROWSDOWN, C_MADVISE, C_MLOCK, C_MAPS, C_SMAPS, C_QUERY, C_TOUCH,
+	NR_CLASSES
+};
+
+static const char *const class_name[NR_CLASSES] = {
+	"fault", "fork", "mprotect", "mremap", "dontunmap", "munmap", "newmap",
+	"growsdown", "madvise", "mlock", "maps", "smaps", "procmap_query", "touch",
+};
+
+static atomic_long ops[NR_CLASSES], fails[NR_CLASSES], skipped[NR_CLASSES];
+static atomic_long touch_segv, nr_skips, maps_overlaps;
 
 static long page_size;
 static int nr_writers = 4;
 static int nr_pages = 256;
 static int seconds = 5;
 static bool shared;
+static unsigned int sabotage;	/* -X: classes whose check expects a wrong value */
 static char *region;
-static atomic_bool stop;
-static atomic_long faults_rounds, forks, child_fail, splits, remaps, unmaps, corrupt;
+static atomic_bool stop, hard_stop;
+
+/*
+ * Go on until the time is up, and after that until the class has run once
+ * (a slow machine must not make a class look as if it never ran), but not
+ * after the grace time: then a class that has not run counts as failed.
+ */
+static bool go_on(int cls)
+{
+	return !atomic_load(&hard_stop) && (!atomic_load(&stop) || !atomic_load(&ops[cls]));
+}
+
+/* Ranges the touchers fault in; owners publish them as they change. */
+enum { A_MAIN, A_REMAP, A_UNMAP, A_NEWMAP, A_STACK, A_MADV, A_MLOCK, A_MAPS, NR_AREAS };
+static struct area {
+	_Atomic(uintptr_t) base;
+	atomic_size_t len;
+} areas[NR_AREAS];
+
+static void publish(int a, void *base, size_t len)
+{
+	atomic_store(&areas[a].len, 0);
+	atomic_store(&areas[a].base, (uintptr_t)base);
+	atomic_store(&areas[a].len, len);
+}
 
 /* Relaxed atomics: the compiler must neither drop nor merge these accesses. */
 static void put(u64 *p, u64 v)
@@ -72,39 +149,129 @@ static int owner_of(u64 word)
 	return (int)(word >> 48);
 }
 
-static void report(const char *what, int page, u64 got, u64 want)
+/* The value a check compares with: wrong on purpose for the -X class. */
+static u64 want(int cls, u64 v)
 {
-	fprintf(stderr, "vmalock_user_stress: corruption: %s: page %d holds %#llx, want %#llx\n",
-		what, page, got, want);
-	atomic_fetch_add(&corrupt, 1);
+	return sabotage & 1u << cls ? v ^ 1 : v;
 }
+
+static void fail(int cls, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (atomic_fetch_add(&fails[cls], 1) < 5) {
+		flockfile(stderr);
+		fprintf(stderr, "vmalock_user_stress: corruption: %s: ", class_name[cls]);
+		va_start(ap, fmt);
+		vfprintf(stderr, fmt, ap);
+		va_end(ap);
+		fputc('\n', stderr);
+		funlockfile(stderr);
+	}
+}
+
+/* A feature the kernel lacks: said once by name and counted, never silent. */
+static void skip(int cls, const char *feature, const char *reason)
+{
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	static char said[32][32];
+	static int nr_said;
+	int i;
+
+	pthread_mutex_lock(&lock);
+	for (i = 0; i < nr_said; i++)
+		if (!strcmp(said[i], feature))
+			break;
+	if (i == nr_said && nr_said < 32) {
+		snprintf(said[nr_said++], sizeof(said[0]), "%s", feature);
+		printf("# skip: %s: %s\n", feature, reason);
+		fflush(stdout);
+		atomic_fetch_add(&nr_skips, 1);
+		if (cls >= 0)
+			atomic_store(&skipped[cls], 1);
+	}
+	pthread_mutex_unlock(&lock);
+}
+
+static void die(const char *what)
+{
+	fprintf(stderr, "vmalock_user_stress: %s: %s\n", what, strerror(errno));
+	exit(2);
+}
+
+static void *map_anon(void *addr, size_t len, int flags)
+{
+	return mmap(addr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | flags, -1, 0);
+}
+
+static void fill(char *p, size_t len, u64 v)
+{
+	size_t i;
+
+	for (i = 0; i < len; i += sizeof(u64))
+		put((u64 *)(p + i), v);
+}
+
+/* First word in [p, p + len) that is not v, or -1. */
+static long differs(const char *p, size_t len, u64 v)
+{
+	size_t i;
+
+	for (i = 0; i < len; i += sizeof(u64))
+		if (get((const u64 *)(p + i)) != v)
+			return (long)i;
+	return -1;
+}
+
+static void check_fill(int cls, const char *what, const char *p, size_t len, u64 v)
+{
+	long off = differs(p, len, want(cls, v));
+
+	if (off >= 0)
+		fail(cls, "%s: byte %ld holds %#llx, want %#llx", what, off,
+		     get((const u64 *)(p + off)), want(cls, v));
+}
+
+/* SIGSEGV: threads that expect it (touchers) jump back; others die. */
+static __thread sigjmp_buf *segv_jump;
+
+static void on_segv(int sig)
+{
+	if (segv_jump)
+		siglongjmp(*segv_jump, 1);
+	signal(sig, SIG_DFL);
+}
+
+/* ------------------------------------------------------------------ */
+/* writers, fork, mprotect: the region every page of which has an owner */
 
 static u64 *page_at(int i)
 {
 	return (u64 *)(region + (size_t)i * page_size);
 }
 
-/* Fill own pages with the generation, then read them all back. */
 static void *writer(void *arg)
 {
 	int id = (int)(intptr_t)arg;
 	u64 gen = 0;
 
-	while (!atomic_load(&stop)) {
-		u64 want = pattern(id + 1, ++gen);
+	while (go_on(C_FAULT)) {
+		u64 v = pattern(id + 1, ++gen);
 		int i;
-		size_t w;
 
 		for (i = id; i < nr_pages; i += nr_writers)
-			for (w = 0; w < WORDS_PER_PAGE; w++)
-				put(&page_at(i)[w], want);
-		for (i = id; i < nr_pages; i += nr_writers)
-			for (w = 0; w < WORDS_PER_PAGE; w++)
-				if (get(&page_at(i)[w]) != want) {
-					report("read back", i, get(&page_at(i)[w]), want);
-					break;
-				}
-		atomic_fetch_add(&faults_rounds, 1);
+			fill((char *)page_at(i), page_size, v);
+		for (i = id; i < nr_pages; i += nr_writers) {
+			long off = differs((char *)page_at(i), page_size, want(C_FAULT, v));
+
+			if (off >= 0)
+				fail(C_FAULT, "read back: page %d byte %ld holds %#llx, want %#llx",
+				     i, off, get(page_at(i) + off / 8), want(C_FAULT, v));
+		}
+		atomic_fetch_add(&ops[C_FAULT], 1);
+		/* Writers never block: leave the others some CPU on small guests. */
+		if (!(gen % 8))
+			sched_yield();
 	}
 	return NULL;
 }
@@ -120,14 +287,15 @@ static int child_check(void)
 	for (pass = 0; pass < 2; pass++) {
 		for (i = 0; i < nr_pages; i++) {
 			u64 v = get(&page_at(i)[0]);
+			u64 last = get(&page_at(i)[WORDS_PER_PAGE - 1]);
 
 			/* Pages not written yet are still zero. */
-			if (v && owner_of(v) != i % nr_writers + 1)
+			if (v && owner_of(v) != (int)want(C_FORK, i % nr_writers + 1))
 				bad++;
 			/* Copied halfway through a write is fine; changing later is not. */
 			if (pass == 0)
-				first[i] = get(&page_at(i)[WORDS_PER_PAGE - 1]);
-			else if (get(&page_at(i)[WORDS_PER_PAGE - 1]) != first[i])
+				first[i] = last;
+			else if (last != first[i])
 				bad++;
 		}
 		if (pass == 0)
@@ -140,25 +308,20 @@ static int child_check(void)
 static void *forker(void *arg)
 {
 	(void)arg;
-	while (!atomic_load(&stop)) {
+	while (go_on(C_FORK)) {
 		int status;
 		pid_t pid = fork();
 
 		if (pid < 0) {
-			perror("fork");
-			atomic_fetch_add(&child_fail, 1);
+			fail(C_FORK, "fork: %s", strerror(errno));
 			break;
 		}
 		if (pid == 0)
 			_exit(child_check());
-		if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status)) {
-			fprintf(stderr,
-				"vmalock_user_stress: corruption: child %d saw memory change after fork (status %#x)\n",
-				pid, status);
-			atomic_fetch_add(&child_fail, 1);
-			atomic_fetch_add(&corrupt, 1);
-		}
-		atomic_fetch_add(&forks, 1);
+		if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status))
+			fail(C_FORK, "child %d saw memory change after fork (status %#x)",
+			     pid, status);
+		atomic_fetch_add(&ops[C_FORK], 1);
 	}
 	return NULL;
 }
@@ -169,8 +332,7 @@ static void *splitter(void *arg)
 	unsigned int seed = 1;
 
 	(void)arg;
-
-	while (!atomic_load(&stop)) {
+	while (go_on(C_MPROTECT)) {
 		int start = rand_r(&seed) % nr_pages;
 		int len = 1 + rand_r(&seed) % 8;
 		int prot = PROT_READ | PROT_WRITE | (rand_r(&seed) & 1 ? PROT_EXEC : 0);
@@ -178,83 +340,848 @@ static void *splitter(void *arg)
 		if (start + len > nr_pages)
 			len = nr_pages - start;
 		if (mprotect(region + (size_t)start * page_size, (size_t)len * page_size, prot))
-			perror("mprotect");
-		atomic_fetch_add(&splits, 1);
+			fail(C_MPROTECT, "mprotect: %s", strerror(errno));
+		atomic_fetch_add(&ops[C_MPROTECT], 1);
 	}
 	return NULL;
 }
 
-/* A scratch mapping that moves and changes size, contents checked at each step. */
+/* ------------------------------------------------------------------ */
+/* mremap: grow, shrink, move to a fixed address, DONTUNMAP              */
+
+#ifndef MREMAP_DONTUNMAP
+#define MREMAP_DONTUNMAP 4
+#endif
+
 static void *remapper(void *arg)
 {
 	size_t len = 4 * page_size;
-	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *p = map_anon(NULL, len, 0);
+	unsigned int seed = 2;
+	bool dontunmap = true;
 	u64 gen = 0;
 
 	(void)arg;
-	if (p == MAP_FAILED) {
-		perror("mmap");
-		return NULL;
-	}
-	while (!atomic_load(&stop)) {
-		size_t newlen = (1 + rand() % 8) * page_size;
+	if (p == MAP_FAILED)
+		die("mmap");
+	while (go_on(C_MREMAP) || (dontunmap && go_on(C_DONTUNMAP))) {
+		size_t newlen = (1 + rand_r(&seed) % 16) * page_size;
 		size_t keep = len < newlen ? len : newlen;
-		size_t i;
-		char *q;
+		int step = ++gen % 4;
+		char *q, *to;
 
-		gen++;
-		for (i = 0; i < len; i += sizeof(u64))
-			*(u64 *)(p + i) = gen;
-		q = mremap(p, len, newlen, MREMAP_MAYMOVE);
-		if (q == MAP_FAILED) {
-			perror("mremap");
-			break;
-		}
-		for (i = 0; i < keep; i += sizeof(u64))
-			if (*(u64 *)(q + i) != gen) {
-				report("mremap", (int)(i / page_size), *(u64 *)(q + i), gen);
+		publish(A_REMAP, p, len);
+		fill(p, len, gen);
+		if (step == 3 && dontunmap) {
+			/* The old range stays mapped, empty; the new one has the pages. */
+			/* The fifth argument is a hint here: it must be given. */
+			q = mremap(p, len, len, MREMAP_MAYMOVE | MREMAP_DONTUNMAP, NULL);
+			if (q == MAP_FAILED && errno == EINVAL) {
+				skip(C_DONTUNMAP, "mremap_dontunmap",
+				     "mremap(MREMAP_DONTUNMAP) gives EINVAL (Linux < 5.7)");
+				dontunmap = false;
+				continue;
+			}
+			if (q == MAP_FAILED) {
+				fail(C_DONTUNMAP, "mremap(MREMAP_DONTUNMAP): %s", strerror(errno));
 				break;
 			}
+			publish(A_REMAP, q, len);
+			check_fill(C_DONTUNMAP, "moved pages", q, len, gen);
+			{
+				unsigned char vec[16];
+
+				if (mincore(p, len, vec))
+					fail(C_DONTUNMAP, "old range not mapped: mincore: %s",
+					     strerror(errno));
+				else
+					check_fill(C_DONTUNMAP, "old range", p, len, 0);
+			}
+			munmap(p, len);
+			p = q;
+			atomic_fetch_add(&ops[C_DONTUNMAP], 1);
+			continue;
+		}
+		if (step == 2) {
+			/* Move onto a reserved range (it gets replaced). */
+			to = mmap(NULL, newlen, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			if (to == MAP_FAILED)
+				die("mmap");
+			q = mremap(p, len, newlen, MREMAP_MAYMOVE | MREMAP_FIXED, to);
+		} else {
+			q = mremap(p, len, newlen, MREMAP_MAYMOVE);
+		}
+		if (q == MAP_FAILED) {
+			fail(C_MREMAP, "mremap: %s", strerror(errno));
+			break;
+		}
+		publish(A_REMAP, q, newlen);
+		check_fill(C_MREMAP, "kept pages", q, keep, gen);
+		if (newlen > len)
+			check_fill(C_MREMAP, "grown pages", q + len, newlen - len, 0);
 		p = q;
 		len = newlen;
-		atomic_fetch_add(&remaps, 1);
+		atomic_fetch_add(&ops[C_MREMAP], 1);
 	}
+	publish(A_REMAP, NULL, 0);
 	munmap(p, len);
 	return NULL;
 }
 
-/* Unmap and map again a scratch range: the new pages must be zero. */
+/* ------------------------------------------------------------------ */
+/* munmap: the head, the tail or a middle page of a range                */
+
 static void *unmapper(void *arg)
 {
-	size_t len = 8 * page_size;
-	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	const int n = 8;
+	size_t len = n * page_size;
+	char *p = map_anon(NULL, len, 0);
+	unsigned int seed = 3;
+	u64 gen = 0;
 
 	(void)arg;
-	if (p == MAP_FAILED) {
-		perror("mmap");
-		return NULL;
-	}
-	while (!atomic_load(&stop)) {
-		size_t off = (size_t)(rand() % 8) * page_size, i;
+	if (p == MAP_FAILED)
+		die("mmap");
+	while (go_on(C_MUNMAP)) {
+		int k = rand_r(&seed) % n, i;
+		char *hole = p + (size_t)k * page_size;
 
-		memset(p, 0x5a, len);
-		if (munmap(p + off, page_size) ||
-		    mmap(p + off, page_size, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED) {
-			perror("munmap/mmap");
-			break;
+		publish(A_UNMAP, p, len);
+		fill(p, len, ++gen);
+		if (munmap(hole, page_size))
+			die("munmap");
+		for (i = 0; i < n; i++)
+			if (i != k)
+				check_fill(C_MUNMAP, "kept page", p + (size_t)i * page_size,
+					   page_size, gen);
+		/* NOREPLACE: another thread's mmap may have taken the hole. */
+		if (map_anon(hole, page_size, MAP_FIXED_NOREPLACE) != hole) {
+			/* Not the hole: that is someone else's now. */
+			munmap(p, (size_t)k * page_size);
+			munmap(hole + page_size, (size_t)(n - k - 1) * page_size);
+			p = map_anon(NULL, len, 0);
+			if (p == MAP_FAILED)
+				die("mmap");
+			continue;
 		}
-		for (i = 0; i < (size_t)page_size; i += sizeof(u64))
-			if (*(u64 *)(p + off + i)) {
-				report("fresh page", (int)(off / page_size),
-				       *(u64 *)(p + off + i), 0);
-				break;
-			}
-		atomic_fetch_add(&unmaps, 1);
+		check_fill(C_MUNMAP, "page mapped again", hole, page_size, 0);
+		atomic_fetch_add(&ops[C_MUNMAP], 1);
 	}
+	publish(A_UNMAP, NULL, 0);
 	munmap(p, len);
 	return NULL;
 }
+
+/* ------------------------------------------------------------------ */
+/* newmap: a fresh range first-touched by two threads at once            */
+
+#define NEWTOUCHERS	2
+#define NEWMAP_PAGES	16
+static _Atomic(char *) newmap_at;
+static atomic_ulong newmap_gen;
+static atomic_int newmap_done;
+static atomic_bool newmap_over;	/* the newmap thread has returned */
+
+static void *newtoucher(void *arg)
+{
+	int id = (int)(intptr_t)arg, i;
+	unsigned long seen = 0;
+
+	/* Until the newmap thread is done: it may start a round after stop. */
+	while (!atomic_load(&newmap_over) && !atomic_load(&hard_stop)) {
+		char *p;
+
+		if (atomic_load(&newmap_gen) == seen) {
+			sched_yield();
+			continue;
+		}
+		seen = atomic_load(&newmap_gen);
+		p = atomic_load(&newmap_at);
+		/* One goes up, the other down: they meet on first faults. */
+		for (i = 0; i < NEWMAP_PAGES; i++) {
+			int pg = id ? NEWMAP_PAGES - 1 - i : i;
+
+			__atomic_fetch_add((u64 *)(p + (size_t)pg * page_size), 1,
+					   __ATOMIC_RELAXED);
+		}
+		atomic_fetch_add(&newmap_done, 1);
+	}
+	return NULL;
+}
+
+static void *newmapper(void *arg)
+{
+	size_t len = NEWMAP_PAGES * page_size;
+
+	(void)arg;
+	while (go_on(C_NEWMAP)) {
+		char *p = map_anon(NULL, len, 0);
+		int i;
+
+		if (p == MAP_FAILED)
+			die("mmap");
+		publish(A_NEWMAP, p, len);
+		atomic_store(&newmap_done, 0);
+		atomic_store(&newmap_at, p);
+		atomic_fetch_add(&newmap_gen, 1);
+		while (atomic_load(&newmap_done) < NEWTOUCHERS && !atomic_load(&hard_stop))
+			sched_yield();
+		/* Both are done with it (or stuck: then leave it mapped). */
+		if (atomic_load(&newmap_done) < NEWTOUCHERS)
+			break;
+		{
+			for (i = 0; i < NEWMAP_PAGES; i++) {
+				u64 v = get((u64 *)(p + (size_t)i * page_size));
+
+				if (v != want(C_NEWMAP, NEWTOUCHERS))
+					fail(C_NEWMAP, "page %d: %llu first touches, want %llu",
+					     i, v, want(C_NEWMAP, NEWTOUCHERS));
+			}
+			atomic_fetch_add(&ops[C_NEWMAP], 1);
+		}
+		publish(A_NEWMAP, NULL, 0);
+		munmap(p, len);
+	}
+	atomic_store(&newmap_over, true);
+	return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* growsdown: a stack grown downwards a page at a time                  */
+
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000
+#endif
+#define STACK_PAGES	32
+
+static void *stacker(void *arg)
+{
+	/* Far from other mappings, so that the stack guard gap never refuses. */
+	uintptr_t hint = (uintptr_t)0x100000000000ULL;
+	char *top = NULL;
+	sigjmp_buf jb;
+	volatile u64 gen = 0;
+	int i;
+
+	(void)arg;
+	for (i = 0; i < 64 && !top; i++, hint += 0x10000000000ULL) {
+		char *p = map_anon((void *)hint, page_size, MAP_GROWSDOWN | MAP_FIXED_NOREPLACE);
+
+		if (p == (void *)hint)
+			top = p + page_size;
+		else if (p != MAP_FAILED)
+			munmap(p, page_size);
+	}
+	if (!top) {
+		skip(C_GROWSDOWN, "growsdown", "no free address for a MAP_GROWSDOWN stack");
+		return NULL;
+	}
+	segv_jump = &jb;
+	while (go_on(C_GROWSDOWN)) {
+		volatile int k;
+
+		gen++;
+		if (sigsetjmp(jb, 1)) {
+			fail(C_GROWSDOWN, "stack did not grow to page %d below its top", k);
+			break;
+		}
+		for (k = 1; k <= STACK_PAGES; k++) {
+			char *pg = top - (size_t)k * page_size;
+
+			/* The first store below the stack's start expands it. */
+			put((u64 *)pg, pattern(k, gen));
+			put((u64 *)(pg + page_size) - 1, pattern(k, gen));
+			publish(A_STACK, pg, (size_t)k * page_size);
+		}
+		for (k = 1; k <= STACK_PAGES; k++) {
+			u64 *pg = (u64 *)(top - (size_t)k * page_size);
+			u64 v = want(C_GROWSDOWN, pattern(k, gen));
+
+			if (get(pg) != v || get(pg + WORDS_PER_PAGE - 1) != v)
+				fail(C_GROWSDOWN, "page %d below the top holds %#llx, want %#llx",
+				     k, get(pg), v);
+		}
+		atomic_fetch_add(&ops[C_GROWSDOWN], 1);
+		/* Start again from one page. */
+		publish(A_STACK, NULL, 0);
+		munmap(top - (size_t)STACK_PAGES * page_size, (STACK_PAGES - 1) * page_size);
+	}
+	segv_jump = NULL;
+	publish(A_STACK, NULL, 0);
+	munmap(top - (size_t)STACK_PAGES * page_size, STACK_PAGES * page_size);
+	return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* madvise and mbind                                                    */
+
+#define MADV_PAGES	16
+static const struct advice {
+	const char *name;
+	int advice;
+	bool zeroes;	/* the pages read zero afterwards */
+	bool maybe;	/* the pages read zero or keep their contents */
+} advices[] = {
+	{ "dontneed", MADV_DONTNEED, true, false },
+	{ "free", 8 /* MADV_FREE */, false, true },
+	{ "willneed", MADV_WILLNEED, false, false },
+	{ "cold", 20 /* MADV_COLD */, false, false },
+	{ "pageout", 21 /* MADV_PAGEOUT */, false, false },
+	{ "hugepage", 14 /* MADV_HUGEPAGE */, false, false },
+	{ "nohugepage", 15 /* MADV_NOHUGEPAGE */, false, false },
+	{ "dontfork", MADV_DONTFORK, false, false },
+	{ "dofork", MADV_DOFORK, false, false },
+	{ "wipeonfork", 18 /* MADV_WIPEONFORK */, false, false },
+	{ "keeponfork", 19 /* MADV_KEEPONFORK */, false, false },
+	{ "dontdump", 16 /* MADV_DONTDUMP */, false, false },
+	{ "dodump", 17 /* MADV_DODUMP */, false, false },
+	{ "mergeable", 12 /* MADV_MERGEABLE */, false, false },
+	{ "unmergeable", 13 /* MADV_UNMERGEABLE */, false, false },
+	{ "populate_read", 22 /* MADV_POPULATE_READ */, false, false },
+	{ "populate_write", 23 /* MADV_POPULATE_WRITE */, false, false },
+	{ "collapse", 25 /* MADV_COLLAPSE */, false, false },
+	{ "mbind", -1, false, false },
+	{ "userfaultfd", -2, false, false },
+};
+
+#define NR_ADVICES	ARRAY_SIZE(advices)
+#define MPOL_DEFAULT	0
+#define MPOL_PREFERRED	1
+
+/*
+ * Register a range with userfaultfd and unregister it: the VMA flags change,
+ * so VMAs split and merge. Its pages are all present (the madvise thread
+ * fills them first), so no fault waits for a handler; and unregistering
+ * wakes any that would.
+ */
+static int uffd = -1;
+
+static int uffd_cycle(void *p, size_t len)
+{
+	struct uffdio_register reg = {
+		.range = { .start = (uintptr_t)p, .len = len },
+		.mode = UFFDIO_REGISTER_MODE_MISSING,
+	};
+	struct uffdio_api api = { .api = UFFD_API };
+
+	if (uffd < 0) {
+		uffd = syscall(SYS_userfaultfd, O_CLOEXEC | UFFD_USER_MODE_ONLY);
+		if (uffd < 0 && errno == EINVAL)
+			uffd = syscall(SYS_userfaultfd, O_CLOEXEC);
+		if (uffd < 0)
+			return -1;
+		if (ioctl(uffd, UFFDIO_API, &api))
+			return -1;
+	}
+	if (ioctl(uffd, UFFDIO_REGISTER, &reg))
+		return -1;
+	return ioctl(uffd, UFFDIO_UNREGISTER, &reg.range);
+}
+
+static void *madviser(void *arg)
+{
+	size_t len = MADV_PAGES * page_size;
+	char *p = map_anon(NULL, len, 0);
+	bool off[NR_ADVICES] = { false };
+	unsigned int seed = 4;
+	u64 gen = 0;
+
+	(void)arg;
+	if (p == MAP_FAILED)
+		die("mmap");
+	publish(A_MADV, p, len);
+	while (go_on(C_MADVISE)) {
+		unsigned int a = ++gen % NR_ADVICES;
+		const struct advice *adv = &advices[a];
+		int start = rand_r(&seed) % MADV_PAGES;
+		int n = 1 + rand_r(&seed) % (MADV_PAGES - start);
+		char *sub = p + (size_t)start * page_size, *pg;
+		size_t sublen = (size_t)n * page_size;
+		char what[48];
+		int r;
+
+		if (off[a])
+			continue;
+		fill(p, len, gen);
+		if (adv->advice == -2) {
+			r = uffd_cycle(sub, sublen);
+		} else if (adv->advice < 0) {
+			unsigned long nodes = 1;
+
+			r = syscall(SYS_mbind, sub, sublen, gen & 1 ? MPOL_PREFERRED : MPOL_DEFAULT,
+				    gen & 1 ? &nodes : NULL, gen & 1 ? 8 * sizeof(nodes) : 0, 0);
+		} else {
+			r = madvise(sub, sublen, adv->advice);
+		}
+		if (r && (errno == EINVAL || errno == ENOSYS || errno == EPERM)) {
+			char feature[32], reason[64];
+
+			snprintf(feature, sizeof(feature), adv->advice < 0 ? "%s" : "madvise_%s",
+				 adv->name);
+			snprintf(reason, sizeof(reason), "%s gives %s",
+				 adv->advice == -2 ? "userfaultfd" :
+				 adv->advice < 0 ? "mbind()" : "madvise()", strerrorname_np(errno));
+			skip(-1, feature, reason);
+			off[a] = true;
+			continue;
+		}
+		if (r && errno != EAGAIN && errno != ENOMEM) {
+			fail(C_MADVISE, "madvise(%s): %s", adv->name, strerror(errno));
+			continue;
+		}
+		for (pg = p; pg < p + len; pg += page_size) {
+			bool inside = pg >= sub && pg < sub + sublen;
+
+			snprintf(what, sizeof(what), "%s: page %ld", adv->name,
+				 (long)((pg - p) / page_size));
+			if (inside && adv->zeroes)
+				check_fill(C_MADVISE, what, pg, page_size, 0);
+			else if (inside && adv->maybe && differs(pg, page_size, 0) >= 0)
+				check_fill(C_MADVISE, what, pg, page_size, gen);
+			else
+				check_fill(C_MADVISE, what, pg, page_size, gen);
+		}
+		atomic_fetch_add(&ops[C_MADVISE], 1);
+	}
+	publish(A_MADV, NULL, 0);
+	munmap(p, len);
+	return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* mlock: locked pages must be present                                   */
+
+#define MLOCK_PAGES	16
+
+static void *mlocker(void *arg)
+{
+	size_t len = MLOCK_PAGES * page_size;
+	char *p = map_anon(NULL, len, 0);
+	unsigned char vec[MLOCK_PAGES];
+	unsigned int seed = 5;
+
+	(void)arg;
+	if (p == MAP_FAILED)
+		die("mmap");
+	publish(A_MLOCK, p, len);
+	while (go_on(C_MLOCK)) {
+		int start = rand_r(&seed) % MLOCK_PAGES;
+		int n = 1 + rand_r(&seed) % (MLOCK_PAGES - start), i;
+		char *sub = p + (size_t)start * page_size;
+
+		if (mlock(sub, (size_t)n * page_size)) {
+			if (errno == ENOMEM || errno == EPERM) {
+				skip(C_MLOCK, "mlock", errno == EPERM ?
+				     "mlock() gives EPERM (no CAP_IPC_LOCK, RLIMIT_MEMLOCK 0)" :
+				     "mlock() gives ENOMEM (over RLIMIT_MEMLOCK)");
+				break;
+			}
+			die("mlock");
+		}
+		if (mincore(sub, (size_t)n * page_size, vec))
+			die("mincore");
+		for (i = 0; i < n; i++)
+			if ((vec[i] & 1) != want(C_MLOCK, 1))
+				fail(C_MLOCK, "page %d of an mlock()ed range not present",
+				     start + i);
+		if (munlock(sub, (size_t)n * page_size))
+			die("munlock");
+		/* Unlocked pages may go: drop some so that mlock faults again. */
+		madvise(p, len, MADV_DONTNEED);
+		atomic_fetch_add(&ops[C_MLOCK], 1);
+	}
+	publish(A_MLOCK, NULL, 0);
+	munmap(p, len);
+	return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* /proc/self/maps, smaps and PROCMAP_QUERY while the layout changes     */
+
+struct range {
+	unsigned long start, end;
+};
+
+/* The start of an entry inside the name of another: two lines run together. */
+static bool glued(const char *name)
+{
+	unsigned long a, b, off;
+	char perms[8];
+	int i;
+
+	for (i = 1; name[i]; i++)
+		if (!strchr("0123456789abcdef", name[i - 1]) &&
+		    sscanf(name + i, "%lx-%lx %7s %lx", &a, &b, perms, &off) == 4 &&
+		    strlen(perms) == 4 && strspn(perms, "rwxsp-") == 4)
+			return true;
+	return false;
+}
+
+/* smaps: "Name:   N kB", "Name:   N" or "VmFlags: rd wr ..." between the entries. */
+static bool smaps_field(const char *buf)
+{
+	size_t k = strspn(buf, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_0123456789");
+	const char *v = buf + k + 1;
+
+	if (!k || buf[k] != ':')
+		return false;
+	if (!strncmp(buf, "VmFlags:", 8)) {
+		for (; *v == ' ' && v[1] && v[2] && v[1] != ' ' && v[2] != ' '; v += 3)
+			;
+		return *v == '\0' || !strcmp(v, " ");
+	}
+	v += strspn(v, " ");
+	k = strspn(v, "0123456789");
+	return k && (v[k] == '\0' || !strcmp(v + k, " kB"));
+}
+
+/*
+ * Check one read of a maps (or smaps) text: every line whole, entries in
+ * ascending order, and each fixed range shown exactly as one entry. Problems
+ * go to stderr, prefixed by what; returns their number.
+ *
+ * Each time the kernel refills its seq_file buffer it takes the locks afresh
+ * and goes on from the end of the last entry it showed; if that VMA merged
+ * meanwhile, the merged VMA comes next and overlaps the entry before it (the
+ * selftest allows this too, and so does PROCMAP_QUERY's walk). User space
+ * cannot see where the refills happened, so an entry may start below the end
+ * of the one before (counted as an overlap) but must end above it.
+ */
+static int check_maps_text(const char *text, size_t size, bool smaps,
+			   const struct range *fixed, int nr_fixed, const char *what)
+{
+	unsigned long prev_end = 0;
+	int problems = 0, i, line = 0;
+	bool *seen = calloc(nr_fixed + 1, sizeof(*seen));
+	const char *s = text, *end = text + size;
+
+	if (!seen)
+		return 1;
+#define PROBLEM(...) do { \
+		if (problems++ < 5) { \
+			fprintf(stderr, "vmalock_user_stress: %s: line %d: ", what, line); \
+			fprintf(stderr, __VA_ARGS__); \
+			fputc('\n', stderr); \
+		} \
+	} while (0)
+	if (size && text[size - 1] != '\n') {
+		line = -1;
+		PROBLEM("torn: text does not end with a newline");
+	}
+	while (s < end) {
+		const char *nl = memchr(s, '\n', end - s);
+		size_t n = nl ? (size_t)(nl - s) : (size_t)(end - s);
+		char buf[512], perms[8], dev[16];
+		unsigned long start, stop_, off, inode;
+		int used = 0;
+
+		line++;
+		if (n >= sizeof(buf))
+			n = sizeof(buf) - 1;
+		memcpy(buf, s, n);
+		buf[n] = '\0';
+		s = nl ? nl + 1 : end;
+		if (sscanf(buf, "%lx-%lx %7s %lx %15s %lu%n", &start, &stop_, perms, &off,
+			   dev, &inode, &used) == 6 && strlen(perms) == 4 &&
+		    strspn(perms, "rwxsp-") == 4 && strchr(dev, ':') &&
+		    (buf[used] == '\0' || buf[used] == ' ')) {
+			if (glued(buf + used))
+				PROBLEM("torn: a second entry inside '%s'", buf);
+			if (start >= stop_)
+				PROBLEM("torn: empty entry %lx-%lx", start, stop_);
+			if (stop_ <= prev_end)
+				PROBLEM("out of order: %lx-%lx after an entry ending at %lx",
+					start, stop_, prev_end);
+			else if (start < prev_end)
+				atomic_fetch_add(&maps_overlaps, 1);
+			prev_end = stop_;
+			for (i = 0; i < nr_fixed; i++) {
+				if (start == fixed[i].start && stop_ == fixed[i].end)
+					seen[i] = true;
+				else if (start < fixed[i].end && stop_ > fixed[i].start)
+					PROBLEM("fixed %lx-%lx shown as %lx-%lx", fixed[i].start,
+						fixed[i].end, start, stop_);
+			}
+			continue;
+		}
+		if (smaps && line > 1 && smaps_field(buf))
+			continue;
+		PROBLEM("torn: '%s'", buf);
+	}
+	for (i = 0; i < nr_fixed; i++)
+		if (!seen[i]) {
+			line = 0;
+			PROBLEM("gap: fixed %lx-%lx missing", fixed[i].start, fixed[i].end);
+		}
+#undef PROBLEM
+	free(seen);
+	return problems;
+}
+
+/* The whole of a /proc file, read as programs read it: a page at a time. */
+static char *read_all(int fd, size_t *size)
+{
+	size_t cap = 1 << 16, n = 0;
+	char *buf = malloc(cap);
+	ssize_t r;
+
+	if (!buf)
+		return NULL;
+	if (lseek(fd, 0, SEEK_SET) < 0) {
+		free(buf);
+		return NULL;
+	}
+	while ((r = read(fd, buf + n, cap - n > 4096 ? 4096 : cap - n)) > 0) {
+		n += r;
+		if (n == cap) {
+			char *b = realloc(buf, cap *= 2);
+
+			if (!b) {
+				free(buf);
+				return NULL;
+			}
+			buf = b;
+		}
+	}
+	if (r < 0) {
+		free(buf);
+		return NULL;
+	}
+	*size = n;
+	return buf;
+}
+
+/* The uapi struct as of Linux 6.11 (linux/fs.h); Debian 12's headers lack it. */
+struct vt_procmap_query {
+	u64 size, query_flags, query_addr, vma_start, vma_end, vma_flags;
+	u64 vma_page_size, vma_offset, inode;
+	u32 dev_major, dev_minor, vma_name_size, build_id_size;
+	u64 vma_name_addr, build_id_addr;
+};
+
+#define VT_PROCMAP_QUERY	_IOWR('f', 17, struct vt_procmap_query)
+#define VT_COVERING_OR_NEXT	0x10
+
+/*
+ * Fixed one-page memfd mappings, each with a changing neighbour on both
+ * sides: [anon page, unmapped and mapped again][fixed][2 anon pages, the
+ * first mprotect()ed]. The anon neighbours of two slots merge and split.
+ */
+#define MAPS_SLOTS	48
+#define SLOT_PAGES	4
+static struct range fixed[MAPS_SLOTS + 1];
+static char *slots;
+
+static int setup_maps_slots(void)
+{
+	size_t len = (size_t)MAPS_SLOTS * SLOT_PAGES * page_size;
+	int fd = memfd_create("vmalock_fixed", 0), i;
+
+	if (fd < 0) {
+		skip(C_MAPS, "memfd", "memfd_create() fails: no fixed mappings to check");
+		atomic_store(&skipped[C_SMAPS], 1);
+		atomic_store(&skipped[C_QUERY], 1);
+		return -1;
+	}
+	if (ftruncate(fd, (off_t)MAPS_SLOTS * page_size))
+		die("ftruncate");
+	slots = map_anon(NULL, len, 0);
+	if (slots == MAP_FAILED)
+		die("mmap");
+	for (i = 0; i < MAPS_SLOTS; i++) {
+		char *f = slots + ((size_t)i * SLOT_PAGES + 1) * page_size;
+
+		if (mmap(f, page_size, PROT_READ, MAP_SHARED | MAP_FIXED, fd,
+			 (off_t)i * page_size) != f)
+			die("mmap memfd");
+		fixed[i].start = (unsigned long)f;
+		fixed[i].end = (unsigned long)f + page_size;
+	}
+	close(fd);
+	publish(A_MAPS, slots, len);
+	return 0;
+}
+
+static void *mapschurn(void *arg)
+{
+	unsigned int seed = 6;
+
+	(void)arg;
+	if (!slots)
+		return NULL;
+	while (!atomic_load(&stop)) {
+		int i = rand_r(&seed) % MAPS_SLOTS;
+		char *s = slots + (size_t)i * SLOT_PAGES * page_size;
+		char *after = s + 2 * page_size;
+
+		/* A new mapping in place of the old: unmap and map in one call. */
+		if (map_anon(s, page_size, MAP_FIXED) != s)
+			die("mmap MAP_FIXED");
+		if (mprotect(after, page_size, PROT_READ) ||
+		    mprotect(after, page_size, PROT_READ | PROT_WRITE))
+			die("mprotect");
+	}
+	return NULL;
+}
+
+/* -X maps, smaps, procmap_query: one more fixed range, one page off, not there. */
+static int nr_fixed_checked(int cls)
+{
+	if (!(sabotage & 1u << cls))
+		return MAPS_SLOTS;
+	fixed[MAPS_SLOTS].start = fixed[0].start + page_size;
+	fixed[MAPS_SLOTS].end = fixed[0].end + page_size;
+	return MAPS_SLOTS + 1;
+}
+
+static void query_check(int fd, int nr)
+{
+	struct vt_procmap_query q;
+	unsigned long prev_end = 0, addr = 0;
+	int i, found = 0;
+
+	for (i = 0; i < nr; i++) {
+		memset(&q, 0, sizeof(q));
+		q.size = sizeof(q);
+		q.query_addr = fixed[i].start;
+		if (ioctl(fd, VT_PROCMAP_QUERY, &q)) {
+			if (errno == ENOTTY || errno == EINVAL) {
+				skip(C_QUERY, "procmap_query", errno == ENOTTY ?
+				     "ioctl gives ENOTTY (Linux < 6.11)" : "ioctl gives EINVAL");
+				return;
+			}
+			fail(C_QUERY, "fixed %lx-%lx: %s", fixed[i].start, fixed[i].end,
+			     strerror(errno));
+			continue;
+		}
+		if (q.vma_start != fixed[i].start || q.vma_end != fixed[i].end)
+			fail(C_QUERY, "fixed %lx-%lx shown as %llx-%llx", fixed[i].start,
+			     fixed[i].end, q.vma_start, q.vma_end);
+	}
+	/* Walk every VMA: ascending, and the fixed ones as they are. */
+	for (;;) {
+		memset(&q, 0, sizeof(q));
+		q.size = sizeof(q);
+		q.query_addr = addr;
+		q.query_flags = VT_COVERING_OR_NEXT;
+		if (ioctl(fd, VT_PROCMAP_QUERY, &q))
+			break;
+		/* As in maps: a VMA merged meanwhile may start below prev_end. */
+		if (q.vma_end <= prev_end || q.vma_end <= q.vma_start)
+			fail(C_QUERY, "walk: %llx-%llx after %lx",
+			     q.vma_start, q.vma_end, prev_end);
+		for (i = 0; i < MAPS_SLOTS; i++)
+			if (q.vma_start == fixed[i].start && q.vma_end == fixed[i].end)
+				found++;
+		prev_end = q.vma_end;
+		addr = q.vma_end;
+	}
+	if (errno != ENOENT)
+		fail(C_QUERY, "walk: %s", strerror(errno));
+	else if (found != MAPS_SLOTS)
+		fail(C_QUERY, "walk: %d of %d fixed mappings found", found, MAPS_SLOTS);
+	atomic_fetch_add(&ops[C_QUERY], 1);
+}
+
+static void *procmaps(void *arg)
+{
+	int maps = open("/proc/self/maps", O_RDONLY);
+	int smaps = open("/proc/self/smaps", O_RDONLY);
+	bool query = true;
+	int round = 0;
+
+	(void)arg;
+	if (maps < 0 || smaps < 0)
+		die("open /proc/self/maps");
+	while (slots && (go_on(C_MAPS) || go_on(C_SMAPS) || (query && go_on(C_QUERY)))) {
+		int cls = round % 3 == 1 ? C_SMAPS : C_MAPS;
+		size_t size;
+		char *text;
+
+		if (round++ % 3 == 2) {
+			if (query)
+				query_check(maps, nr_fixed_checked(C_QUERY));
+			query = !atomic_load(&skipped[C_QUERY]);
+			continue;
+		}
+		text = read_all(cls == C_SMAPS ? smaps : maps, &size);
+		if (!text)
+			die("read /proc/self/maps");
+		if (check_maps_text(text, size, cls == C_SMAPS, fixed,
+				    nr_fixed_checked(cls),
+				    class_name[cls]))
+			fail(cls, "see the lines above");
+		free(text);
+		atomic_fetch_add(&ops[cls], 1);
+	}
+	close(maps);
+	close(smaps);
+	return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* touch: faults at random pages of every range, where they may be moving */
+
+static void *toucher(void *arg)
+{
+	unsigned int seed = 7 + (unsigned int)(intptr_t)arg;
+	sigjmp_buf jb;
+
+	segv_jump = &jb;
+	while (!atomic_load(&stop)) {
+		int a = rand_r(&seed) % NR_AREAS, i;
+		uintptr_t base = atomic_load(&areas[a].base);
+		size_t len = atomic_load(&areas[a].len);
+
+		if (!base || len < (size_t)page_size)
+			continue;
+		if (sigsetjmp(jb, 1)) {
+			atomic_fetch_add(&touch_segv, 1);
+			continue;
+		}
+		for (i = 0; i < 8; i++) {
+			u64 *w = (u64 *)(base + (rand_r(&seed) % (len / page_size)) * page_size);
+
+			/* A write access that keeps every value, racing or not. */
+			__atomic_fetch_add(w, 0, __ATOMIC_RELAXED);
+		}
+		atomic_fetch_add(&ops[C_TOUCH], 1);
+	}
+	segv_jump = NULL;
+	return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+
+static const struct kind {
+	const char *name;
+	void *(*body)(void *arg);
+	int *count;	/* threads of this kind, NULL: one */
+} kinds[] = {
+	{ "writer", writer, &nr_writers },
+	{ "fork", forker, NULL },
+	{ "mprotect", splitter, NULL },
+	{ "mremap", remapper, NULL },
+	{ "munmap", unmapper, NULL },
+	{ "newmap", newmapper, NULL },
+	{ "newtouch", newtoucher, NULL },
+	{ "newtouch", newtoucher, NULL },
+	{ "growsdown", stacker, NULL },
+	{ "madvise", madviser, NULL },
+	{ "mlock", mlocker, NULL },
+	{ "procmaps", procmaps, NULL },
+	{ "mapschurn", mapschurn, NULL },
+	{ "touch", toucher, NULL },
+	{ "touch", toucher, NULL },
+};
+
+#define NR_KINDS	ARRAY_SIZE(kinds)
+
+/* The classes each kind checks, for -k: a class whose kind is off is not run. */
+static const char *const class_kind[NR_CLASSES] = {
+	"writer", "fork", "mprotect", "mremap", "mremap", "munmap", "newmap",
+	"growsdown", "madvise", "mlock", "procmaps", "procmaps", "procmaps", "touch",
+};
 
 static int number(const char *opt, const char *s, int min, int max)
 {
@@ -269,12 +1196,99 @@ static int number(const char *opt, const char *s, int min, int max)
 	return (int)v;
 }
 
+/* Comma-separated lists: the item after s, and whether s starts with name. */
+static const char *next_item(const char *s)
+{
+	s = strchr(s, ',');
+	return s ? s + 1 : NULL;
+}
+
+static bool is_item(const char *s, const char *name)
+{
+	size_t n = strlen(name);
+
+	return !strncmp(s, name, n) && (s[n] == ',' || s[n] == '\0');
+}
+
+static bool in_list(const char *list, const char *name)
+{
+	const char *s;
+
+	for (s = list; s; s = next_item(s))
+		if (is_item(s, name))
+			return true;
+	return false;
+}
+
+/* --selftest-maps FILE [START-END...]: the maps checker on a given text. */
+static int selftest_maps(int argc, char **argv, bool smaps)
+{
+	struct range r[64];
+	size_t size;
+	char *text;
+	int fd, i, n = 0, problems;
+
+	if (argc < 3) {
+		fprintf(stderr, "usage: %s %s FILE [START-END...]\n", argv[0], argv[1]);
+		return 2;
+	}
+	for (i = 3; i < argc; i++) {
+		const char *hex = "0123456789abcdefABCDEF";
+		const char *end = strchr(argv[i], '-');
+
+		if (n == 64 || !end || strspn(argv[i], hex) != (size_t)(end - argv[i]) ||
+		    strspn(end + 1, hex) != strlen(end + 1) ||
+		    sscanf(argv[i], "%lx-%lx", &r[n].start, &r[n].end) != 2 ||
+		    r[n].start >= r[n].end) {
+			fprintf(stderr,
+				"vmalock_user_stress: bad range '%s': want START-END in hex\n",
+				argv[i]);
+			return 2;
+		}
+		n++;
+	}
+	fd = open(argv[2], O_RDONLY);
+	text = fd < 0 ? NULL : read_all(fd, &size);
+	if (!text) {
+		fprintf(stderr, "vmalock_user_stress: %s: %s\n", argv[2], strerror(errno));
+		return 2;
+	}
+	problems = check_maps_text(text, size, smaps, r, n, smaps ? "smaps" : "maps");
+	printf("# maps check: %s: %d problems\n", argv[2], problems);
+	free(text);
+	close(fd);
+	return problems ? 1 : 0;
+}
+
+static void usage(const char *prog)
+{
+	int i;
+
+	fprintf(stderr, "usage: %s [-t seconds] [-w writers] [-p pages] [-s]\n"
+		"       [-k kind,...] [-X class,...]\n"
+		"       %s --selftest-maps|--selftest-smaps FILE [START-END...]\nkinds:",
+		prog, prog);
+	for (i = 0; i < (int)NR_KINDS; i++)
+		if (!i || strcmp(kinds[i].name, kinds[i - 1].name))
+			fprintf(stderr, " %s", kinds[i].name);
+	fprintf(stderr, "\n");
+	exit(2);
+}
+
 int main(int argc, char **argv)
 {
-	pthread_t th[64 + 4];
-	int opt, i, n = 0;
+	pthread_t th[MAX_THREADS];
+	struct timespec grace;
+	const char *only = NULL, *s;
+	long total_fails = 0;
+	int opt, i, j, n = 0;
 
-	while ((opt = getopt(argc, argv, "t:w:p:s")) != -1) {
+	page_size = sysconf(_SC_PAGESIZE);
+	if (argc > 1 && !strcmp(argv[1], "--selftest-maps"))
+		return selftest_maps(argc, argv, false);
+	if (argc > 1 && !strcmp(argv[1], "--selftest-smaps"))
+		return selftest_maps(argc, argv, true);
+	while ((opt = getopt(argc, argv, "t:w:p:sk:X:")) != -1) {
 		switch (opt) {
 		case 't':
 			seconds = number("-t", optarg, 1, 3600);
@@ -288,33 +1302,92 @@ int main(int argc, char **argv)
 		case 's':
 			shared = true;
 			break;
+		case 'k':
+			only = optarg;
+			for (s = only; s; s = next_item(s)) {
+				for (i = 0; i < (int)NR_KINDS; i++)
+					if (is_item(s, kinds[i].name))
+						break;
+				if (i == (int)NR_KINDS) {
+					fprintf(stderr,
+						"vmalock_user_stress: -k: unknown kind '%.*s'\n",
+						(int)strcspn(s, ","), s);
+					usage(argv[0]);
+				}
+			}
+			break;
+		case 'X':
+			for (s = optarg; s; s = next_item(s)) {
+				for (i = 0; i < NR_CLASSES; i++)
+					if (is_item(s, class_name[i]))
+						break;
+				if (i == NR_CLASSES || i == C_TOUCH || i == C_MPROTECT) {
+					fprintf(stderr,
+						"vmalock_user_stress: -X: no check to break in '%.*s'\n",
+						(int)strcspn(s, ","), s);
+					exit(2);
+				}
+				sabotage |= 1u << i;
+			}
+			break;
 		default:
-			fprintf(stderr, "usage: %s [-t seconds] [-w writers] [-p pages] [-s]\n",
-				argv[0]);
-			return 2;
+			usage(argv[0]);
 		}
 	}
-	page_size = sysconf(_SC_PAGESIZE);
+	if (optind < argc) {
+		fprintf(stderr, "vmalock_user_stress: unexpected argument '%s'\n", argv[optind]);
+		usage(argv[0]);
+	}
+	signal(SIGSEGV, on_segv);
 	region = mmap(NULL, (size_t)nr_pages * page_size, PROT_READ | PROT_WRITE,
 		      (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS, -1, 0);
-	if (region == MAP_FAILED) {
-		perror("mmap");
-		return 2;
+	if (region == MAP_FAILED)
+		die("mmap");
+	publish(A_MAIN, region, (size_t)nr_pages * page_size);
+	if (!only || in_list(only, "procmaps") || in_list(only, "mapschurn"))
+		setup_maps_slots();
+	for (i = 0; i < (int)NR_KINDS; i++) {
+		if (only && !in_list(only, kinds[i].name))
+			continue;
+		for (j = 0; j < (kinds[i].count ? *kinds[i].count : 1); j++) {
+			errno = pthread_create(&th[n++], NULL, kinds[i].body,
+					       (void *)(intptr_t)(kinds[i].count ? j : i & 1));
+			if (errno)
+				die("pthread_create");
+		}
 	}
-	for (i = 0; i < nr_writers; i++)
-		pthread_create(&th[n++], NULL, writer, (void *)(intptr_t)i);
-	pthread_create(&th[n++], NULL, forker, NULL);
-	pthread_create(&th[n++], NULL, splitter, NULL);
-	pthread_create(&th[n++], NULL, remapper, NULL);
-	pthread_create(&th[n++], NULL, unmapper, NULL);
 	sleep(seconds);
 	atomic_store(&stop, true);
+	/* Grace for classes that have not run once yet: as long again, plus 5 s. */
+	clock_gettime(CLOCK_REALTIME, &grace);
+	grace.tv_sec += seconds + 5;
 	for (i = 0; i < n; i++)
-		pthread_join(th[i], NULL);
-	printf("# user_stress: seconds=%d writers=%d pages=%d writer_rounds=%ld forks=%ld",
-	       seconds, nr_writers, nr_pages, atomic_load(&faults_rounds), atomic_load(&forks));
-	printf(" child_failures=%ld mprotects=%ld mremaps=%ld remaps=%ld corruptions=%ld\n",
-	       atomic_load(&child_fail), atomic_load(&splits), atomic_load(&remaps),
-	       atomic_load(&unmaps), atomic_load(&corrupt));
-	return atomic_load(&corrupt) || atomic_load(&child_fail) ? 1 : 0;
+		if (pthread_timedjoin_np(th[i], NULL, &grace)) {
+			atomic_store(&hard_stop, true);
+			pthread_join(th[i], NULL);
+		}
+
+	/* A class that should have run and did nothing in the grace time fails. */
+	for (i = 0; i < NR_CLASSES; i++)
+		if ((!only || in_list(only, class_kind[i])) && !atomic_load(&ops[i]) &&
+		    !atomic_load(&skipped[i]) && !atomic_load(&fails[i]))
+			fail(i, "never ran in %d s", 2 * seconds + 5);
+	printf("# user_stress: seconds=%d writers=%d pages=%d", seconds, nr_writers, nr_pages);
+	for (i = 0; i < NR_CLASSES; i++) {
+		if (only && !in_list(only, class_kind[i]))
+			continue;
+		printf(" %s=%ld", class_name[i], atomic_load(&ops[i]));
+		total_fails += atomic_load(&fails[i]);
+	}
+	printf(" touch_segv=%ld maps_overlaps=%ld skips=%ld failed=", atomic_load(&touch_segv),
+	       atomic_load(&maps_overlaps), atomic_load(&nr_skips));
+	for (i = 0, j = 0; i < NR_CLASSES; i++)
+		if (atomic_load(&fails[i]))
+			printf("%s%s", j++ ? "," : "", class_name[i]);
+	printf("%s skipped=", j ? "" : "none");
+	for (i = 0, j = 0; i < NR_CLASSES; i++)
+		if (atomic_load(&skipped[i]))
+			printf("%s%s", j++ ? "," : "", class_name[i]);
+	printf("%s corruptions=%ld\n", j ? "" : "none", total_fails);
+	return total_fails ? 1 : 0;
 }

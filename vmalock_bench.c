@@ -682,7 +682,7 @@ static int vb_set(char *key, char *val, unsigned int *items)
 			*items = 0x3e;
 			return 0;
 		}
-		while ((tok = strsep(&val, ","))) {
+		while ((tok = strsep(&val, ",:"))) {
 			if (kstrtoint(tok, 10, &n) || n < 1 || n > 5) {
 				pr_err("items=%s: allowed all or a list of 1..5 (6, monitor overhead, needs the system-wide monitors)\n",
 				       tok);
@@ -692,7 +692,7 @@ static int vb_set(char *key, char *val, unsigned int *items)
 		}
 		return 0;
 	}
-	pr_err("unknown bench parameter '%s'; allowed: repeats=1..%d ms=10..60000 readers=0..%d (0: CPUs - 1) items=all|1,..,5\n",
+	pr_err("unknown bench parameter '%s'; allowed: repeats=1..%d ms=10..60000 readers=0..%d (0: CPUs - 1) items=all|N,N.. (N 1..5)\n",
 	       key, VB_MAX_REPEATS, VB_MAX_READERS);
 	return -EINVAL;
 }
@@ -705,7 +705,7 @@ static ssize_t vb_write(struct file *file, const char __user *ubuf, size_t count
 	int err = 0;
 
 	if (count >= sizeof(buf)) {
-		pr_err("bench: parameters too long (max %zu bytes)\n", sizeof(buf) - 1);
+		pr_err("parameters too long (max %zu bytes)\n", sizeof(buf) - 1);
 		return -EINVAL;
 	}
 	if (copy_from_user(buf, ubuf, count))
@@ -728,7 +728,7 @@ static ssize_t vb_write(struct file *file, const char __user *ubuf, size_t count
 			continue;
 		val = strchr(tok, '=');
 		if (!val) {
-			pr_err("bench: '%s' is not key=value; allowed: repeats= ms= readers= items=\n",
+			pr_err("'%s' is not key=value; allowed: repeats= ms= readers= items=\n",
 			       tok);
 			err = -EINVAL;
 			break;
@@ -737,7 +737,7 @@ static ssize_t vb_write(struct file *file, const char __user *ubuf, size_t count
 		err = vb_set(tok, val, &items);
 	}
 	if (!err && !items) {
-		pr_err("bench: items= names no measurement\n");
+		pr_err("items= names no measurement\n");
 		err = -EINVAL;
 	}
 	if (err) {	/* all or nothing */

@@ -48,7 +48,8 @@ run_stage() { # name, command...
 "$top/scripts/deps.sh" || { echo "test: installing dependencies failed"; echo "0 passed, 1 failed"; exit 1; }
 run_stage host-tests "$top/tests/run-host-tests.sh"
 run_stage lkmm "$top/scripts/lkmm.sh"
-run_stage module-in-qemu "$top/scripts/vmalock-run.sh" --lifecycle --broken all "$@"
+run_stage module-in-qemu "$top/scripts/vmalock-run.sh" --lifecycle --broken all \
+	--bench repeats=1,ms=50 "$@"	# a smoke run of the bench (scripts/bench.sh)
 
 echo "total time: $((SECONDS - t0))s"
 echo "$passed passed, $failed failed"

@@ -15,6 +15,9 @@
 #   --no-kunit         do not run the KUnit suites (they run at boot of the
 #                      main guest, with kunit.enable=1)
 #   --no-user          do not run the user-space stressor (user/)
+#   --bench SPEC       also run the bench mode in the main boot, SPEC its
+#                      parameters: repeats=N,ms=N[,readers=N,items=LIST]
+#                      (scripts/bench.sh is the command for benchmarks)
 #   --duration-ms N    duration of each scenario (default 3000)
 #   --params "K=V ..." further module parameters (see README)
 #   --smp N            guest CPUs (default 2)
@@ -28,7 +31,7 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 export CACHE=${CACHE:-$HOME/.cache/vmalock-test}
 variant=debug scenarios=all broken=none real=1 lifecycle=0 kunit=1 user=1
-duration_ms=3000 params="" smp=2 accel=auto out=""
+duration_ms=3000 params="" smp=2 accel=auto out="" bench=""
 # The broken variants: the names in vmalock_names.h.
 all_broken=$(sed -n 's/^VT_BROKEN(\([A-Z_]*\))$/\1/p' "$top/vmalock_names.h" |
 	tr 'A-Z\n' 'a-z ')
@@ -48,6 +51,7 @@ while [ $# -gt 0 ]; do
 	--lifecycle) lifecycle=1 ;;
 	--no-kunit) kunit=0 ;;
 	--no-user) user=0 ;;
+	--bench) bench=${2:?}; shift ;;
 	--duration-ms) num "$1" "${2:-}"; duration_ms=$2; shift ;;
 	--params) params=${2?}; shift ;;
 	--smp) num "$1" "${2:-}"; smp=$2; shift ;;
@@ -71,6 +75,8 @@ for b in $broken; do
 done
 [[ $scenarios =~ ^[a-z_,]+$ ]] || die "--scenarios takes all or a comma-separated list of names"
 [[ $params =~ ^[a-z_0-9=\ ]*$ ]] || die "--params takes 'key=value ...' with numeric values"
+[[ $bench =~ ^([a-z]+=[0-9a-z:]+(,[a-z]+=[0-9a-z:]+)*)?$ ]] ||
+	die "--bench takes key=value,... (repeats=N,ms=N,readers=N,items=all|N:N..)"
 
 [ -n "$out" ] || out=$top/results/$(date +%Y%m%d-%H%M%S)
 mkdir -p "$out"
@@ -217,16 +223,25 @@ record() { # run expect judge-rc
 	done < "$ktap"
 }
 
+# Bound on the bench's time: windows of ms, 30 at most per repeat, x3 on TCG.
+bench_secs() {
+	local r ms
+	r=$(echo "$bench" | tr ',' '\n' | sed -n 's/^repeats=//p')
+	ms=$(echo "$bench" | tr ',' '\n' | sed -n 's/^ms=//p')
+	[ -n "$bench" ] && echo $((30 + 3 * 30 * ${r:-5} * ${ms:-1000} / 1000)) || echo 0
+}
+
 boots() {
 	local runs="" rc
 	[ $real -eq 1 ] && runs=real
 	[ $lifecycle -eq 1 ] && runs=${runs:+$runs,}lifecycle
 	[ $kunit -eq 1 ] && runs=${runs:+$runs,}kunit
 	[ $user -eq 1 ] && runs=${runs:+$runs,}user
+	[ -n "$bench" ] && runs=${runs:+$runs,}bench
 	if [ -n "$runs" ]; then
 		rc=0
-		qemu_boot main "$use_accel" "$runs" "$(boot_timeout $((nscn + 4)))" \
-			"$([ $kunit -eq 1 ] && echo kunit.enable=1)" || rc=$?
+		qemu_boot main "$use_accel" "$runs" "$(($(boot_timeout $((nscn + 4))) + $(bench_secs)))" \
+			"$([ $kunit -eq 1 ] && echo kunit.enable=1)${bench:+ vt.bench=$bench}" || rc=$?
 		[ $rc -eq 0 ] || check FAIL "boot-main" "$([ $rc -eq 124 ] && echo hung || echo crashed)"
 		if python3 "$top/scripts/scan-splats.py" "$out/console-main.log" > "$out/splats-main.txt"; then
 			check PASS "no-kernel-splat"
@@ -250,6 +265,8 @@ boots() {
 			judge main user pass || true
 			record user pass
 		fi
+		[ -z "$bench" ] || python3 "$top/scripts/bench.py" check "$out/results-main.raw" \
+			--out "$out" >> "$summary" || true
 	fi
 	for b in $broken; do
 		rc=0

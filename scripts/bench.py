@@ -135,9 +135,7 @@ def document(runs, variant, smp, accel, command, kernel=None):
 
 
 def fmt(v):
-	if v == 0:
-		return '0'
-	if abs(v) >= 1000:
+	if v == int(v) or abs(v) >= 1000:
 		return '%.0f' % v
 	if abs(v) >= 10:
 		return '%.1f' % v
@@ -226,7 +224,7 @@ def plots(doc, outdir):
 		body = ('set title "uncontended cost (%s)" noenhanced\n'
 			'set ylabel "ns per pair (median, min-max)"\nset yrange [0:*]\n'
 			'set style fill solid 0.5\nset boxwidth 0.6\nunset key\n'
-			'set xrange [-0.5:%d]\n'
+			'set xrange [-0.5:%g]\n'
 			'plot "%s" u 1:3:xtic(2) w boxes, "" u 1:3:4:5 w yerrorbars\n') % (
 				title, len(unc) - 0.5, dat)
 		made += _gnuplot(gp, body, os.path.join(outdir, 'uncontended'))
@@ -236,7 +234,7 @@ def plots(doc, outdir):
 def _gnuplot(gp, body, base):
 	made = []
 	for term, ext in (('pngcairo size 800,500', 'png'), ('svg size 800,500', 'svg')):
-		script = 'set terminal %s\nset output "%s.%s"\n%s' % (term, base, ext, body)
+		script = 'set terminal %s\nset termoption noenhanced\nset output "%s.%s"\n%s' % (term, base, ext, body)
 		r = subprocess.run([gp], input=script, text=True, capture_output=True)
 		if r.returncode != 0 or not os.path.exists('%s.%s' % (base, ext)):
 			if term.startswith('pngcairo'):	# older or smaller builds: plain png

@@ -10,12 +10,16 @@
 #        bench.sh --ab KDIR_A KDIR_B [options]
 #                          build both trees, boot them alternately (A B A B
 #                          ...), print the comparison
+#        bench.sh --ab-builds BUILD_A BUILD_B [options]
+#                          the same with two kernels already built
+#                          (build directories of build-kernel.sh)
 # Options:
 #   --repeats N    repeats of each measurement per boot (default 5)
 #   --ms N         length of one repeat in ms (default 1000)
 #   --readers N    readers (and faulters) of items 2, 3, 5 (default: CPUs - 1)
 #   --items LIST   all (default) or a comma-separated list of 1..5
 #   --rounds N     --ab: boots of each kernel (default 2)
+#   --variant V    kernel variant (default perf: no debugging)
 #   --smp N        guest CPUs (default 2)
 #   --accel A      auto (default), tcg, kvm
 #   --out DIR      results directory (default results/<timestamp>)
@@ -25,8 +29,8 @@
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-repeats=5 ms=1000 readers=0 items=all rounds=2 smp=2 accel=auto out="" mode=one
-kdir_a="" kdir_b="" json_a="" json_b=""
+repeats=5 ms=1000 readers=0 items=all rounds=2 smp=2 accel=auto out="" mode=one variant=perf
+kdir_a="" kdir_b="" kbuild_a="" kbuild_b="" json_a="" json_b=""
 cmdline="scripts/bench.sh $*"
 
 usage() { sed -n '/^# Usage/,/^# Exit/p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
@@ -39,6 +43,9 @@ while [ $# -gt 0 ]; do
 		mode=compare json_a=$2 json_b=$3; shift 2 ;;
 	--ab) [ $# -ge 3 ] || die "--ab needs KDIR_A KDIR_B"
 		mode=ab kdir_a=$2 kdir_b=$3; shift 2 ;;
+	--ab-builds) [ $# -ge 3 ] || die "--ab-builds needs BUILD_A BUILD_B"
+		mode=ab-builds kbuild_a=$2 kbuild_b=$3; shift 2 ;;
+	--variant) variant=${2:?}; shift ;;
 	--repeats) num "$1" "${2:-}"; repeats=$2; shift ;;
 	--ms) num "$1" "${2:-}"; ms=$2; shift ;;
 	--readers) num "$1" "${2:-}"; readers=$2; shift ;;
@@ -63,9 +70,17 @@ fi
 [ "$rounds" -ge 1 ] && [ "$rounds" -le 20 ] || die "--rounds must be 1..20"
 [[ $items =~ ^(all|[1-5](,[1-5])*)$ ]] || die "--items must be all or a list of 1..5 (6, monitor overhead, needs the system-wide monitors)"
 case $accel in auto|tcg|kvm) ;; *) die "--accel must be auto, tcg or kvm" ;; esac
+[ -f "$top/configs/$variant.config" ] && [ "$variant" != base ] ||
+	die "unknown variant '$variant'; allowed: perf debug kcsan"
 if [ $mode = ab ]; then
 	for d in "$kdir_a" "$kdir_b"; do
 		[ -f "$d/Makefile" ] && [ -d "$d/mm" ] || die "'$d' is not a kernel source tree"
+	done
+fi
+if [ $mode = ab-builds ]; then
+	for d in "$kbuild_a" "$kbuild_b"; do
+		[ -f "$d/arch/x86/boot/bzImage" ] && [ -f "$d/.vmalock-version" ] ||
+			die "'$d' is not a build directory of build-kernel.sh"
 	done
 fi
 
@@ -81,21 +96,21 @@ fi
 mkdir -p "$out"
 spec="repeats=$repeats,ms=$ms,readers=$readers,items=${items//,/:}"
 
-# One boot of the perf kernel of $1 (empty: the default tree) into $out/$2.
-boot() { # kdir name
+# One boot into $out/$1, of KBUILD=$2 if given, else of the variant of KDIR.
+boot() { # name [kbuild]
 	local t0=$SECONDS rc=0
-	echo "bench: boot $2${1:+ ($1)}" >&2
-	KDIR=$1 "$top/scripts/vmalock-run.sh" --variant perf --no-real --no-kunit --no-user \
-		--bench "$spec" --smp "$smp" --accel "$accel" --out "$out/$2" \
-		> "$out/$2.log" 2>&1 || rc=$?
+	echo "bench: boot $1${2:+ ($2)}" >&2
+	KBUILD=${2:-} "$top/scripts/vmalock-run.sh" --variant "$variant" --no-real --no-kunit --no-user \
+		--bench "$spec" --smp "$smp" --accel "$accel" --out "$out/$1" \
+		> "$out/$1.log" 2>&1 || rc=$?
 	if [ $rc -ne 0 ]; then
-		tail -20 "$out/$2.log" >&2
-		echo "bench: boot $2 failed (status $rc); log: $out/$2.log" >&2
+		tail -20 "$out/$1.log" >&2
+		echo "bench: boot $1 failed (status $rc); log: $out/$1.log" >&2
 		exit 1
 	fi
-	echo "bench: boot $2 done in $((SECONDS - t0))s" >&2
-	sed -n 's/^kernel \(.*\), variant .*, accel \([a-z]*\), smp .*/\2/p' "$out/$2.log" \
-		> "$out/$2/accel"
+	echo "bench: boot $1 done in $((SECONDS - t0))s" >&2
+	sed -n 's/^kernel \(.*\), variant .*, accel \([a-z]*\), smp .*/\2/p' "$out/$1.log" \
+		> "$out/$1/accel"
 }
 
 report() { # out-dir plots? raw...
@@ -103,13 +118,13 @@ report() { # out-dir plots? raw...
 	shift 2
 	local args=() r
 	for r in "$@"; do args+=(--raw "$r/results-main.raw"); done
-	python3 "$top/scripts/bench.py" report "${args[@]}" --out "$dir" --variant perf \
+	python3 "$top/scripts/bench.py" report "${args[@]}" --out "$dir" --variant "$variant" \
 		--smp "$smp" --accel "$(cat "$dir/accel")" --command "$cmdline" \
 		--kernel "$(cat "$dir/kernel-version")" $plots
 }
 
 if [ $mode = one ]; then
-	boot "${KDIR:-}" boot-1
+	boot boot-1
 	cp "$out/boot-1/kernel-version" "$out/boot-1/accel" "$out/"
 	report "$out" --plots "$out/boot-1"
 	echo "bench: results in $out" >&2
@@ -118,15 +133,17 @@ fi
 
 # A/B: build both first, then boot them alternately so that machine noise
 # falls on both.
-for d in "$kdir_a" "$kdir_b"; do
-	echo "bench: building $d" >&2
-	KDIR=$d "$top/scripts/build-kernel.sh" perf >/dev/null
-done
+if [ $mode = ab ]; then
+	echo "bench: building $kdir_a" >&2
+	kbuild_a=$(KDIR=$kdir_a "$top/scripts/build-kernel.sh" "$variant" | tail -1)
+	echo "bench: building $kdir_b" >&2
+	kbuild_b=$(KDIR=$kdir_b "$top/scripts/build-kernel.sh" "$variant" | tail -1)
+fi
 a_runs=() b_runs=()
 for ((i = 1; i <= rounds; i++)); do
-	boot "$kdir_a" "A-$i"
+	boot "A-$i" "$kbuild_a"
 	a_runs+=("$out/A-$i")
-	boot "$kdir_b" "B-$i"
+	boot "B-$i" "$kbuild_b"
 	b_runs+=("$out/B-$i")
 done
 mkdir -p "$out/A" "$out/B"
@@ -136,4 +153,4 @@ report "$out/A" "" "${a_runs[@]}" > /dev/null
 report "$out/B" "" "${b_runs[@]}" > /dev/null
 python3 "$top/scripts/bench.py" compare "$out/A/bench.json" "$out/B/bench.json" |
 	tee "$out/compare.txt"
-echo "bench: A = $kdir_a, B = $kdir_b; results in $out" >&2
+echo "bench: A = ${kdir_a:-$kbuild_a}, B = ${kdir_b:-$kbuild_b}; results in $out" >&2

@@ -23,7 +23,8 @@
 #   --smp N            guest CPUs (default 2)
 #   --accel A          auto (default: KVM only if a probe boot works), tcg, kvm
 #   --out DIR          results directory (default results/<timestamp>)
-# Environment: KDIR (your kernel tree), CACHE (default ~/.cache/vmalock-test).
+# Environment: KDIR (your kernel tree), CACHE (default ~/.cache/vmalock-test),
+#   KBUILD (a build directory of build-kernel.sh: boot it, build nothing).
 #
 # Exit status: 0 if every check passed, 1 if any failed, 2 on bad usage.
 set -euo pipefail
@@ -117,6 +118,13 @@ PY
 stage deps "$top/scripts/deps.sh" >&2
 
 build_kernel() {
+	# KBUILD: a kernel build-kernel.sh already built, booted as it is.
+	if [ -n "${KBUILD:-}" ]; then
+		kbuild=$(cd "$KBUILD" && pwd)
+		[ -f "$kbuild/arch/x86/boot/bzImage" ] && [ -f "$kbuild/.vmalock-version" ] ||
+			die "KBUILD=$KBUILD is not a build directory of build-kernel.sh"
+		return 0
+	fi
 	kbuild=$("$top/scripts/build-kernel.sh" "$variant" | tail -1)
 }
 stage kernel build_kernel

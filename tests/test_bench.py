@@ -230,6 +230,8 @@ class BenchShUsage(unittest.TestCase):
 				  (('--accel', 'xen'), 'auto, tcg or kvm'),
 				  (('--ab', '/nonexistent', '/tmp'), 'not a kernel source tree'),
 				  (('--compare', 'only-one'), 'needs A.json B.json'),
+				  (('--ab-builds', '/tmp', '/tmp'), 'not a build directory'),
+				  (('--variant', 'base'), "unknown variant 'base'"),
 				  (('--frob',), "unknown option '--frob'")):
 			r = self.sh(*args)
 			self.assertEqual(r.returncode, 2, args)

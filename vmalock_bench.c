@@ -593,9 +593,16 @@ static int vb_controller_fn(void *unused)
 	struct mm_struct *mm = vt_mm_create();
 	int item, err = run && mm ? 0 : -ENOMEM;
 
-	vb_print("# vmalock bench: kernel=%s repeats=%d ms=%d readers=%d cpus=%u vmas=%d\n",
+	char items[16] = "";
+
+	for (item = 1; item <= 5; item++)
+		if (vb_items & BIT(item))
+			scnprintf(items + strlen(items), sizeof(items) - strlen(items), "%s%d",
+				  items[0] ? "," : "", item);
+	vb_print("# vmalock bench: kernel=%s repeats=%d ms=%d readers=%d cpus=%u vmas=%d",
 		 init_utsname()->release, vb_repeats, vb_ms, vb_nr_readers(),
 		 num_online_cpus(), vmas);
+	vb_print(" items=%s\n", items);
 	if (!err) {
 		run->mm = mm;
 		kthread_use_mm(mm);

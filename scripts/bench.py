@@ -312,8 +312,10 @@ def cmd_check(args):
 		print('FAIL bench/output (%s)' % e)
 		return 1
 	bad = 0
-	missing = [g for g in GROUPS
-		   if not any(n.startswith(g + '.') for n in res['measurements'])]
+	# The groups of the items asked for (all when the header does not say).
+	items = str(res['header'].get('items', '1,2,3,4,5')).split(',')
+	missing = [g for i, g in enumerate(GROUPS, 1) if str(i) in items and
+		   not any(n.startswith(g + '.') for n in res['measurements'])]
 	ok = res['end'] == 'ok' and not res['errors'] and not missing
 	detail = '; '.join(res['errors'] + (['no ' + ', '.join(missing)] if missing else []))
 	print('%s bench/output%s' % ('PASS' if ok else 'FAIL', ' (%s)' % detail if detail else ''))

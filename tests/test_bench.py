@@ -126,6 +126,14 @@ class Check(unittest.TestCase):
 		self.assertEqual(r.returncode, 1)
 		self.assertIn('FAIL bench/output (no faults)', r.stdout)
 
+	def test_items_asked_for_only(self):
+		text = '\n'.join(ln for ln in raw_text().splitlines()
+				 if not ln.startswith(('faults ', 'scaling ')))
+		r, _ = self.check(text.replace('items=1,2,3,4,5', 'items=1,2,3'))
+		self.assertEqual(r.returncode, 0, r.stdout)
+		r, _ = self.check(text.replace('items=1,2,3,4,5', 'items=1,2,3,4'))
+		self.assertIn('FAIL bench/output (no scaling)', r.stdout)
+
 	def test_error_in_bench(self):
 		r, _ = self.check(raw_text().replace('# end ok', '# error: claim failed: -4\n# end error'))
 		self.assertEqual(r.returncode, 1)

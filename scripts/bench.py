@@ -208,7 +208,8 @@ def plots(doc, outdir):
 								  q['median'], q['min'], q['max']))
 		body = ('set title "reader scaling (%s)" noenhanced\n'
 			'set xlabel "readers"\nset ylabel "reads/s (median, min-max)"\n'
-			'set key left top\nset yrange [0:*]\nset xtics 1\n'
+			'set key left bottom\nset yrange [0:*]\nset xtics 1\n'
+			'set offsets graph 0.05, graph 0.05, 0, 0\n'
 			'plot "%s" u 1:2:3:4 w yerrorlines t "per-VMA lock", '
 			'"%s" u 1:5:6:7 w yerrorlines t "mmap_lock"\n') % (title, dat, dat)
 		made += _gnuplot(gp, body, os.path.join(outdir, 'scaling'))

@@ -31,7 +31,7 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 repeats=5 ms=1000 readers=0 items=all rounds=2 smp=2 accel=auto out="" mode=one variant=perf
 kdir_a="" kdir_b="" kbuild_a="" kbuild_b="" json_a="" json_b=""
-cmdline="scripts/bench.sh $*"
+cmdline="scripts/bench.sh${*:+ $*}"
 
 usage() { sed -n '/^# Usage/,/^# Exit/p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 die() { echo "bench: $*" >&2; exit 2; }
@@ -120,7 +120,7 @@ report() { # out-dir plots? raw...
 	for r in "$@"; do args+=(--raw "$r/results-main.raw"); done
 	python3 "$top/scripts/bench.py" report "${args[@]}" --out "$dir" --variant "$variant" \
 		--smp "$smp" --accel "$(cat "$dir/accel")" --command "$cmdline" \
-		--kernel "$(cat "$dir/kernel-version")" $plots
+		--kernel "$(sed "s/^kernel: //" "$dir/kernel-version")" $plots
 }
 
 if [ $mode = one ]; then

@@ -6,6 +6,7 @@
 #   make check             W=1 and sparse (C=1) builds, checkpatch --strict
 #   make run               the main job (scripts/vmalock-run.sh)
 #   make test              the project's tests (scripts/test.sh)
+#   make bench             benchmarks on the perf kernel (scripts/bench.sh)
 #
 # KDIR defaults to the debug test kernel built by scripts/build-kernel.sh,
 # else to the running kernel's build directory.
@@ -31,4 +32,7 @@ run:
 test:
 	scripts/test.sh
 
-.PHONY: all modules clean check run test
+bench:
+	scripts/bench.sh
+
+.PHONY: all modules clean check run test bench

@@ -1086,6 +1086,11 @@ static int __init vt_init(void)
 	debugfs_create_file("stop", 0200, vt_dir, NULL, &vt_stop_fops);
 	debugfs_create_file("status", 0444, vt_dir, NULL, &vt_status_fops);
 	debugfs_create_file("results", 0444, vt_dir, NULL, &vt_results_fops);
+	err = vt_bench_init(vt_dir);	/* the bench file, vmalock_bench.c */
+	if (err) {
+		debugfs_remove_recursive(vt_dir);
+		return err;
+	}
 
 	if (run[0]) {
 		err = vt_start(run);
@@ -1101,6 +1106,7 @@ static void __exit vt_exit(void)
 {
 	vt_request_stop();
 	debugfs_remove_recursive(vt_dir);
+	vt_bench_exit();
 	/* The controller stops every worker and frees the run before completing. */
 	wait_for_completion(&vt_done);
 	vt_reap_controller();

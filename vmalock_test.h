@@ -305,4 +305,9 @@ int vt_vma_index(struct vm_area_struct *vma);
 struct mm_struct *vt_mm_create(void);
 int vt_map_vmas(void);
 
+/* Bench mode (vmalock_bench.c): the debugfs file "bench". */
+struct dentry;
+int vt_bench_init(struct dentry *dir);
+void vt_bench_exit(void);
+
 #endif /* _VMALOCK_TEST_H */

@@ -49,7 +49,8 @@ run_stage() { # name, command...
 run_stage lava-validate "$top/scripts/lava-job.sh" --validate-only
 run_stage host-tests "$top/tests/run-host-tests.sh"
 run_stage lkmm "$top/scripts/lkmm.sh"
-run_stage module-in-qemu "$top/scripts/vmalock-run.sh" --lifecycle --broken all "$@"
+run_stage module-in-qemu "$top/scripts/vmalock-run.sh" --lifecycle --broken all \
+	--bench repeats=1,ms=50 "$@"	# a smoke run of the bench (scripts/bench.sh)
 
 echo "total time: $((SECONDS - t0))s"
 echo "$passed passed, $failed failed"

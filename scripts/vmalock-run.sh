@@ -15,6 +15,9 @@
 #   --no-kunit         do not run the KUnit suites (they run at boot of the
 #                      main guest, with kunit.enable=1)
 #   --no-user          do not run the user-space stressor (user/)
+#   --bench SPEC       also run the bench mode in the main boot, SPEC its
+#                      parameters: repeats=N,ms=N[,readers=N,items=LIST]
+#                      (scripts/bench.sh is the command for benchmarks)
 #   --duration-ms N    duration of each scenario (default 3000)
 #   --params "K=V ..." further module parameters (see README)
 #   --smp N            guest CPUs (default 2)
@@ -28,7 +31,8 @@
 #                      kernel-version). For testing the harness itself.
 #   --recheck DIR      judge the saved results directory DIR again without
 #                      booting: rewrites its summary.txt and junit.xml
-# Environment: KDIR (your kernel tree), CACHE (default ~/.cache/vmalock-test).
+# Environment: KDIR (your kernel tree), CACHE (default ~/.cache/vmalock-test),
+#   KBUILD (a build directory of build-kernel.sh: boot it, build nothing).
 #
 # Exit status: 0 if every check passed, 1 if any failed, 2 on bad usage.
 set -euo pipefail
@@ -36,7 +40,7 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 export CACHE=${CACHE:-$HOME/.cache/vmalock-test}
 variant=debug scenarios=all broken=none real=1 lifecycle=0 kunit=1 user=1
-duration_ms=3000 params="" smp=2 accel=auto out=""
+duration_ms=3000 params="" smp=2 accel=auto out="" bench=""
 # The one list of scenarios and broken variants (vmalock_names.h).
 names() { python3 "$top/scripts/vmalock/names.py" "$top/vmalock_names.h" "$@"; }
 judge() { python3 "$top/scripts/vmalock/judge.py" "$@"; }
@@ -56,6 +60,7 @@ while [ $# -gt 0 ]; do
 	--lifecycle) lifecycle=1 ;;
 	--no-kunit) kunit=0 ;;
 	--no-user) user=0 ;;
+	--bench) bench=${2:?}; shift ;;
 	--duration-ms) num "$1" "${2:-}"; duration_ms=$2; shift ;;
 	--params) params=${2?}; shift ;;
 	--smp) num "$1" "${2:-}"; smp=$2; shift ;;
@@ -83,6 +88,8 @@ done
 [[ $scenarios =~ ^[a-z_,]+$ ]] || die "--scenarios takes all or a comma-separated list of names"
 nscn=$(names runs "$scenarios") || exit 2
 [[ $params =~ ^[a-z_0-9=\ ]*$ ]] || die "--params takes 'key=value ...' with numeric values"
+[[ $bench =~ ^([a-z]+=[0-9a-z:]+(,[a-z]+=[0-9a-z:]+)*)?$ ]] ||
+	die "--bench takes key=value,... (repeats=N,ms=N,readers=N,items=all|N:N..)"
 if [ -n "$images" ] && ! { [ -f "$images/bzImage" ] && [ -f "$images/initramfs.cpio" ]; }; then
 	die "--images $images: no bzImage and initramfs.cpio there"
 fi
@@ -91,7 +98,8 @@ main_runs=""
 [ $lifecycle -eq 1 ] && main_runs=${main_runs:+$main_runs,}lifecycle
 [ $kunit -eq 1 ] && main_runs=${main_runs:+$main_runs,}kunit
 [ $user -eq 1 ] && main_runs=${main_runs:+$main_runs,}user
-[ -n "$main_runs$broken" ] || die "nothing to run: --no-real, --no-kunit and --no-user without --lifecycle or --broken"
+[ -z "$bench" ] || main_runs=${main_runs:+$main_runs,}bench
+[ -n "$main_runs$broken" ] || die "nothing to run: --no-real, --no-kunit and --no-user without --lifecycle, --broken or --bench"
 
 [ -n "$out" ] || out=$top/results/$(date +%Y%m%d-%H%M%S)
 mkdir -p "$out"
@@ -106,7 +114,14 @@ stage() { # name, command...
 }
 
 build_kernel() {
-	kbuild=$("$top/scripts/build-kernel.sh" "$variant" | tail -1)
+	# KBUILD: a kernel build-kernel.sh already built, booted as it is.
+	if [ -n "${KBUILD:-}" ]; then
+		kbuild=$(cd "$KBUILD" && pwd)
+		[ -f "$kbuild/arch/x86/boot/bzImage" ] && [ -f "$kbuild/.vmalock-version" ] ||
+			die "KBUILD=$KBUILD is not a build directory of build-kernel.sh"
+	else
+		kbuild=$("$top/scripts/build-kernel.sh" "$variant" | tail -1)
+	fi
 	kversion=$(cat "$kbuild/.vmalock-version")
 	kconfig=$kbuild/.config bzimage=$kbuild/arch/x86/boot/bzImage
 	kunit_py=$(cat "$kbuild/.vmalock-kdir")/tools/testing/kunit/kunit.py
@@ -193,11 +208,20 @@ pick_accel() {
 stage accel-probe pick_accel
 echo "accel: $use_accel" >&2
 
+# Bound on the bench's time: windows of ms, 30 at most per repeat, x3 on TCG.
+bench_secs() {
+	local r ms
+	r=$(echo "$bench" | tr ',' '\n' | sed -n 's/^repeats=//p')
+	ms=$(echo "$bench" | tr ',' '\n' | sed -n 's/^ms=//p')
+	[ -n "$bench" ] && echo $((30 + 3 * 30 * ${r:-5} * ${ms:-1000} / 1000)) || echo 0
+}
+
 boots() {
 	local b
 	[ -z "$main_runs" ] ||
-		qemu_boot main "$use_accel" "$main_runs" "$(boot_timeout $((nscn + 4)))" \
-			"$([ $kunit -eq 1 ] && echo kunit.enable=1)"
+		qemu_boot main "$use_accel" "$main_runs" \
+			"$(($(boot_timeout $((nscn + 4))) + $(bench_secs)))" \
+			"$([ $kunit -eq 1 ] && echo kunit.enable=1)${bench:+ vt.bench=$bench}"
 	for b in $broken; do
 		qemu_boot "broken-$b" "$use_accel" "broken-$b" \
 			"$(boot_timeout "$(names runs "$scenarios" "$b")")"

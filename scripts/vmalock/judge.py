@@ -97,6 +97,9 @@ def scan(bootdir, console):
 
 def judge_run(bootdir, run, raw, kunit_py, log):
 	"""Check lines [(verdict, name, detail)] of one run of a boot."""
+	if run == 'bench':	# not KTAP: figures and checks, for bench.py
+		import bench
+		return bench.checks('\n'.join(raw), bootdir)
 	expect = 'fail' if run.startswith('broken-') else 'pass'
 	ktap.clear_run(bootdir, run)
 	try:

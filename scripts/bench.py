@@ -1,0 +1,398 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+#
+# Post-processing of the bench mode (vmalock_bench.c): parse its output from
+# the guest's results port, keep every repeat, and report median, min and max.
+#
+#   bench.py check RAW [--out DIR]          PASS/FAIL lines for the summary
+#   bench.py report --raw RAW [--raw RAW..] --out DIR --variant V --smp N
+#            --accel A --command CMD [--kernel TEXT] [--plots]
+#                                            bench.json, bench.txt, plots
+#   bench.py compare A.json B.json           ratios B/A, changes flagged
+#
+# The bench prints, between "VMALOCK-RESULTS-BEGIN run=bench" and
+# "VMALOCK-RESULTS-END run=bench", one line per measurement,
+# "GROUP NAME UNIT V1 .. VR" (one value per repeat), "#" comments (a header
+# with kernel= repeats= ms= readers= cpus=, "# check ok|FAIL NAME" from the
+# guest, "# end ok|error") and "skip NAME: WHY" for what it cannot measure.
+# Several RAW files (boots of one kernel) are merged: their repeats pooled.
+#
+# Exit status: 0 done, 1 a check failed (check), 2 bad input or results
+# missing or malformed.
+
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+
+TS_RE = re.compile(r'^\[\s*\d+\.\d+\]\s?')
+BEGIN = 'VMALOCK-RESULTS-BEGIN run=bench'
+END = 'VMALOCK-RESULTS-END run=bench'
+LINE_RE = re.compile(r'^([a-z]+) ([a-z0-9_]+) (\S+)((?: \d+(?:\.\d+)?)+)$')
+GROUPS = ('uncontended', 'claim', 'contention', 'scaling', 'faults')
+TCG_NOTE = ('accel tcg: absolute times are indicative only (an emulated CPU); '
+	    'the ratios are the result')
+
+
+class BenchError(Exception):
+	"""Bench output missing or malformed, or bad input."""
+
+
+def parse(text):
+	"""Parse the last bench block of a results port's text."""
+	lines = [TS_RE.sub('', ln.rstrip('\r\n')) for ln in text.splitlines()]
+	begins = [i for i, ln in enumerate(lines) if ln.strip() == BEGIN]
+	if not begins:
+		raise BenchError('no bench results (no "%s" line)' % BEGIN)
+	block = []
+	for ln in lines[begins[-1] + 1:]:
+		if ln.strip() == END:
+			break
+		block.append(ln.strip())
+	else:
+		raise BenchError('bench results cut short (no "%s" line)' % END)
+	res = {'header': {}, 'measurements': {}, 'checks': [], 'skipped': {},
+	       'errors': [], 'end': None}
+	for ln in block:
+		if not ln:
+			continue
+		if ln.startswith('# vmalock bench:'):
+			for k, v in re.findall(r'(\w+)=(\S+)', ln):
+				res['header'][k] = int(v) if v.isdigit() else v
+		elif ln.startswith('# check '):
+			parts = ln.split()
+			if len(parts) != 4 or parts[2] not in ('ok', 'FAIL'):
+				raise BenchError('malformed check line: %r' % ln)
+			res['checks'].append((parts[3], parts[2] == 'ok'))
+		elif ln.startswith('# end '):
+			res['end'] = ln[6:].strip()
+		elif ln.startswith('# error'):
+			res['errors'].append(ln[2:])
+		elif ln.startswith('#'):
+			continue
+		elif ln.startswith('skip '):
+			name, _, why = ln[5:].partition(':')
+			res['skipped'][name.strip()] = why.strip()
+		else:
+			m = LINE_RE.match(ln)
+			if not m:
+				raise BenchError('malformed bench line: %r' % ln)
+			vals = [float(v) for v in m.group(4).split()]
+			res['measurements']['%s.%s' % (m.group(1), m.group(2))] = {
+				'unit': m.group(3), 'values': vals}
+	if 'repeats' not in res['header']:
+		raise BenchError('bench header line missing')
+	for name, m in res['measurements'].items():
+		if len(m['values']) != res['header']['repeats']:
+			raise BenchError('%s has %d values, repeats=%d' % (
+				name, len(m['values']), res['header']['repeats']))
+	return res
+
+
+def parse_file(path):
+	try:
+		with open(path, errors='replace') as f:
+			return parse(f.read())
+	except OSError as e:
+		raise BenchError('cannot read %s: %s' % (path, e.strerror)) from e
+
+
+def stats(values):
+	return {'median': statistics.median(values), 'min': min(values),
+		'max': max(values)}
+
+
+def merge(runs):
+	"""Pool the repeats of several boots of one kernel."""
+	out = {}
+	for run in runs:
+		for name, m in run['measurements'].items():
+			e = out.setdefault(name, {'unit': m['unit'], 'values': []})
+			e['values'].extend(m['values'])
+	for e in out.values():
+		e.update(stats(e['values']))
+	return out
+
+
+def document(runs, variant, smp, accel, command, kernel=None):
+	h = runs[0]['header']
+	return {
+		'kernel': kernel or h.get('kernel', 'unknown'),
+		'variant': variant, 'smp': smp, 'accel': accel,
+		'repeats': sum(r['header']['repeats'] for r in runs),
+		'repeats_per_boot': h['repeats'], 'boots': len(runs),
+		'ms': h.get('ms'), 'readers': h.get('readers'), 'cpus': h.get('cpus'),
+		'command': command,
+		'note': TCG_NOTE if accel == 'tcg' else 'absolute times measured with ' + accel,
+		'measurements': merge(runs),
+		'not_measured': dict(runs[0]['skipped']),
+		'errors': [e for r in runs for e in r['errors']],
+	}
+
+
+def fmt(v):
+	if v == int(v) or abs(v) >= 1000:
+		return '%.0f' % v
+	if abs(v) >= 10:
+		return '%.1f' % v
+	return '%.2f' % v
+
+
+def table(doc):
+	ms = doc['measurements']
+	out = ['vmalock bench: kernel %s, variant %s, smp %s, accel %s, %d repeats'
+	       ' (%d boot(s)) x %s ms' % (doc['kernel'], doc['variant'], doc['smp'],
+					  doc['accel'], doc['repeats'], doc['boots'], doc['ms']),
+	       doc['note'], 'median [min - max] over the repeats', '']
+	w = max([len(n) for n in ms] + [20])
+	for group in GROUPS:
+		names = [n for n in ms if n.startswith(group + '.')]
+		if not names:
+			continue
+		for n in names:
+			m = ms[n]
+			out.append('%-*s %12s [%s - %s] %s' % (w, n, fmt(m['median']), fmt(m['min']),
+							     fmt(m['max']), m['unit']))
+		out.append('')
+	scal = scaling_rows(doc)
+	if scal:
+		out.append('scaling (readers, each on its own VMA): median ops/s')
+		out.append('%8s %14s %14s %8s' % ('readers', 'per-VMA', 'mmap_lock', 'ratio'))
+		for k, p, m in scal:
+			out.append('%8d %14s %14s %8s' % (k, fmt(p), fmt(m), fmt(p / m) if m else '-'))
+		out.append('')
+	for name, why in doc['not_measured'].items():
+		out.append('not measured: %s (%s)' % (name, why))
+	for e in doc['errors']:
+		out.append(e)
+	return '\n'.join(out).rstrip() + '\n'
+
+
+def scaling_rows(doc):
+	ms = doc['measurements']
+	rows = []
+	for n in ms:
+		m = re.match(r'scaling\.pervma_(\d+)$', n)
+		if m and 'scaling.mmap_%s' % m.group(1) in ms:
+			k = int(m.group(1))
+			rows.append((k, ms[n]['median'], ms['scaling.mmap_%d' % k]['median']))
+	return sorted(rows)
+
+
+def plots(doc, outdir):
+	"""scaling.{png,svg} and uncontended.{png,svg} with gnuplot."""
+	gp = shutil.which('gnuplot')
+	if not gp:
+		raise BenchError('gnuplot not found (apt-get install gnuplot-nox)')
+	ms = doc['measurements']
+	title = '%s, %s, smp %s, %s' % (doc['kernel'].split()[0], doc['variant'],
+					doc['smp'], doc['accel'])
+	made = []
+	rows = []
+	for n in ms:
+		m = re.match(r'scaling\.(pervma|mmap)_(\d+)$', n)
+		if m:
+			rows.append((int(m.group(2)), m.group(1), ms[n]))
+	if rows:
+		dat = os.path.join(outdir, 'scaling.dat')
+		with open(dat, 'w') as f:
+			f.write('# readers median min max (per-VMA) median min max (mmap_lock)\n')
+			for k in sorted({r[0] for r in rows}):
+				p = ms['scaling.pervma_%d' % k]
+				q = ms['scaling.mmap_%d' % k]
+				f.write('%d %g %g %g %g %g %g\n' % (k, p['median'], p['min'], p['max'],
+								  q['median'], q['min'], q['max']))
+		body = ('set title "reader scaling (%s)" noenhanced\n'
+			'set xlabel "readers"\nset ylabel "reads/s (median, min-max)"\n'
+			'set key left bottom\nset yrange [0:*]\nset xtics 1\n'
+			'set offsets graph 0.05, graph 0.05, 0, 0\n'
+			'plot "%s" u 1:2:3:4 w yerrorlines t "per-VMA lock", '
+			'"%s" u 1:5:6:7 w yerrorlines t "mmap_lock"\n') % (title, dat, dat)
+		made += _gnuplot(gp, body, os.path.join(outdir, 'scaling'))
+	unc = [n for n in ms if n.startswith('uncontended.')]
+	if unc:
+		dat = os.path.join(outdir, 'uncontended.dat')
+		with open(dat, 'w') as f:
+			f.write('# pair median min max (ns/op)\n')
+			for i, n in enumerate(unc):
+				m = ms[n]
+				f.write('%d "%s" %g %g %g\n' % (i, n.split('.')[1], m['median'], m['min'],
+							    m['max']))
+		body = ('set title "uncontended cost (%s)" noenhanced\n'
+			'set ylabel "ns per pair (median, min-max)"\nset yrange [0:*]\n'
+			'set style fill solid 0.5\nset boxwidth 0.6\nunset key\n'
+			'set xrange [-0.5:%g]\n'
+			'plot "%s" u 1:3:xtic(2) w boxes, "" u 1:3:4:5 w yerrorbars\n') % (
+				title, len(unc) - 0.5, dat)
+		made += _gnuplot(gp, body, os.path.join(outdir, 'uncontended'))
+	return made
+
+
+def _gnuplot(gp, body, base):
+	made = []
+	for term, ext in (('pngcairo size 800,500', 'png'), ('svg size 800,500', 'svg')):
+		script = 'set terminal %s\nset termoption noenhanced\nset output "%s.%s"\n%s' % (term, base, ext, body)
+		r = subprocess.run([gp], input=script, text=True, capture_output=True)
+		if r.returncode != 0 or not os.path.exists('%s.%s' % (base, ext)):
+			if term.startswith('pngcairo'):	# older or smaller builds: plain png
+				script = script.replace('pngcairo', 'png', 1)
+				r = subprocess.run([gp], input=script, text=True, capture_output=True)
+			if r.returncode != 0:
+				raise BenchError('gnuplot failed: %s' % r.stderr.strip().splitlines()[-1:])
+		made.append('%s.%s' % (base, ext))
+	return made
+
+
+def load_doc(path):
+	try:
+		with open(path) as f:
+			doc = json.load(f)
+	except OSError as e:
+		raise BenchError('cannot read %s: %s' % (path, e.strerror)) from e
+	except ValueError as e:
+		raise BenchError('%s is not JSON: %s' % (path, e)) from e
+	if not isinstance(doc, dict) or not isinstance(doc.get('measurements'), dict):
+		raise BenchError('%s is not a bench.json (no measurements)' % path)
+	for name, m in doc['measurements'].items():
+		if not all(k in m for k in ('median', 'min', 'max', 'unit')):
+			raise BenchError('%s: measurement %s lacks median/min/max/unit' % (path, name))
+	return doc
+
+
+def compare(a, b):
+	"""Rows (name, unit, A, B, ratio B/A, flagged) for measurements in both.
+
+	A change is flagged only when it lies outside both runs' spreads: B's
+	median outside A's [min, max] and A's median outside B's [min, max].
+	"""
+	rows = []
+	for name, ma in a['measurements'].items():
+		mb = b['measurements'].get(name)
+		if mb is None:
+			continue
+		ratio = mb['median'] / ma['median'] if ma['median'] else None
+		flagged = (not ma['min'] <= mb['median'] <= ma['max'] and
+			   not mb['min'] <= ma['median'] <= mb['max'])
+		rows.append((name, ma['unit'], ma, mb, ratio, flagged))
+	return rows
+
+
+def compare_text(a, b, rows, name_a='A', name_b='B'):
+	out = ['vmalock bench compare: B/A', 'A: %s (%s, %s, smp %s, %s repeats)' % (
+		name_a, a.get('kernel'), a.get('accel'), a.get('smp'), a.get('repeats')),
+	       'B: %s (%s, %s, smp %s, %s repeats)' % (
+		name_b, b.get('kernel'), b.get('accel'), b.get('smp'), b.get('repeats'))]
+	if 'tcg' in (a.get('accel'), b.get('accel')):
+		out.append(TCG_NOTE)
+	out.append('flagged (*): B outside A\'s min-max and A outside B\'s')
+	out.append('')
+	w = max([len(r[0]) for r in rows] + [20])
+	out.append('%-*s %24s %24s %7s' % (w, 'measurement', 'A median [min-max]',
+					  'B median [min-max]', 'B/A'))
+	for name, unit, ma, mb, ratio, flagged in rows:
+		ra = '%s [%s-%s]' % (fmt(ma['median']), fmt(ma['min']), fmt(ma['max']))
+		rb = '%s [%s-%s]' % (fmt(mb['median']), fmt(mb['min']), fmt(mb['max']))
+		out.append('%-*s %24s %24s %7s %s' % (w, name, ra, rb,
+						      '%.3f' % ratio if ratio is not None else '-',
+						      '*' if flagged else ''))
+	n = sum(1 for r in rows if r[5])
+	out.append('')
+	out.append('%d of %d measurements changed beyond the spread' % (n, len(rows)))
+	return '\n'.join(out) + '\n'
+
+
+def checks(text, out=None):
+	"""Check lines [(PASS|FAIL, name, detail)] of a results port's bench
+	block; with @out, also write bench.json and bench.txt there."""
+	try:
+		res = parse(text)
+	except BenchError as e:
+		return [('FAIL', 'bench/output', str(e))]
+	# The groups of the items asked for (all when the header does not say).
+	items = str(res['header'].get('items', '1,2,3,4,5')).split(',')
+	missing = [g for i, g in enumerate(GROUPS, 1) if str(i) in items and
+		   not any(n.startswith(g + '.') for n in res['measurements'])]
+	ok = res['end'] == 'ok' and not res['errors'] and not missing
+	detail = '; '.join(res['errors'] + (['no ' + ', '.join(missing)] if missing else []))
+	lines = [('PASS' if ok else 'FAIL', 'bench/output', detail)]
+	lines += [('PASS' if good else 'FAIL', 'bench/' + name, '') for name, good in res['checks']]
+	if out and res['measurements']:
+		doc = document([res], 'unknown', None, 'unknown', 'vmalock-run.sh --bench')
+		with open(os.path.join(out, 'bench.json'), 'w') as f:
+			json.dump(doc, f, indent=1)
+		with open(os.path.join(out, 'bench.txt'), 'w') as f:
+			f.write(table(doc))
+	return lines
+
+
+def cmd_check(args):
+	"""Summary lines (PASS|FAIL name) for a results port."""
+	with open(args.raw, errors='replace') as f:
+		lines = checks(f.read(), args.out)
+	for v, name, detail in lines:
+		print('%s %s%s' % (v, name, ' (%s)' % detail if detail else ''))
+	return 1 if any(v == 'FAIL' for v, _, _ in lines) else 0
+
+
+def cmd_report(args):
+	runs = [parse_file(p) for p in args.raw]
+	for p, r in zip(args.raw, runs):
+		if r['end'] != 'ok' or r['errors']:
+			raise BenchError('%s: the bench did not finish: %s' % (
+				p, '; '.join(r['errors']) or 'no "# end ok"'))
+	doc = document(runs, args.variant, args.smp, args.accel, args.command, args.kernel)
+	os.makedirs(args.out, exist_ok=True)
+	if args.plots:
+		doc['plots'] = [os.path.basename(p) for p in plots(doc, args.out)]
+	with open(os.path.join(args.out, 'bench.json'), 'w') as f:
+		json.dump(doc, f, indent=1)
+	text = table(doc)
+	with open(os.path.join(args.out, 'bench.txt'), 'w') as f:
+		f.write(text)
+	sys.stdout.write(text)
+	for p in doc.get('plots', []):
+		print('plot: %s' % os.path.join(args.out, p))
+	return 0
+
+
+def cmd_compare(args):
+	a, b = load_doc(args.a), load_doc(args.b)
+	rows = compare(a, b)
+	if not rows:
+		raise BenchError('%s and %s have no measurement in common' % (args.a, args.b))
+	sys.stdout.write(compare_text(a, b, rows, args.a, args.b))
+	return 0
+
+
+def main(argv=None):
+	ap = argparse.ArgumentParser(description=__doc__)
+	sub = ap.add_subparsers(dest='cmd', required=True)
+	c = sub.add_parser('check')
+	c.add_argument('raw')
+	c.add_argument('--out')
+	r = sub.add_parser('report')
+	r.add_argument('--raw', action='append', required=True)
+	r.add_argument('--out', required=True)
+	r.add_argument('--variant', required=True)
+	r.add_argument('--smp', type=int, required=True)
+	r.add_argument('--accel', required=True)
+	r.add_argument('--command', required=True)
+	r.add_argument('--kernel')
+	r.add_argument('--plots', action='store_true')
+	p = sub.add_parser('compare')
+	p.add_argument('a')
+	p.add_argument('b')
+	args = ap.parse_args(argv)
+	try:
+		return {'check': cmd_check, 'report': cmd_report, 'compare': cmd_compare}[args.cmd](args)
+	except BenchError as e:
+		print('bench: %s' % e, file=sys.stderr)
+		return 2
+
+
+if __name__ == '__main__':
+	sys.exit(main())

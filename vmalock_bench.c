@@ -184,11 +184,7 @@ static void vb_fault_once(struct vb_worker *w, unsigned long addr)
 		}
 		w->fallbacks++;
 	}
-	mmap_read_lock(mm);
-	vma = vma_lookup(mm, addr);
-	if (vma)
-		handle_mm_fault(vma, addr, FAULT_FLAG_WRITE, NULL);
-	mmap_read_unlock(mm);
+	vt_fault_mmap_locked(mm, addr);
 }
 
 static void vb_faulter(struct vb_worker *w)
@@ -515,25 +511,6 @@ static int vb_scaling(struct vb_run *run)
 	return 0;
 }
 
-/* The vma_lock_* events of /proc/vmstat: success, abort, retry, miss. */
-static void vb_vmstat(u64 *out)
-{
-	unsigned long *ev;
-
-	memset(out, 0, 4 * sizeof(*out));
-#ifdef CONFIG_PER_VMA_LOCK_STATS
-	ev = kcalloc(NR_VM_EVENT_ITEMS, sizeof(*ev), GFP_KERNEL);
-	if (!ev)
-		return;
-	all_vm_events(ev);
-	out[0] = ev[VMA_LOCK_SUCCESS];
-	out[1] = ev[VMA_LOCK_ABORT];
-	out[2] = ev[VMA_LOCK_RETRY];
-	out[3] = ev[VMA_LOCK_MISS];
-	kfree(ev);
-#endif
-}
-
 /* 5: fresh-page faults per second, per-VMA vs mmap_lock path. */
 static int vb_faults(struct vb_run *run)
 {
@@ -552,9 +529,10 @@ static int vb_faults(struct vb_run *run)
 	/* v[0..1]: faults/s per mode, v[2]: ratio, v[3 + 4 * m + e]: events */
 	for (r = 0; r < vb_repeats; r++)
 		for (m = 0; m < 2; m++) {
-			u64 before[4], after[4], ns;
+			s64 before[4] = { 0 }, after[4] = { 0 };
+			u64 ns;
 
-			vb_vmstat(before);
+			vt_vma_lock_events(before);
 			for (i = 0; i < nf && !err; i++)
 				err = vb_add(run, vb_faulter, m,
 					     VB_FAULT_BASE + i * VB_FAULT_STRIDE);
@@ -563,7 +541,7 @@ static int vb_faults(struct vb_run *run)
 			ns = vb_window(run, err);
 			run->v[m][r] = vb_rate(vb_sum(run, vb_faulter, NULL), ns);
 			vb_stop_all(run);
-			vb_vmstat(after);
+			vt_vma_lock_events(after);
 			for (e = 0; e < 4; e++)
 				run->v[3 + 4 * m + e][r] = after[e] - before[e];
 			if (err)

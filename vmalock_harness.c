@@ -427,7 +427,7 @@ static void vt_snapshot(struct vt_ctx *ctx, struct vt_result *r)
 }
 
 /* The vma_lock_* events of /proc/vmstat, summed over CPUs, into @out[4]. */
-static bool vt_vma_lock_events(s64 *out)
+bool vt_vma_lock_events(s64 *out)
 {
 #ifdef CONFIG_PER_VMA_LOCK_STATS
 	static const int items[4] = {

@@ -944,6 +944,18 @@ static void vt_check_locked_page(struct vt_worker *w, struct vm_area_struct *vma
 		     want, addr, what);
 }
 
+/* A write fault's fallback, as the fault handler does: under mmap_lock. */
+void vt_fault_mmap_locked(struct mm_struct *mm, unsigned long addr)
+{
+	struct vm_area_struct *vma;
+
+	mmap_read_lock(mm);
+	vma = vma_lookup(mm, addr);
+	if (vma && (vma->vm_flags & VM_WRITE))
+		handle_mm_fault(vma, addr, FAULT_FLAG_WRITE, NULL);
+	mmap_read_unlock(mm);
+}
+
 /*
  * What the architecture's fault handler does for a user fault, from a
  * kthread that adopted the test mm (x86 takes the per-VMA path only for
@@ -980,12 +992,7 @@ static bool vt_fault_in(struct vt_worker *w, unsigned long addr, u64 want)
 		}
 		count_vm_vma_lock_event(VMA_LOCK_RETRY);
 	}
-	/* Fallback, as the fault handler does: under mmap_lock, no retry. */
-	mmap_read_lock(mm);
-	vma = vma_lookup(mm, addr);
-	if (vma && (vma->vm_flags & VM_WRITE))
-		handle_mm_fault(vma, addr, FAULT_FLAG_WRITE, NULL);
-	mmap_read_unlock(mm);
+	vt_fault_mmap_locked(mm, addr);
 	return false;
 }
 

@@ -302,6 +302,8 @@ static inline unsigned long vt_vma_addr(int i)
 }
 
 int vt_vma_index(struct vm_area_struct *vma);
+bool vt_vma_lock_events(s64 *out);	/* success, abort, retry, miss */
+void vt_fault_mmap_locked(struct mm_struct *mm, unsigned long addr);
 struct mm_struct *vt_mm_create(void);
 int vt_map_vmas(void);
 

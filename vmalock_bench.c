@@ -18,6 +18,8 @@
  *   faults       faulters on fresh pages of their own VMAs, a mapper
  *                mmapping and munmapping elsewhere; per-VMA path vs the
  *                mmap_lock path the fault handler falls back to
+ *   monitor      the same per-VMA faults with the system-wide monitor
+ *                (vmalock_sysmon.c) off and on: what watching costs
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": bench: " fmt
@@ -65,6 +67,7 @@ struct vb_worker {
 
 struct vb_run {
 	struct mm_struct *mm;
+	bool fault_mapped;	/* the faulters' regions are mapped */
 	int go;			/* workers count while set */
 	int nr;
 	struct vb_worker w[VB_MAX_THREADS];
@@ -75,7 +78,8 @@ struct vb_run {
 
 /* Parameters of the next run; protected by vb_mutex. */
 static int vb_repeats = 5, vb_ms = 1000, vb_readers;
-static unsigned int vb_items = 0x3e;	/* bits 1..5 */
+#define VB_ITEMS_ALL	0x7e	/* bits 1..6 */
+static unsigned int vb_items = VB_ITEMS_ALL;
 
 static DEFINE_MUTEX(vb_mutex);
 static struct task_struct *vb_task;	/* the bench controller */
@@ -511,43 +515,53 @@ static int vb_scaling(struct vb_run *run)
 	return 0;
 }
 
+/* One window of the fault workload in @mode: faults per second into @rate. */
+static int vb_fault_window(struct vb_run *run, enum vb_mode mode, u64 *rate)
+{
+	int nf = vb_nr_readers(), i, err = 0;
+	u64 ns;
+
+	if (!run->fault_mapped) {
+		for (i = 0; i < nf; i++)
+			if (IS_ERR_VALUE(vm_mmap(NULL, VB_FAULT_BASE + i * VB_FAULT_STRIDE,
+						 VB_FAULT_PAGES * PAGE_SIZE,
+						 PROT_READ | PROT_WRITE,
+						 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
+						 0)))
+				return -ENOMEM;
+		run->fault_mapped = true;
+	}
+	for (i = 0; i < nf && !err; i++)
+		err = vb_add(run, vb_faulter, mode, VB_FAULT_BASE + i * VB_FAULT_STRIDE);
+	if (!err)
+		err = vb_add(run, vb_mapper, mode, 0);
+	ns = vb_window(run, err);
+	*rate = vb_rate(vb_sum(run, vb_faulter, NULL), ns);
+	vb_stop_all(run);
+	if (err)
+		return err;
+	return ns ? 0 : -EINTR;
+}
+
 /* 5: fresh-page faults per second, per-VMA vs mmap_lock path. */
 static int vb_faults(struct vb_run *run)
 {
 	static const char * const ev[4] = { "success", "abort", "retry", "miss" };
-	int nf = vb_nr_readers(), i, r, m, e, err = 0;
+	int r, m, e, err;
 	char name[40];
 
-	for (i = 0; i < nf; i++) {
-		unsigned long a = VB_FAULT_BASE + i * VB_FAULT_STRIDE;
-
-		if (IS_ERR_VALUE(vm_mmap(NULL, a, VB_FAULT_PAGES * PAGE_SIZE,
-					 PROT_READ | PROT_WRITE,
-					 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, 0)))
-			return -ENOMEM;
-	}
 	/* v[0..1]: faults/s per mode, v[2]: ratio, v[3 + 4 * m + e]: events */
 	for (r = 0; r < vb_repeats; r++)
 		for (m = 0; m < 2; m++) {
 			s64 before[4] = { 0 }, after[4] = { 0 };
-			u64 ns;
 
 			vt_vma_lock_events(before);
-			for (i = 0; i < nf && !err; i++)
-				err = vb_add(run, vb_faulter, m,
-					     VB_FAULT_BASE + i * VB_FAULT_STRIDE);
-			if (!err)
-				err = vb_add(run, vb_mapper, m, 0);
-			ns = vb_window(run, err);
-			run->v[m][r] = vb_rate(vb_sum(run, vb_faulter, NULL), ns);
-			vb_stop_all(run);
+			err = vb_fault_window(run, m, &run->v[m][r]);
 			vt_vma_lock_events(after);
 			for (e = 0; e < 4; e++)
 				run->v[3 + 4 * m + e][r] = after[e] - before[e];
 			if (err)
 				return err;
-			if (!ns)
-				return -EINTR;
 		}
 	vb_ratio(run);
 	vb_emit("faults", "pervma", "faults/s", run->v[0], false);
@@ -562,10 +576,42 @@ static int vb_faults(struct vb_run *run)
 	return 0;
 }
 
+/*
+ * 6: the per-VMA faults of item 5 with the system-wide monitor off and on,
+ * alternated; ratio = off / on, the slowdown watching costs.
+ */
+static int vb_monitor(struct vb_run *run)
+{
+	int r, on, err;
+
+	for (r = 0; r < vb_repeats; r++)
+		for (on = 0; on < 2; on++) {
+			if (on) {
+				err = vt_sysmon_start();
+				if (err == -EOPNOTSUPP) {
+					vb_print("skip monitor: no vma_lock tracepoints\n");
+					return 0;
+				}
+				if (err)
+					return err;
+			}
+			err = vb_fault_window(run, VB_PERVMA, &run->v[on][r]);
+			if (on)
+				vt_sysmon_stop();
+			if (err)
+				return err;
+		}
+	vb_ratio(run);
+	vb_emit("monitor", "off", "faults/s", run->v[0], false);
+	vb_emit("monitor", "on", "faults/s", run->v[1], false);
+	vb_emit("monitor", "ratio", "x", run->v[2], true);
+	return 0;
+}
+
 static int vb_controller_fn(void *unused)
 {
-	static const char * const item_names[6] = {
-		"", "uncontended", "claim", "contention", "scaling", "faults"
+	static const char * const item_names[7] = {
+		"", "uncontended", "claim", "contention", "scaling", "faults", "monitor"
 	};
 	struct vb_run *run = kzalloc(sizeof(*run), GFP_KERNEL);
 	struct mm_struct *mm = vt_mm_create();
@@ -573,7 +619,7 @@ static int vb_controller_fn(void *unused)
 
 	char items[16] = "";
 
-	for (item = 1; item <= 5; item++)
+	for (item = 1; item <= 6; item++)
 		if (vb_items & BIT(item))
 			scnprintf(items + strlen(items), sizeof(items) - strlen(items), "%s%d",
 				  items[0] ? "," : "", item);
@@ -588,7 +634,7 @@ static int vb_controller_fn(void *unused)
 		if (err)
 			vb_print("# error: vm_mmap of the test VMAs failed: %d\n", err);
 	}
-	for (item = 1; item <= 5 && run && mm && !err; item++) {
+	for (item = 1; item <= 6 && run && mm && !err; item++) {
 		if (!(vb_items & BIT(item)))
 			continue;
 		switch (item) {
@@ -607,13 +653,15 @@ static int vb_controller_fn(void *unused)
 		case 5:
 			err = vb_faults(run);
 			break;
+		case 6:
+			err = vb_monitor(run);
+			break;
 		}
 		if (vb_stopping())
 			err = -EINTR;
 		if (err)
 			vb_print("# error: %s failed: %d\n", item_names[item], err);
 	}
-	vb_print("skip monitor_overhead: the harness has no system-wide monitors yet\n");
 	vb_print("# end %s\n", err ? "error" : "ok");
 	if (run && mm)
 		kthread_unuse_mm(mm);
@@ -664,20 +712,19 @@ static int vb_set(char *key, char *val, unsigned int *items)
 
 		*items = 0;
 		if (!strcmp(val, "all")) {
-			*items = 0x3e;
+			*items = VB_ITEMS_ALL;
 			return 0;
 		}
 		while ((tok = strsep(&val, ",:"))) {
-			if (kstrtoint(tok, 10, &n) || n < 1 || n > 5) {
-				pr_err("items=%s: allowed all or a list of 1..5 (6, monitor overhead, needs the system-wide monitors)\n",
-				       tok);
+			if (kstrtoint(tok, 10, &n) || n < 1 || n > 6) {
+				pr_err("items=%s: allowed all or a list of 1..6\n", tok);
 				return -EINVAL;
 			}
 			*items |= BIT(n);
 		}
 		return 0;
 	}
-	pr_err("unknown bench parameter '%s'; allowed: repeats=1..%d ms=10..60000 readers=0..%d (0: CPUs - 1) items=all|N,N.. (N 1..5)\n",
+	pr_err("unknown bench parameter '%s'; allowed: repeats=1..%d ms=10..60000 readers=0..%d (0: CPUs - 1) items=all|N,N.. (N 1..6)\n",
 	       key, VB_MAX_REPEATS, VB_MAX_READERS);
 	return -EINVAL;
 }

@@ -49,6 +49,7 @@ int writer_timeout_ms = 1000;
 int release_timeout_ms = 1000;
 int verbose;
 int onoff_ms;
+int sysmon = 1;
 static ulong seed;
 static char broken[32] = "none";
 static char run[256];
@@ -73,6 +74,8 @@ module_param(verbose, int, 0444);
 MODULE_PARM_DESC(verbose, "0: results only, 1: every violation, 2: progress (0-2)");
 module_param(onoff_ms, int, 0444);
 MODULE_PARM_DESC(onoff_ms, "take a CPU offline and back every onoff_ms during a scenario (0: never, 1-60000; CONFIG_HOTPLUG_CPU)");
+module_param(sysmon, int, 0444);
+MODULE_PARM_DESC(sysmon, "1: the system-wide monitor watches every task during a run (vma_lock tracepoints), 0: only the harness's own checks (0-1)");
 module_param(seed, ulong, 0444);
 MODULE_PARM_DESC(seed, "random seed (0: pick one and report it)");
 module_param_string(broken, broken, sizeof(broken), 0444);
@@ -97,6 +100,7 @@ static const struct vt_param vt_params[] = {
 	{ "release_timeout_ms", &release_timeout_ms, 10, 60000 },
 	{ "verbose", &verbose, 0, 2 },
 	{ "onoff_ms", &onoff_ms, 0, IS_ENABLED(CONFIG_HOTPLUG_CPU) ? 60000 : 0 },
+	{ "sysmon", &sysmon, 0, 1 },
 };
 
 /* ---------------------------------------------------------------------- */
@@ -119,10 +123,14 @@ const char * const vt_inv_names[NR_INVS] = {
 	[INV_FAULT_DATA] = "fault_data",
 	[INV_MIRROR] = "mirror",
 	[INV_COVERAGE] = "coverage",
+	[INV_STABLE_READ] = "stable_while_read_locked",
+	[INV_SYS_EXCLUSION] = "sys_rw_exclusion",
+	[INV_SYS_DETACH] = "sys_reader_at_detach",
+	[INV_LOCK_ORDER] = "lock_order",
 };
 
 /* As reported in the KTAP diagnostics. */
-const char * const vt_stat_names[NR_STATS] = {
+const char * const vt_stat_names[NR_VT_STATS] = {
 	[STAT_READS] = "reads",
 	[STAT_READ_OK] = "read_ok",
 	[STAT_FALLBACKS] = "fallbacks",
@@ -151,7 +159,7 @@ struct vt_name {
 
 #define VT_SCENARIO(id)	{ #id },
 #define VT_BROKEN(id)
-#define VT_CATCHES(b, s)
+#define VT_CATCHES(b, s, inv)
 static struct vt_name vt_scn_names[NR_SCNS] = {
 #include "vmalock_names.h"
 };
@@ -162,7 +170,7 @@ static struct vt_name vt_scn_names[NR_SCNS] = {
 
 #define VT_SCENARIO(id)
 #define VT_BROKEN(id)	{ #id },
-#define VT_CATCHES(b, s)
+#define VT_CATCHES(b, s, inv)
 static struct vt_name vt_broken_names[NR_OPS] = {
 	{ "NONE" },
 #include "vmalock_names.h"
@@ -216,12 +224,15 @@ struct vt_result {
 	char skip_reason[96];
 	u64 time_ms;
 	u64 detected_ms;
-	s64 stats[NR_STATS];
+	s64 stats[NR_VT_STATS];
 	u64 inv_count[NR_INVS];
 	char first[320];
 	/* /proc/vmstat vma_lock_{success,abort,retry,miss} deltas */
 	bool has_vmstat;
 	s64 vmstat[4];
+	/* What the system-wide monitor counted during the scenario */
+	bool has_sys;
+	s64 sys[NR_VT_SYS_COUNTS];
 };
 
 static DEFINE_MUTEX(vt_mutex);		/* serialises start/params/results */
@@ -235,6 +246,7 @@ static const char *vt_cur_name = "";
 static unsigned long vt_run_mask;
 static enum vt_broken vt_run_broken;
 static u64 vt_run_seed;
+static bool vt_run_sysmon;		/* the run started the system-wide monitor */
 static char *vt_results;		/* KTAP of the last run */
 static size_t vt_results_len;
 
@@ -414,11 +426,35 @@ static void vt_merge_monitor(struct vt_ctx *ctx, struct vt_result *r)
 	pr_err("violation in %s: %s\n", vt_scn_name(ctx->id), first);
 }
 
+/*
+ * The system-wide monitor's findings since the last scenario (events between
+ * two scenarios go to the next one), and its first violation if it came
+ * first.
+ */
+static void vt_merge_sysmon(struct vt_ctx *ctx, struct vt_result *r)
+{
+	char first[sizeof(r->first)];
+	u64 ns = 0, ms;
+
+	if (!vt_run_sysmon)
+		return;
+	r->has_sys = true;
+	vt_sysmon_collect(r->inv_count, r->sys, first, sizeof(first), &ns);
+	if (!first[0])
+		return;
+	ms = ns > ctx->start_ns ? div_u64(ns - ctx->start_ns, NSEC_PER_MSEC) : 0;
+	if (r->first[0] && r->detected_ms <= ms)
+		return;
+	r->detected_ms = ms;
+	strscpy(r->first, first);
+	pr_err("violation in %s: %s\n", vt_scn_name(ctx->id), first);
+}
+
 static void vt_snapshot(struct vt_ctx *ctx, struct vt_result *r)
 {
 	int i;
 
-	for (i = 0; i < NR_STATS; i++)
+	for (i = 0; i < NR_VT_STATS; i++)
 		r->stats[i] = atomic64_read(&ctx->stats[i]);
 	for (i = 0; i < NR_INVS; i++)
 		r->inv_count[i] = atomic64_read(&ctx->inv_count[i]);
@@ -549,6 +585,7 @@ static void vt_run_in_mm(struct vt_ctx *ctx, struct vt_result *res)
 	vt_snapshot(ctx, res);
 	if (s->needs_free_probe)
 		vt_merge_monitor(ctx, res);
+	vt_merge_sysmon(ctx, res);
 	if (err)
 		vt_skip(res, "kthread_create failed", err);
 }
@@ -578,6 +615,8 @@ static void vt_run_scenario(enum vt_scn scn, struct vt_result *res)
 	ctx->slots = kcalloc(vmas, sizeof(*ctx->slots), GFP_KERNEL);
 	ctx->mm = vt_mm_create();
 	err = ctx->slots && ctx->mm ? 0 : -ENOMEM;
+	if (!err && ctx->ops->setup)
+		err = ctx->ops->setup();
 	if (!err && s->setup)
 		err = s->setup(ctx);
 	if (err) {
@@ -589,6 +628,8 @@ static void vt_run_scenario(enum vt_scn scn, struct vt_result *res)
 	}
 	if (s->teardown)
 		s->teardown(ctx);
+	if (ctx->ops->teardown)
+		ctx->ops->teardown();
 	if (ctx->mm)
 		mmput(ctx->mm);	/* last user: exit_mmap() frees every VMA */
 	kfree(ctx->slots);
@@ -598,7 +639,8 @@ static void vt_run_scenario(enum vt_scn scn, struct vt_result *res)
 /* ---------------------------------------------------------------------- */
 /* Results as KTAP */
 
-#define VT_RESULTS_SIZE	(32 * 1024)
+#define VT_RESULTS_SIZE	(64 * 1024)
+#define VT_SITES_SHOWN	96	/* call sites listed in the results */
 
 static u64 vt_violations(const struct vt_result *r)
 {
@@ -628,7 +670,7 @@ static size_t vt_format_result(char *buf, size_t size, int num, const struct vt_
 	if (v)
 		len += scnprintf(buf + len, size - len, " detected_ms=%llu", r->detected_ms);
 	len += scnprintf(buf + len, size - len, "\n# %s:", name);
-	for (i = 0; i < NR_STATS; i++)
+	for (i = 0; i < NR_VT_STATS; i++)
 		len += scnprintf(buf + len, size - len, " %s=%lld", vt_stat_names[i], st[i]);
 	len += scnprintf(buf + len, size - len, "\n");
 	if (r->has_vmstat) {
@@ -638,6 +680,13 @@ static size_t vt_format_result(char *buf, size_t size, int num, const struct vt_
 				 "# %s: vmstat vma_lock_success=%lld vma_lock_abort=%lld vma_lock_retry=%lld vma_lock_miss=%lld per_vma_percent=%lld\n",
 				 name, r->vmstat[0], r->vmstat[1], r->vmstat[2], r->vmstat[3],
 				 div64_s64(r->vmstat[0] * 100, all));
+	}
+	if (r->has_sys) {
+		len += scnprintf(buf + len, size - len, "# %s: sysmon", name);
+		for (i = 0; i < NR_VT_SYS_COUNTS; i++)
+			len += scnprintf(buf + len, size - len, " %s=%lld",
+					 vt_sys_count_names[i], r->sys[i]);
+		len += scnprintf(buf + len, size - len, "\n");
 	}
 	for (i = 0; i < NR_INVS; i++)
 		if (r->inv_count[i])
@@ -664,9 +713,10 @@ static int vt_controller_fn(void *unused)
 	if (!buf || !res)
 		goto out;
 	len += scnprintf(buf + len, VT_RESULTS_SIZE - len,
-			 "KTAP version 1\n# vmalock_test: kernel=%s broken=%s duration_ms=%d seed=%llu readers=%d writers=%d detachers=%d vmas=%d hold_us=%d onoff_ms=%d\n1..%d\n",
+			 "KTAP version 1\n# vmalock_test: kernel=%s broken=%s duration_ms=%d seed=%llu readers=%d writers=%d detachers=%d vmas=%d hold_us=%d onoff_ms=%d sysmon=%d\n1..%d\n",
 			 init_utsname()->release, vt_broken_name(vt_run_broken), duration_ms,
-			 vt_run_seed, readers, writers, detachers, vmas, hold_us, onoff_ms, n);
+			 vt_run_seed, readers, writers, detachers, vmas, hold_us, onoff_ms,
+			 vt_run_sysmon, n);
 	for (i = 0; i < NR_SCNS; i++) {
 		if (!(vt_run_mask & BIT(i)))
 			continue;
@@ -682,7 +732,12 @@ static int vt_controller_fn(void *unused)
 		if (verbose >= 2)
 			pr_info("%s done\n", vt_scn_name(i));
 	}
+	/* Which kernel paths took the write lock during the run, and how often. */
+	if (vt_run_sysmon)
+		len += vt_sysmon_report(buf + len, VT_RESULTS_SIZE - len, VT_SITES_SHOWN);
 out:
+	if (vt_run_sysmon)
+		vt_sysmon_stop();
 	mutex_lock(&vt_mutex);
 	kfree(vt_results);
 	vt_results = buf;
@@ -797,6 +852,12 @@ static int vt_start(const char *spec)
 	err = vt_parse_run(spec, b, &mask);
 	if (err)
 		goto out;
+	if (sysmon) {
+		err = vt_sysmon_start();
+		if (err)
+			goto out;
+	}
+	vt_run_sysmon = sysmon;
 	vt_run_broken = b;
 	vt_run_mask = mask;
 	vt_run_seed = seed ?: get_random_u64();
@@ -807,6 +868,8 @@ static int vt_start(const char *spec)
 	if (IS_ERR(vt_controller)) {
 		err = PTR_ERR(vt_controller);
 		vt_controller = NULL;
+		if (vt_run_sysmon)
+			vt_sysmon_stop();
 		complete_all(&vt_done);
 		goto out;
 	}
@@ -887,7 +950,7 @@ static const struct file_operations vt_stop_fops = {
 
 static int vt_scenarios_show(struct seq_file *m, void *v)
 {
-	int i, j;
+	int i;
 
 	seq_puts(m, "scenarios (write all or a comma-separated list to run):\n");
 	for (i = 0; i < NR_SCNS; i++)
@@ -895,14 +958,10 @@ static int vt_scenarios_show(struct seq_file *m, void *v)
 			   vt_scenarios[i].only_named ? " (only when named)" : "");
 	seq_puts(m, "broken variants (set broken=NAME in params; must be reported as FAIL):\n");
 	for (i = 0; i < NR_OPS; i++) {
-		unsigned long targets = vt_broken_targets(i);
-
 		seq_printf(m, "  %-18s %s", vt_broken_name(i), vt_broken_ops(i)->desc);
-		if (targets) {
+		if (vt_broken_targets(i)) {
 			seq_puts(m, "; caught by:");
-			for (j = 0; j < NR_SCNS; j++)
-				if (targets & BIT(j))
-					seq_printf(m, " %s", vt_scn_name(j));
+			vt_show_catches(m, i);
 		}
 		seq_putc(m, '\n');
 	}
@@ -1030,7 +1089,7 @@ static int vt_status_show(struct seq_file *m, void *v)
 	/* vt_cur lives until the controller clears it, under the scenario. */
 	ctx = READ_ONCE(vt_cur);
 	if (vt_running && ctx) {
-		for (i = 0; i < NR_STATS; i++)
+		for (i = 0; i < NR_VT_STATS; i++)
 			seq_printf(m, "%s%s=%lld", i ? " " : "", vt_stat_names[i],
 				   i == STAT_FREES ? atomic64_read(&ctx->mon.frees) :
 				   atomic64_read(&ctx->stats[i]));

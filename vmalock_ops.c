@@ -20,8 +20,32 @@
 #include <linux/mmap_lock.h>
 #include <linux/rcuwait.h>
 #include <linux/refcount.h>
+#include <linux/sched/mm.h>
+#include <linux/seq_file.h>
+#include <linux/string_helpers.h>
 
 #include "vmalock_test.h"
+
+/*
+ * A broken copy of an operation the kernel traces emits the event the real
+ * one emits (patches/0003), so that the system-wide monitor sees it too.
+ */
+#ifdef VT_HAVE_VMA_LOCK_TRACE
+#include <trace/events/vma_lock.h>
+
+static __always_inline void vt_trace_write_locked(struct vm_area_struct *vma)
+{
+	trace_vma_write_locked(vma, _RET_IP_, false, false, 0);
+}
+
+static __always_inline void vt_trace_detach_end(struct vm_area_struct *vma)
+{
+	trace_vma_detach_end(vma, _RET_IP_, false);
+}
+#else
+static inline void vt_trace_write_locked(struct vm_area_struct *vma) { }
+static inline void vt_trace_detach_end(struct vm_area_struct *vma) { }
+#endif
 
 /* The kernel release whose vma_start_read() the hand-made steps mirror. */
 #define VT_MIRRORS	"7.3"
@@ -219,6 +243,18 @@ static void vt_write_lock_no_wait(struct vm_area_struct *vma)
 	if (__is_vma_write_locked(vma))
 		return;
 	WRITE_ONCE(vma->vm_lock_seq, __vma_raw_mm_seqnum(vma));
+	vt_trace_write_locked(vma);
+}
+
+/*
+ * Invariant 13, the shape of a split or vma_adjust() that forgot
+ * vma_start_write() (seed 001): the VMA changes under mmap_lock while page
+ * faults hold it read-locked. Here vm_pgoff moves (the test VMAs are
+ * anonymous and unpopulated in the scenarios that use this).
+ */
+static void vt_write_change_unlocked(struct vm_area_struct *vma)
+{
+	WRITE_ONCE(vma->vm_pgoff, vma->vm_pgoff + 1);
 }
 
 /* R9 shape: a page-table change under mmap_lock without the VMA lock. */
@@ -234,6 +270,35 @@ static void vt_detach_no_wait(struct vm_area_struct *vma)
 	vma_assert_write_locked(vma);
 	left = __vma_refcount_put_return(vma);
 	(void)left;	/* readers may still hold it: that is the bug */
+	vt_trace_detach_end(vma);
+}
+
+/*
+ * Invariant 14 (the userfaultfd and /proc maps bugs): a reader that waits for
+ * an mmap_lock while it holds a VMA read lock. The mmap_lock is that of an
+ * mm of its own, which nothing write-locks, so the run cannot deadlock; the
+ * order is still the forbidden one.
+ */
+static struct mm_struct *vt_quiet_mm;
+
+static int vt_quiet_mm_setup(void)
+{
+	vt_quiet_mm = vt_mm_create();
+	return vt_quiet_mm ? 0 : -ENOMEM;
+}
+
+static void vt_quiet_mm_teardown(void)
+{
+	if (vt_quiet_mm)
+		mmput(vt_quiet_mm);
+	vt_quiet_mm = NULL;
+}
+
+static void vt_unlock_after_mmap_lock(struct vm_area_struct *vma)
+{
+	mmap_read_lock(vt_quiet_mm);
+	mmap_read_unlock(vt_quiet_mm);
+	vma_end_read(vma);
 }
 
 /* R6: releases mmap_lock without advancing mm_lock_seq. */
@@ -349,6 +414,27 @@ static const struct vt_lock_ops vt_broken_table[NR_OPS] = {
 		.desc = "R9: page tables changed in place (as fork does) without vma_start_write()",
 		.write_vma = vt_write_lock_skipped,
 	},
+	[BROKEN_WRITER_CHANGES_UNLOCKED] = {
+		.desc = "VMA changed under mmap_lock, no vma_start_write() (a split that forgot)",
+		.write_vma = vt_write_change_unlocked,
+	},
+	/*
+	 * Invariant 2 system-wide: a VMA detached (and freed) while readers
+	 * hold it, as a path that removes a VMA it never write-locked would.
+	 * Neither half waits, so readers the kernel granted are still inside
+	 * when vma_mark_detached() returns.
+	 */
+	[BROKEN_DETACH_UNLOCKED] = {
+		.desc = "VMA detached without excluding readers: write lock and detach do not wait",
+		.write_vma = vt_write_lock_no_wait,
+		.detach = vt_detach_no_wait,
+	},
+	[BROKEN_READER_WAITS_MMAP] = {
+		.desc = "a VMA read-lock holder waits for mmap_lock (R11)",
+		.unlock_vma = vt_unlock_after_mmap_lock,
+		.setup = vt_quiet_mm_setup,
+		.teardown = vt_quiet_mm_teardown,
+	},
 };
 
 const struct vt_lock_ops *vt_broken_ops(enum vt_broken b)
@@ -360,10 +446,11 @@ const struct vt_lock_ops *vt_broken_ops(enum vt_broken b)
 static const struct {
 	enum vt_broken broken;
 	enum vt_scn scn;
+	const char *inv;	/* as reported, in upper case */
 } vt_catches[] = {
 #define VT_SCENARIO(id)
 #define VT_BROKEN(id)
-#define VT_CATCHES(b, s)	{ BROKEN_##b, SCN_##s },
+#define VT_CATCHES(b, s, inv)	{ BROKEN_##b, SCN_##s, #inv },
 #include "vmalock_names.h"
 #undef VT_SCENARIO
 #undef VT_BROKEN
@@ -380,6 +467,20 @@ unsigned long vt_broken_targets(enum vt_broken b)
 		if (vt_catches[i].broken == b)
 			mask |= BIT(vt_catches[i].scn);
 	return mask;
+}
+
+/* " scenario (invariant)" for each VT_CATCHES() line of variant @b. */
+void vt_show_catches(struct seq_file *m, enum vt_broken b)
+{
+	char inv[32];
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(vt_catches); i++) {
+		if (vt_catches[i].broken != b)
+			continue;
+		string_lower(inv, vt_catches[i].inv);
+		seq_printf(m, " %s (%s)", vt_scn_name(vt_catches[i].scn), inv);
+	}
 }
 
 /* The real operations, with those that variant @b replaces put in. */
@@ -408,6 +509,8 @@ void vt_effective_ops(enum vt_broken b, struct vt_lock_ops *ops)
 		ops->downgrade_mmap = variant->downgrade_mmap;
 	if (variant->repair_release)
 		ops->repair_release = variant->repair_release;
+	ops->setup = variant->setup;
+	ops->teardown = variant->teardown;
 	if (variant->speculate_retry)
 		ops->speculate_retry = variant->speculate_retry;
 	if (variant->write_vma_killable)

@@ -1245,11 +1245,18 @@ static const char *vt_reuse_coverage(struct vt_ctx *ctx)
 }
 
 /* ---------------------------------------------------------------------- */
-/* watch: only the free monitor */
+/* watch: only the monitors, the free monitor and the system-wide one */
 
 static const char *vt_watch_coverage(struct vt_ctx *ctx)
 {
-	return atomic64_read(&ctx->mon.frees) ? NULL : "no VMA was freed while watching";
+	if (!atomic64_read(&ctx->mon.frees))
+		return "no VMA was freed while watching";
+	/* Tracepoints that never fire would make every system-wide check pass. */
+	if (vt_sysmon_running() && !(vt_sysmon_total(VT_SYS_READS) &&
+				     vt_sysmon_total(VT_SYS_WRITES) &&
+				     vt_sysmon_total(VT_SYS_DETACHES)))
+		return "the system-wide monitor saw no read lock, write lock or detach";
+	return NULL;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1361,7 +1368,7 @@ const struct vt_scenario vt_scenarios[NR_SCNS] = {
 		.coverage = vt_reuse_coverage,
 	},
 	[SCN_WATCH] = {
-		.desc = "only the vm_area_free() monitor, watching a user-space stressor",
+		.desc = "only the monitors (vm_area_free(), system-wide), watching user space",
 		.coverage = vt_watch_coverage,
 		.needs_free_probe = true,
 		.only_named = true,

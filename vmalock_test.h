@@ -24,14 +24,14 @@
 /* Parameters (vmalock_harness.c) */
 
 extern int readers, writers, detachers, vmas, hold_us;
-extern int writer_timeout_ms, release_timeout_ms, verbose, onoff_ms;
+extern int writer_timeout_ms, release_timeout_ms, verbose, onoff_ms, sysmon;
 
 /* ---------------------------------------------------------------------- */
 /* Scenarios and broken variants: enums from the one list */
 
 #define VT_SCENARIO(id)	SCN_##id,
 #define VT_BROKEN(id)
-#define VT_CATCHES(b, s)
+#define VT_CATCHES(b, s, inv)
 enum vt_scn {
 #include "vmalock_names.h"
 	NR_SCNS
@@ -44,7 +44,7 @@ enum vt_scn {
 /* Index 0 of the lock operations is the real ones, "none". */
 #define VT_SCENARIO(id)
 #define VT_BROKEN(id)	BROKEN_##id,
-#define VT_CATCHES(b, s)
+#define VT_CATCHES(b, s, inv)
 enum vt_broken {
 	BROKEN_NONE,
 #include "vmalock_names.h"
@@ -79,6 +79,11 @@ enum vt_inv {
 	INV_FAULT_DATA,		/* 13: a page holds what its last writer wrote */
 	INV_MIRROR,		/* the module's read path still is the kernel's */
 	INV_COVERAGE,		/* the scenario exercised what it is for */
+	/* The system-wide monitor's (vmalock_sysmon.c), for every task: */
+	INV_STABLE_READ,	/* 13: a read-locked VMA does not change */
+	INV_SYS_EXCLUSION,	/* 3: no write lock granted over a reader */
+	INV_SYS_DETACH,		/* 2: no reader when vma_mark_detached() returns */
+	INV_LOCK_ORDER,		/* 14: a VMA reader never waits for mmap_lock */
 	NR_INVS
 };
 
@@ -106,10 +111,45 @@ enum vt_stat {
 	STAT_LOCKED_CHECKS,	/* fault_path: pages read back under the VMA lock */
 	STAT_CPU_OFFLINES,	/* CPUs taken offline and back (onoff_ms) */
 	STAT_MAX_WAIT_US,	/* longest vma_start_write(), a maximum */
-	NR_STATS
+	NR_VT_STATS
 };
 
-extern const char * const vt_stat_names[NR_STATS];
+extern const char * const vt_stat_names[NR_VT_STATS];
+
+/* ---------------------------------------------------------------------- */
+/* The system-wide monitor (vmalock_sysmon.c) */
+
+/* What it counts, per scenario, over every task of the system. */
+enum vt_sys_count {
+	VT_SYS_READS,		/* VMA read locks granted */
+	VT_SYS_REFUSED,		/* read locks refused */
+	VT_SYS_WRITES,		/* vma_start_write() returns */
+	VT_SYS_WAITED,		/* ... that waited for readers */
+	VT_SYS_DETACHES,	/* vma_mark_detached() returns */
+	VT_SYS_MMAP_WAITS,	/* mmap_lock waits by VMA read-lock holders */
+	VT_SYS_UNMATCHED,	/* unlocks of read locks it did not see taken */
+	VT_SYS_OVERFLOW,	/* read locks not tracked: record pool full */
+	NR_VT_SYS_COUNTS
+};
+
+/* The kinds of call site it counts. */
+enum vt_site_kind {
+	VT_SITE_READ,		/* read lock granted (lock_vma_under_rcu(), ...) */
+	VT_SITE_WRITE,		/* vma_start_write*() */
+	VT_SITE_DETACH,		/* vma_mark_detached() */
+	VT_SITE_KILLED,		/* vma_start_write_killable() that gave up */
+	NR_VT_SITE_KINDS
+};
+
+extern const char * const vt_sys_count_names[NR_VT_SYS_COUNTS];
+extern const char * const vt_site_kind_names[NR_VT_SITE_KINDS];
+
+int vt_sysmon_start(void);
+void vt_sysmon_stop(void);
+bool vt_sysmon_running(void);
+u64 vt_sysmon_total(enum vt_sys_count c);
+void vt_sysmon_collect(u64 *inv_count, s64 *counts, char *first, size_t size, u64 *first_ns);
+size_t vt_sysmon_report(char *buf, size_t size, unsigned int max);
 
 /* ---------------------------------------------------------------------- */
 /* Lock operations (vmalock_ops.c) */
@@ -135,6 +175,9 @@ struct vt_lock_ops {
 	int (*write_vma_killable)(struct vm_area_struct *vma);
 	/* Undo what a broken release left behind, so the run can go on. */
 	void (*repair_release)(struct mm_struct *mm);
+	/* Optional: what the variant needs, around each scenario's run. */
+	int (*setup)(void);
+	void (*teardown)(void);
 	/* VT_NO_*: what the variant's read path leaves out of vma_start_read() */
 	unsigned int omit;
 	/* Scenarios that must catch this variant (bitmask of enum vt_scn). */
@@ -143,6 +186,8 @@ struct vt_lock_ops {
 
 const struct vt_lock_ops *vt_broken_ops(enum vt_broken b);
 unsigned long vt_broken_targets(enum vt_broken b);
+struct seq_file;
+void vt_show_catches(struct seq_file *m, enum vt_broken b);
 void vt_effective_ops(enum vt_broken b, struct vt_lock_ops *ops);
 
 bool vma_write_locked_now(struct vm_area_struct *vma, struct mm_struct *mm);
@@ -224,7 +269,7 @@ struct vt_ctx {
 	struct vt_lock_ops eff_ops;
 	struct mm_struct *mm;
 	struct vt_slot *slots;
-	atomic64_t stats[NR_STATS];
+	atomic64_t stats[NR_VT_STATS];
 	atomic64_t inv_count[NR_INVS];
 	struct vt_worker workers[VT_MAX_THREADS];
 	int nr_workers;

@@ -154,6 +154,16 @@ class ProtocolDocument(unittest.TestCase):
 		self.assertEqual(missing_names(self.text, names), [],
 				 'broken variants the document does not place under a bug')
 
+	def test_catches_name_reported_invariants(self):
+		"""VT_CATCHES()' invariants are names the module can report."""
+		sys.path.insert(0, os.path.join(TOP, 'scripts'))
+		from vmalock import names
+		want = names.load_catches(os.path.join(TOP, 'vmalock_names.h'))
+		used = {i for per in want.values() for invs in per.values() for i in invs}
+		self.assertIn('lock_order', used)
+		self.assertEqual(sorted(used - set(inv_names())), [],
+				 'VT_CATCHES() names invariants vt_inv_names[] does not have')
+
 	@unittest.skipUnless(HAVE_DOCUTILS, 'docutils not installed (Debian: python3-docutils)')
 	def test_valid_rst(self):
 		self.assertEqual(rst_problems(self.text), [])

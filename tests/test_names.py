@@ -21,9 +21,10 @@ VT_SCENARIO(SLOW)
 VT_BROKEN(NO_A)
 VT_BROKEN(NO_B)
 
-VT_CATCHES(NO_A, ONE)
-VT_CATCHES(NO_A, SLOW)
-VT_CATCHES(NO_B, TWO)
+VT_CATCHES(NO_A, ONE, INV_X)
+VT_CATCHES(NO_A, SLOW, INV_Y)
+VT_CATCHES(NO_A, SLOW, INV_Z)
+VT_CATCHES(NO_B, TWO, INV_X)
 '''
 
 
@@ -39,10 +40,13 @@ class Names(unittest.TestCase):
 		self.assertEqual(runs('two,one', 'no_a'), ['one'])
 		with self.assertRaisesRegex(names.NamesError, "unknown scenario 'three'"):
 			runs('one,three')
+		self.assertEqual(names.catches(TOY), {'no_a': {'one': ['inv_x'], 'slow': ['inv_y', 'inv_z']},
+						      'no_b': {'two': ['inv_x']}})
 
 	def test_bad_headers(self):
 		for text, why in [(TOY.replace('NO_B, TWO', 'NO_B, THREE'), 'unknown broken variant or scenario'),
-				  (TOY.replace('VT_CATCHES(NO_B, TWO)', ''), 'no VT_CATCHES'),
+				  (TOY.replace('VT_CATCHES(NO_B, TWO, INV_X)', ''), 'no VT_CATCHES'),
+				  (TOY.replace('NO_B, TWO, INV_X', 'NO_B, TWO'), 'malformed line'),
 				  ('', 'no scenario or broken variant entries')]:
 			with self.assertRaisesRegex(names.NamesError, why):
 				names.parse(text)
@@ -52,6 +56,10 @@ class Names(unittest.TestCase):
 		self.assertIn('detach_free', [n for n, _ in scenarios])
 		self.assertIn('detach_no_wait', broken)
 		self.assertTrue(all(set(t) <= {n for n, _ in scenarios} for t in broken.values()))
+		# Every variant's every target names at least one invariant.
+		want = names.load_catches(HEADER)
+		self.assertEqual({b: sorted(t) for b, t in want.items()},
+				 {b: sorted(t) for b, t in broken.items()})
 
 	def test_cli(self):
 		def cli(*args):

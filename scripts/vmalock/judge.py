@@ -29,6 +29,16 @@ import xml.etree.ElementTree as ET
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from vmalock import ktap  # noqa: E402
+from vmalock import names  # noqa: E402
+
+NAMES_H = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'vmalock_names.h')
+
+
+def expected_invariants(run):
+	"""{scenario: [invariants]} a broken-<variant> run must report."""
+	if not run.startswith('broken-'):
+		return None
+	return names.load_catches(NAMES_H).get(run[len('broken-'):], {})
 
 _spec = importlib.util.spec_from_file_location(
 	'scan_splats', os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
@@ -109,14 +119,23 @@ def judge_run(bootdir, run, raw, kunit_py, log):
 		print(f'results: run {run}: results missing or malformed: {e}', file=log)
 		return [('FAIL', run, f'results missing or malformed: {e}')]
 	ktap.write_run(res, block, bootdir, run, f'vmalock_test.{run}', kunit_py)
-	met = ktap.report(res, run, f'vmalock_test.{run}', expect, file=log)
+	sites = ktap.call_sites(res)
+	if sites:
+		write_call_sites(os.path.join(bootdir, f'call-sites-{run}.txt'), sites,
+				 ktap.sysmon_summary(res))
+		print(f'results: run {run}: {len(sites)} lock call sites reached, '
+		      f'see call-sites-{run}.txt', file=log)
+	want = expected_invariants(run)
+	met = ktap.report(res, run, f'vmalock_test.{run}', expect, file=log, want=want)
 	if run == 'kunit':
 		checks = [(v, name, '') for name, v in ktap.leaves(ktap.parse_tree(block), run)]
 	else:
-		checks = [(v, f"{run}/{t['name']}", '') for t, v, _ in ktap.verdicts(res, expect)]
+		checks = [(v, f"{run}/{t['name']}", '' if v == 'PASS' else why)
+			  for t, v, why in ktap.verdicts(res, expect, want)]
 	# Nothing ran, or the run failed in a way no test line shows.
 	if not checks or (not met and not any(v == 'FAIL' for v, _, _ in checks)):
-		checks.append(('FAIL', run, ktap.run_verdict(res, expect)[1] if checks else 'no test ran'))
+		checks.append(('FAIL', run, ktap.run_verdict(res, expect, want)[1] if checks else
+			       'no test ran'))
 	return checks
 
 
@@ -146,6 +165,18 @@ def judge_boot(bootdir):
 		f.write(log.getvalue())
 	sys.stderr.write(log.getvalue())
 	return checks
+
+
+def write_call_sites(path, sites, summary):
+	"""The system-wide monitor's call sites as a table, most called first."""
+	cols = ['kind', 'calls', 'locked', 'with_readers', 'max_wait_us', 'caller']
+	rows = [[str(site.get(c, '')) for c in cols] for site in sites]
+	width = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(cols)]
+	with open(path, 'w') as f:
+		if summary:
+			f.write(' '.join(f'{k}={v}' for k, v in summary.items()) + '\n')
+		for r in [cols] + rows:
+			f.write('  '.join(v.ljust(w) for v, w in zip(r, width)).rstrip() + '\n')
 
 
 def write_summary(path, checks):

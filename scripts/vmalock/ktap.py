@@ -28,6 +28,7 @@ BEGIN_RE = re.compile(r'VMALOCK-RESULTS-BEGIN run=(\S+)')
 END_RE = re.compile(r'VMALOCK-RESULTS-END\b')
 RESULT_RE = re.compile(r'^(not ok|ok) (\d+)(?: (.*))?$')
 KV_RE = re.compile(r'(\w+)=(\S+)')
+VIOLATED_RE = re.compile(r'invariant (\w+) violated (\d+) times')
 
 
 class ResultsError(Exception):
@@ -89,10 +90,11 @@ def extract_block(lines, run):
 def parse_ktap(block, has_end=True):
 	"""Parse and validate extracted KTAP lines.
 
-	Returns {'header': {k: v}, 'plan': N, 'tests': [test, ...]} where a test
-	is {'number', 'name', 'status' (PASS/FAIL/SKIP), 'skip_reason', 'diag'
-	(diagnostic lines), 'metrics' ({k: v}), 'violation' (text or None),
-	'invariant' (name or None)}. Raises ResultsError.
+	Returns {'header': {k: v}, 'plan': N, 'tests': [test, ...], 'trailer':
+	[diagnostic lines after the last result]} where a test is {'number',
+	'name', 'status' (PASS/FAIL/SKIP), 'skip_reason', 'diag' (diagnostic
+	lines), 'metrics' ({k: v}), 'violation' (text or None), 'invariant'
+	(name or None)}. Raises ResultsError.
 	"""
 	if not has_end:
 		raise ResultsError('no VMALOCK-RESULTS-END marker (guest crashed or hung?)')
@@ -135,20 +137,54 @@ def parse_ktap(block, has_end=True):
 	for i, t in enumerate(tests, 1):
 		if t['number'] != i:
 			raise ResultsError(f"result {t['number']} ({t['name']}) where {i} expected")
-	return {'header': header, 'plan': plan, 'tests': tests}
+	return {'header': header, 'plan': plan, 'tests': tests, 'trailer': pending}
+
+
+SITE_PREFIX = '# sysmon: site '
+
+
+def _all_diag(res):
+	for t in res['tests']:
+		yield from t['diag']
+	yield from res.get('trailer', [])
+
+
+def call_sites(res):
+	"""The system-wide monitor's call sites: [{kind, calls, ..., caller}].
+
+	From the "# sysmon: site kind=K calls=N ... caller=SYMBOL+OFF/LEN" lines
+	the module prints after its last result, most called first (a run
+	that relays them, as the guest's user run does, may put them anywhere).
+	"""
+	sites = []
+	for line in _all_diag(res):
+		if line.startswith(SITE_PREFIX):
+			sites.append(_kv(line[len(SITE_PREFIX):]))
+	return sites
+
+
+def sysmon_summary(res):
+	"""The "# sysmon: call_sites=N ..." line, as {k: v}, or None."""
+	for line in _all_diag(res):
+		if line.startswith('# sysmon: call_sites='):
+			return _kv(line[len('# sysmon: '):])
+	return None
 
 
 def _make_test(number, name, ok, skip, reason, diag):
 	t = {'number': number, 'name': name,
 	     'status': 'SKIP' if skip else 'PASS' if ok else 'FAIL',
 	     'skip_reason': reason, 'diag': diag, 'metrics': {},
-	     'violation': None, 'invariant': None}
+	     'violation': None, 'invariant': None, 'violated': {}}
 	own = f'# {name}: '
 	for line in diag:
 		if not line.startswith(own):
 			continue
 		text = line[len(own):]
-		if text.startswith('first violation:'):
+		m = VIOLATED_RE.fullmatch(text)
+		if m:
+			t['violated'][m.group(1)] = int(m.group(2))
+		elif text.startswith('first violation:'):
 			t['violation'] = text[len('first violation:'):].strip()
 			m = re.search(r'\[([^\]]+)\]', t['violation'])
 			t['invariant'] = m.group(1) if m else None
@@ -245,14 +281,16 @@ def _fmt(v):
 	return '-' if v is None else f'{v:g}' if isinstance(v, float) else str(v)
 
 
-def verdicts(res, expect):
+def verdicts(res, expect, want=None):
 	"""Judge each test of a run against the expectation.
 
 	Returns [(test, verdict, why)], verdict PASS, FAIL or SKIP. Expecting
 	'pass', a test's verdict is its status. Expecting 'fail' (a broken
 	variant), a test passes when it caught the breakage: "not ok" with a
 	violation that is not [coverage] (recorded last, so first only if
-	alone, it says the scenario did not test anything).
+	alone, it says the scenario did not test anything), and, if @want
+	({scenario: [invariants]}, vmalock_names.h's VT_CATCHES) names the
+	test, with each of those invariants among the ones it reports.
 	"""
 	out = []
 	for t in res['tests']:
@@ -260,10 +298,18 @@ def verdicts(res, expect):
 			out.append((t, t['status'], t['skip_reason']))
 			continue
 		v = t['metrics'].get('violations', 0)
+		missing = [i for i in (want or {}).get(t['name'], []) if i not in t['violated']]
 		if (t['status'] == 'FAIL' and isinstance(v, int) and v > 0 and
-		    t['invariant'] != 'coverage'):
+		    t['invariant'] != 'coverage' and missing):
+			out.append((t, 'FAIL', f"caught, but not as {', '.join(missing)} "
+				    f"(reported: {', '.join(t['violated']) or 'none'})"))
+		elif (t['status'] == 'FAIL' and isinstance(v, int) and v > 0 and
+		      t['invariant'] != 'coverage'):
 			ms = t['metrics'].get('detected_ms', '?')
-			out.append((t, 'PASS', f"[{t['invariant'] or '?'}] after {ms} ms"))
+			named = (want or {}).get(t['name'])
+			also = [i for i in named or [] if i != t['invariant']]
+			out.append((t, 'PASS', f"[{t['invariant'] or '?'}] after {ms} ms" +
+				    (f"; also {', '.join(also)}" if also else '')))
 		else:
 			out.append((t, 'FAIL', 'passed' if t['status'] == 'PASS' else
 				    'it did not test what it is for' if t['invariant'] == 'coverage'
@@ -271,10 +317,10 @@ def verdicts(res, expect):
 	return out
 
 
-def run_verdict(res, expect):
+def run_verdict(res, expect, want=None):
 	"""(met, text) for the whole run: the last line of its report."""
 	c = counts(res)
-	judged = verdicts(res, expect)
+	judged = verdicts(res, expect, want)
 	failed = [t['name'] for t, v, _ in judged if v == 'FAIL']
 	if expect == 'pass':
 		text = f"{c['passed']} passed, {c['failed']} failed, {c['skipped']} skipped"
@@ -288,7 +334,7 @@ def run_verdict(res, expect):
 	return True, f'broken variant caught by all {ran} scenarios'
 
 
-def report(res, run, title, expect, file=None):
+def report(res, run, title, expect, file=None, want=None):
 	"""Print the table and verdict; return True if the expectation is met."""
 	def say(text=''):
 		print(text, file=file or sys.stdout)
@@ -310,10 +356,10 @@ def report(res, run, title, expect, file=None):
 		    f"{_fmt(m.get('ops_per_s')):>9}  {_fmt(m.get('violations')):>10}  "
 		    f"{secs:>7}  {extra}".rstrip())
 	if expect == 'fail':
-		for t, v, why in verdicts(res, expect):
+		for t, v, why in verdicts(res, expect, want):
 			say(f"{t['name']}: " + ('skipped' if v == 'SKIP' else
 						f'caught: {why}' if v == 'PASS' else f'NOT caught ({why})'))
-	met, text = run_verdict(res, expect)
+	met, text = run_verdict(res, expect, want)
 	say(f'verdict: {"PASS" if met else "FAIL"}: run {run}: {text}')
 	return met
 
@@ -362,6 +408,15 @@ def write_run(res, block, outdir, run, title, kunit_py=None):
 	if not (use_kunit and kunit_json(kunit_py, base + '.ktap', base + '.json')):
 		with open(base + '.json', 'w') as f:
 			json.dump(to_json(res, run, title), f, indent=4)
+			f.write('\n')
+	summary = sysmon_summary(res)
+	if summary is not None:	# beside kunit.py's keys, or ours
+		with open(base + '.json') as f:
+			doc = json.load(f)
+		doc['sysmon'] = summary
+		doc['call_sites'] = call_sites(res)
+		with open(base + '.json', 'w') as f:
+			json.dump(doc, f, indent=4)
 			f.write('\n')
 	with open(os.path.join(outdir, f'junit-{run}.xml'), 'w') as f:
 		f.write(to_junit(res, run, title))

@@ -15,7 +15,7 @@ import re
 import sys
 
 LINE_RE = re.compile(r'^VT_(SCENARIO|BROKEN)\((\w+)\)\s*$')
-CATCHES_RE = re.compile(r'^VT_CATCHES\((\w+),\s*(\w+)\)\s*$')
+CATCHES_RE = re.compile(r'^VT_CATCHES\((\w+),\s*(\w+),\s*(\w+)\)\s*$')
 
 
 class NamesError(Exception):
@@ -27,7 +27,8 @@ def parse(text):
 
 	scenarios: [(name, in_all)] in order; broken: {name: [target scenario
 	names]} in order. Lines: VT_SCENARIO(ID), VT_BROKEN(ID) and
-	VT_CATCHES(BROKEN_ID, SCENARIO_ID); a name is its ID in lower case.
+	VT_CATCHES(BROKEN_ID, SCENARIO_ID, INVARIANT); a name is its ID in lower
+	case. The invariants are in catches().
 	The header does not say which scenarios run only when named (the
 	module's table does): every scenario counts as in "all", which only
 	makes time limits longer.
@@ -43,9 +44,13 @@ def parse(text):
 		if m:
 			b, s = m.group(1).lower(), m.group(2).lower()
 			if b not in broken or s not in [n for n, _ in scenarios]:
-				raise NamesError(f'VT_CATCHES({m.group(1)}, {m.group(2)}): '
+				raise NamesError(f'VT_CATCHES({m.group(1)}, {m.group(2)}, ...): '
 						 'unknown broken variant or scenario')
-			broken[b].append(s)
+			if s not in broken[b]:
+				broken[b].append(s)
+		elif line.startswith('VT_CATCHES('):
+			raise NamesError(f'malformed line {line!r}; expected '
+					 'VT_CATCHES(BROKEN_ID, SCENARIO_ID, INVARIANT)')
 	if not scenarios or not broken:
 		raise NamesError('no scenario or broken variant entries')
 	lost = [b for b, t in broken.items() if not t]
@@ -57,6 +62,22 @@ def parse(text):
 def load(path):
 	with open(path) as f:
 		return parse(f.read())
+
+
+def catches(text):
+	"""{broken: {scenario: [invariants]}}: what each target must report."""
+	out = {}
+	for line in text.splitlines():
+		m = CATCHES_RE.match(line)
+		if m:
+			b, s, inv = (g.lower() for g in m.groups())
+			out.setdefault(b, {}).setdefault(s, []).append(inv)
+	return out
+
+
+def load_catches(path):
+	with open(path) as f:
+		return catches(f.read())
 
 
 def scenario_runs(scenarios, broken, spec, variant=None):

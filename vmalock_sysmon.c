@@ -1,0 +1,625 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vmalock_test: the system-wide monitor.
+ *
+ * Probes on the vma_lock tracepoints (patches/0003) see every per-VMA lock
+ * operation of the running kernel, not only the harness's: page faults from
+ * user space, /proc maps readers, fork, split, mremap, ... While a run is
+ * active the monitor keeps a record of every VMA read lock held by any task
+ * and checks (Documentation/vmalock-test.rst, invariants 13, 14 and the
+ * system-wide halves of 2 and 3):
+ *
+ *   stable_while_read_locked  what a reader saw at lock time (bounds, pgoff,
+ *                             flags, file, mm; anon_vma may only go from NULL
+ *                             to set) is unchanged when it unlocks
+ *   sys_rw_exclusion          no vma_start_write() returns while a recorded
+ *                             reader holds the VMA
+ *   sys_reader_at_detach      no vma_mark_detached() returns while a recorded
+ *                             reader holds the VMA (every VMA is detached
+ *                             before vm_area_free(), which asserts it)
+ *   lock_order                a task holding a VMA read lock never waits for
+ *                             an mmap_lock (mmap_read_trylock() is fine)
+ *
+ * and counts, per call site of the write lock (and of detach, and of the
+ * read lock), how often it ran and how often it found readers to wait for:
+ * which kernel paths the run exercised under contention.
+ *
+ * The probes run in whatever context the lock operation runs in, with
+ * preemption off: one raw spinlock guards the records, which come from a
+ * pool allocated at start (a full pool is counted, never slept on), and a
+ * violation is only recorded there; it is formatted when the harness
+ * collects it after the scenario.
+ */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/hash.h>
+#include <linux/kallsyms.h>
+#include <linux/mutex.h>
+#include <linux/mm.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+#include <linux/sort.h>
+#include <linux/stacktrace.h>
+#include <linux/string.h>
+#include <linux/vmalloc.h>
+
+#include "vmalock_test.h"
+
+const char * const vt_site_kind_names[NR_VT_SITE_KINDS] = {
+	[VT_SITE_READ] = "read",
+	[VT_SITE_WRITE] = "write",
+	[VT_SITE_DETACH] = "detach",
+	[VT_SITE_KILLED] = "write_killed",
+};
+
+const char * const vt_sys_count_names[NR_VT_SYS_COUNTS] = {
+	[VT_SYS_READS] = "sys_read_locks",
+	[VT_SYS_REFUSED] = "sys_read_refused",
+	[VT_SYS_WRITES] = "sys_write_locks",
+	[VT_SYS_WAITED] = "sys_write_waits",
+	[VT_SYS_DETACHES] = "sys_detaches",
+	[VT_SYS_MMAP_WAITS] = "sys_mmap_lock_waits",
+	[VT_SYS_UNMATCHED] = "sys_unmatched_unlocks",
+	[VT_SYS_OVERFLOW] = "sys_untracked_readers",
+};
+
+#ifdef VT_HAVE_VMA_LOCK_TRACE
+
+#include <trace/events/mmap_lock.h>
+#include <trace/events/vma_lock.h>
+
+#define VT_SYS_READERS		8192	/* read locks held at once, system-wide */
+#define VT_SYS_VMA_BITS		12
+#define VT_SYS_TASK_BITS	10
+#define VT_SYS_SITES		1024	/* call sites, a power of two */
+#define VT_SYS_STACK		8
+
+/* What a reader saw of its VMA when it took the read lock. */
+struct vt_vma_view {
+	unsigned long start, end, pgoff, flags;
+	struct file *file;
+	struct mm_struct *mm;
+	struct anon_vma *anon_vma;
+};
+
+struct vt_sys_reader {
+	struct hlist_node by_vma;	/* or in the free list */
+	struct hlist_node by_task;
+	struct vm_area_struct *vma;
+	struct task_struct *task;
+	unsigned long ip;		/* where the read lock was taken */
+	struct vt_vma_view seen;
+};
+
+struct vt_sys_site {
+	unsigned long ip;
+	enum vt_site_kind kind;
+	u64 calls, locked, with_readers, wait_ns, max_wait_ns;
+};
+
+/* The first violation since the last collection, as seen (not formatted). */
+struct vt_sys_first {
+	bool set;
+	enum vt_inv inv;
+	u64 ns;
+	unsigned long start, end;	/* the VMA's bounds as the reader saw them */
+	unsigned long reader_ip, ip;	/* read lock taken at; the offending call */
+	const char *field;		/* stable_while_read_locked: what changed */
+	unsigned long old, new;
+	pid_t pid;
+	char comm[TASK_COMM_LEN];
+	pid_t reader_pid;
+	unsigned long stack[VT_SYS_STACK];	/* lock_order: who waits */
+	unsigned int nr_stack;
+};
+
+struct vt_sys {
+	raw_spinlock_t lock;
+	struct hlist_head vmas[1 << VT_SYS_VMA_BITS];
+	struct hlist_head tasks[1 << VT_SYS_TASK_BITS];
+	struct hlist_head free;
+	struct vt_sys_reader readers[VT_SYS_READERS];
+	struct vt_sys_site sites[VT_SYS_SITES];
+	unsigned int nr_sites;
+	u64 sites_full;			/* call sites not counted: table full */
+	u64 held_max;			/* most read locks held at once */
+	u64 held;
+	u64 counts[NR_VT_SYS_COUNTS];	/* since start */
+	u64 taken[NR_VT_SYS_COUNTS];	/* at the last collection */
+	u64 inv[NR_INVS];
+	u64 inv_taken[NR_INVS];
+	struct vt_sys_first first;
+};
+
+/* The monitor of the run or bench in progress; set and cleared under vt_sys_mutex. */
+static struct vt_sys *vt_sys;
+static DEFINE_MUTEX(vt_sys_mutex);
+
+static void vt_vma_view(struct vm_area_struct *vma, struct vt_vma_view *v)
+{
+	v->start = vma->vm_start;
+	v->end = vma->vm_end;
+	v->pgoff = vma->vm_pgoff;
+	/* The only flags a read-lock holder may set (madvise guard regions). */
+	v->flags = vma->vm_flags & ~VM_ATOMIC_SET_ALLOWED;
+	v->file = vma->vm_file;
+	v->mm = vma->vm_mm;
+	v->anon_vma = vma->anon_vma;
+}
+
+/* Record the first violation since the last collection; under s->lock. */
+static struct vt_sys_first *vt_sys_claim(struct vt_sys *s, enum vt_inv inv,
+					 const struct vt_sys_reader *r, unsigned long ip)
+{
+	struct vt_sys_first *f = &s->first;
+
+	s->inv[inv]++;
+	if (f->set)
+		return NULL;
+	memset(f, 0, sizeof(*f));
+	f->set = true;
+	f->inv = inv;
+	f->ns = ktime_get_ns();
+	f->start = r->seen.start;
+	f->end = r->seen.end;
+	f->reader_ip = r->ip;
+	f->reader_pid = task_pid_nr(r->task);
+	f->ip = ip;
+	f->pid = task_pid_nr(current);
+	get_task_comm(f->comm, current);
+	return f;
+}
+
+static struct vt_sys_reader *vt_sys_find(struct vt_sys *s, struct vm_area_struct *vma,
+					 struct task_struct *task)
+{
+	struct vt_sys_reader *r;
+
+	hlist_for_each_entry(r, &s->vmas[hash_ptr(vma, VT_SYS_VMA_BITS)], by_vma)
+		if (r->vma == vma && (!task || r->task == task))
+			return r;
+	return NULL;
+}
+
+static void vt_sys_count_site(struct vt_sys *s, enum vt_site_kind kind, unsigned long ip,
+			      bool locked, bool waited, u64 wait_ns)
+{
+	unsigned int i = hash_long(ip ^ kind, ilog2(VT_SYS_SITES)), n;
+	struct vt_sys_site *site = NULL;
+
+	for (n = 0; n < VT_SYS_SITES; n++, i = (i + 1) & (VT_SYS_SITES - 1)) {
+		site = &s->sites[i];
+		if (site->ip == ip && site->kind == kind)
+			break;
+		if (!site->ip) {
+			site->ip = ip;
+			site->kind = kind;
+			s->nr_sites++;
+			break;
+		}
+	}
+	if (n == VT_SYS_SITES) {
+		s->sites_full++;
+		return;
+	}
+	site->calls++;
+	site->locked += locked;
+	site->with_readers += waited;
+	site->wait_ns += wait_ns;
+	site->max_wait_ns = max(site->max_wait_ns, wait_ns);
+}
+
+/* ---------------------------------------------------------------------- */
+/* The probes */
+
+static void vt_probe_read_locked(void *data, struct vm_area_struct *vma, unsigned long ip)
+{
+	struct vt_sys *s = data;
+	struct vt_sys_reader *r;
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&s->lock, flags);
+	s->counts[VT_SYS_READS]++;
+	vt_sys_count_site(s, VT_SITE_READ, ip, true, false, 0);
+	r = hlist_entry_safe(s->free.first, struct vt_sys_reader, by_vma);
+	if (r) {
+		hlist_del(&r->by_vma);
+		r->vma = vma;
+		r->task = current;
+		r->ip = ip;
+		vt_vma_view(vma, &r->seen);
+		hlist_add_head(&r->by_vma, &s->vmas[hash_ptr(vma, VT_SYS_VMA_BITS)]);
+		hlist_add_head(&r->by_task, &s->tasks[hash_ptr(current, VT_SYS_TASK_BITS)]);
+		s->held_max = max(s->held_max, ++s->held);
+	} else {
+		s->counts[VT_SYS_OVERFLOW]++;
+	}
+	raw_spin_unlock_irqrestore(&s->lock, flags);
+}
+
+static void vt_probe_read_refused(void *data, struct mm_struct *mm, struct vm_area_struct *vma,
+				  enum vma_read_refusal reason)
+{
+	struct vt_sys *s = data;
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&s->lock, flags);
+	s->counts[VT_SYS_REFUSED]++;
+	raw_spin_unlock_irqrestore(&s->lock, flags);
+}
+
+/* The first field of @b that differs from @a, or NULL. */
+static const char *vt_view_diff(const struct vt_vma_view *a, const struct vt_vma_view *b,
+				unsigned long *old, unsigned long *new)
+{
+	const struct {
+		const char *name;
+		unsigned long a, b;
+	} f[] = {
+		{ "vm_start", a->start, b->start },
+		{ "vm_end", a->end, b->end },
+		{ "vm_pgoff", a->pgoff, b->pgoff },
+		{ "vm_flags", a->flags, b->flags },
+		{ "vm_file", (unsigned long)a->file, (unsigned long)b->file },
+		{ "vm_mm", (unsigned long)a->mm, (unsigned long)b->mm },
+		/* NULL to set is anon_vma_prepare() under the read lock. */
+		{ "anon_vma", (unsigned long)a->anon_vma,
+		  a->anon_vma ? (unsigned long)b->anon_vma : 0 },
+	};
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(f); i++) {
+		if (f[i].a != f[i].b) {
+			*old = f[i].a;
+			*new = f[i].b;
+			return f[i].name;
+		}
+	}
+	return NULL;
+}
+
+static void vt_probe_read_unlocked(void *data, struct vm_area_struct *vma, unsigned long ip)
+{
+	struct vt_sys *s = data;
+	struct vt_sys_first *f;
+	struct vt_sys_reader *r;
+	struct vt_vma_view now;
+	unsigned long flags, old, new;
+	const char *field;
+
+	vt_vma_view(vma, &now);
+	raw_spin_lock_irqsave(&s->lock, flags);
+	r = vt_sys_find(s, vma, current);
+	if (!r) {		/* taken before the monitor started, or untracked */
+		s->counts[VT_SYS_UNMATCHED]++;
+		goto out;
+	}
+	field = vt_view_diff(&r->seen, &now, &old, &new);
+	if (field) {
+		f = vt_sys_claim(s, INV_STABLE_READ, r, ip);
+		if (f) {
+			f->field = field;
+			f->old = old;
+			f->new = new;
+		}
+	}
+	hlist_del(&r->by_vma);
+	hlist_del(&r->by_task);
+	hlist_add_head(&r->by_vma, &s->free);
+	s->held--;
+out:
+	raw_spin_unlock_irqrestore(&s->lock, flags);
+}
+
+static void vt_probe_write_locked(void *data, struct vm_area_struct *vma, unsigned long ip,
+				  bool already, bool waited, u64 wait_ns)
+{
+	struct vt_sys *s = data;
+	struct vt_sys_reader *r;
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&s->lock, flags);
+	s->counts[VT_SYS_WRITES]++;
+	s->counts[VT_SYS_WAITED] += waited;
+	vt_sys_count_site(s, VT_SITE_WRITE, ip, !already, waited, wait_ns);
+	r = vt_sys_find(s, vma, NULL);
+	if (r)
+		vt_sys_claim(s, INV_SYS_EXCLUSION, r, ip);
+	raw_spin_unlock_irqrestore(&s->lock, flags);
+}
+
+static void vt_probe_write_lock_killed(void *data, struct vm_area_struct *vma,
+				       unsigned long ip, u64 wait_ns)
+{
+	struct vt_sys *s = data;
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&s->lock, flags);
+	vt_sys_count_site(s, VT_SITE_KILLED, ip, false, true, wait_ns);
+	raw_spin_unlock_irqrestore(&s->lock, flags);
+}
+
+static void vt_probe_detach_end(void *data, struct vm_area_struct *vma, unsigned long ip,
+				bool waited)
+{
+	struct vt_sys *s = data;
+	struct vt_sys_reader *r;
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&s->lock, flags);
+	s->counts[VT_SYS_DETACHES]++;
+	vt_sys_count_site(s, VT_SITE_DETACH, ip, true, waited, 0);
+	r = vt_sys_find(s, vma, NULL);
+	if (r)
+		vt_sys_claim(s, INV_SYS_DETACH, r, ip);
+	raw_spin_unlock_irqrestore(&s->lock, flags);
+}
+
+static void vt_probe_mmap_start_locking(void *data, struct mm_struct *mm, bool write,
+					bool trylock)
+{
+	struct hlist_head *head;
+	struct vt_sys *s = data;
+	struct vt_sys_reader *r;
+	struct vt_sys_first *f;
+	unsigned long flags;
+
+	if (trylock)
+		return;
+	head = &s->tasks[hash_ptr(current, VT_SYS_TASK_BITS)];
+	/* Only this task adds its own records: empty means none of ours. */
+	if (hlist_empty(head))
+		return;
+	raw_spin_lock_irqsave(&s->lock, flags);
+	hlist_for_each_entry(r, head, by_task) {
+		if (r->task != current)
+			continue;
+		s->counts[VT_SYS_MMAP_WAITS]++;
+		f = vt_sys_claim(s, INV_LOCK_ORDER, r, 0);
+		if (f)
+			f->nr_stack = stack_trace_save(f->stack, VT_SYS_STACK, 0);
+		break;
+	}
+	raw_spin_unlock_irqrestore(&s->lock, flags);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Start, stop, collect */
+
+static int vt_sysmon_register(struct vt_sys *s)
+{
+	return register_trace_vma_read_locked(vt_probe_read_locked, s) ?:
+	       register_trace_vma_read_refused(vt_probe_read_refused, s) ?:
+	       register_trace_vma_read_unlocked(vt_probe_read_unlocked, s) ?:
+	       register_trace_vma_write_locked(vt_probe_write_locked, s) ?:
+	       register_trace_vma_write_lock_killed(vt_probe_write_lock_killed, s) ?:
+	       register_trace_vma_detach_end(vt_probe_detach_end, s) ?:
+	       register_trace_mmap_lock_start_locking(vt_probe_mmap_start_locking, s);
+}
+
+/* Unregistering a probe that was never registered is harmless. */
+static void vt_sysmon_unregister(struct vt_sys *s)
+{
+	unregister_trace_vma_read_locked(vt_probe_read_locked, s);
+	unregister_trace_vma_read_refused(vt_probe_read_refused, s);
+	unregister_trace_vma_read_unlocked(vt_probe_read_unlocked, s);
+	unregister_trace_vma_write_locked(vt_probe_write_locked, s);
+	unregister_trace_vma_write_lock_killed(vt_probe_write_lock_killed, s);
+	unregister_trace_vma_detach_end(vt_probe_detach_end, s);
+	unregister_trace_mmap_lock_start_locking(vt_probe_mmap_start_locking, s);
+	tracepoint_synchronize_unregister();
+}
+
+int vt_sysmon_start(void)
+{
+	struct vt_sys *s;
+	int i, err;
+
+	guard(mutex)(&vt_sys_mutex);
+	if (vt_sys) {
+		pr_err("sysmon: the system-wide monitor is in use by a run or the bench\n");
+		return -EBUSY;
+	}
+	s = vzalloc(sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	raw_spin_lock_init(&s->lock);
+	for (i = 0; i < VT_SYS_READERS; i++)
+		hlist_add_head(&s->readers[i].by_vma, &s->free);
+	err = vt_sysmon_register(s);
+	if (err) {
+		vt_sysmon_unregister(s);
+		vfree(s);
+		pr_err("sysmon: cannot attach to the vma_lock tracepoints (%d)\n", err);
+		return err;
+	}
+	vt_sys = s;
+	return 0;
+}
+
+void vt_sysmon_stop(void)
+{
+	struct vt_sys *s;
+
+	guard(mutex)(&vt_sys_mutex);
+	s = vt_sys;
+	if (!s)
+		return;
+	vt_sysmon_unregister(s);
+	vt_sys = NULL;
+	vfree(s);
+}
+
+bool vt_sysmon_running(void)
+{
+	return vt_sys;
+}
+
+/* Count @c since the monitor started (for coverage hooks). */
+u64 vt_sysmon_total(enum vt_sys_count c)
+{
+	return vt_sys ? READ_ONCE(vt_sys->counts[c]) : 0;
+}
+
+/* The first frame of @f->stack outside the tracing code: who waits. */
+static unsigned long vt_sys_waiter_ip(const struct vt_sys_first *f)
+{
+	char sym[KSYM_SYMBOL_LEN];
+	unsigned int i;
+
+	for (i = 0; i < f->nr_stack; i++) {
+		sprint_symbol_no_offset(sym, f->stack[i]);
+		if (!strstr(sym, "trace") && !strstarts(sym, "vt_probe_"))
+			return f->stack[i];
+	}
+	return 0;
+}
+
+static void vt_sys_format(const struct vt_sys_first *f, char *buf, size_t size)
+{
+	int len = scnprintf(buf, size, "[%s] ", vt_inv_names[f->inv]);
+
+	switch (f->inv) {
+	case INV_STABLE_READ:
+		scnprintf(buf + len, size - len,
+			  "%s of [%lx-%lx) went %#lx -> %#lx while %s/%d held it read-locked (taken at %pS, released at %pS)",
+			  f->field, f->start, f->end, f->old, f->new, f->comm, f->pid,
+			  (void *)f->reader_ip, (void *)f->ip);
+		break;
+	case INV_SYS_EXCLUSION:
+	case INV_SYS_DETACH:
+		scnprintf(buf + len, size - len,
+			  "%s returned to %s/%d at %pS while task %d held [%lx-%lx) read-locked (taken at %pS)",
+			  f->inv == INV_SYS_EXCLUSION ? "vma_start_write()" : "vma_mark_detached()",
+			  f->comm, f->pid, (void *)f->ip, f->reader_pid, f->start, f->end,
+			  (void *)f->reader_ip);
+		break;
+	default:
+		scnprintf(buf + len, size - len,
+			  "%s/%d waits for mmap_lock at %pS while holding [%lx-%lx) read-locked (taken at %pS)",
+			  f->comm, f->pid, (void *)vt_sys_waiter_ip(f), f->start, f->end,
+			  (void *)f->reader_ip);
+		break;
+	}
+}
+
+/*
+ * What the monitor saw since the last collection: violations added to
+ * @inv_count, counts into @counts, the first violation formatted into
+ * @first (empty if none) and when it was seen into @first_ns.
+ */
+void vt_sysmon_collect(u64 *inv_count, s64 *counts, char *first, size_t size, u64 *first_ns)
+{
+	struct vt_sys *s = vt_sys;
+	struct vt_sys_first f;
+	unsigned long flags;
+	int i;
+
+	first[0] = '\0';
+	if (!s)
+		return;
+	raw_spin_lock_irqsave(&s->lock, flags);
+	for (i = 0; i < NR_INVS; i++) {
+		inv_count[i] += s->inv[i] - s->inv_taken[i];
+		s->inv_taken[i] = s->inv[i];
+	}
+	for (i = 0; i < NR_VT_SYS_COUNTS; i++) {
+		counts[i] = s->counts[i] - s->taken[i];
+		s->taken[i] = s->counts[i];
+	}
+	f = s->first;
+	s->first.set = false;
+	raw_spin_unlock_irqrestore(&s->lock, flags);
+	if (f.set) {
+		vt_sys_format(&f, first, size);
+		*first_ns = f.ns;
+	}
+}
+
+/* One call site in the results; scripts/vmalock/ktap.py reads it. */
+#define VT_SITE_FMT \
+"# sysmon: site kind=%s calls=%llu locked=%llu with_readers=%llu max_wait_us=%llu caller=%pS\n"
+
+static int vt_site_cmp(const void *a, const void *b)
+{
+	const struct vt_sys_site *x = a, *y = b;
+
+	if (x->calls != y->calls)
+		return x->calls < y->calls ? 1 : -1;
+	return x->ip < y->ip ? -1 : x->ip > y->ip;
+}
+
+/*
+ * The call sites seen since start, most called first, as KTAP diagnostic
+ * lines ("# sysmon: site ..."), at most @max of them.
+ */
+size_t vt_sysmon_report(char *buf, size_t size, unsigned int max)
+{
+	struct vt_sys *s = vt_sys;
+	struct vt_sys_site *sites;
+	unsigned int i, n = 0;
+	unsigned long flags;
+	size_t len = 0;
+	u64 full, held_max;
+
+	if (!s)
+		return 0;
+	sites = kvmalloc_array(VT_SYS_SITES, sizeof(*sites), GFP_KERNEL);
+	if (!sites)
+		return scnprintf(buf, size, "# sysmon: call sites: out of memory\n");
+	raw_spin_lock_irqsave(&s->lock, flags);
+	for (i = 0; i < VT_SYS_SITES; i++)
+		if (s->sites[i].ip)
+			sites[n++] = s->sites[i];
+	full = s->sites_full;
+	held_max = s->held_max;
+	raw_spin_unlock_irqrestore(&s->lock, flags);
+	sort(sites, n, sizeof(*sites), vt_site_cmp, NULL);
+	len += scnprintf(buf + len, size - len,
+			 "# sysmon: call_sites=%u shown=%u not_counted=%llu most_read_locks_held=%llu\n",
+			 n, min(n, max), full, held_max);
+	for (i = 0; i < n && i < max; i++) {
+		const struct vt_sys_site *x = &sites[i];
+
+		len += scnprintf(buf + len, size - len, VT_SITE_FMT, vt_site_kind_names[x->kind],
+				 x->calls, x->locked, x->with_readers,
+				 div_u64(x->max_wait_ns, NSEC_PER_USEC), (void *)x->ip);
+	}
+	kvfree(sites);
+	return len;
+}
+
+#else /* !VT_HAVE_VMA_LOCK_TRACE */
+
+int vt_sysmon_start(void)
+{
+	pr_err("sysmon: no vma_lock tracepoints here (patches/0003); sysmon=0 runs without\n");
+	return -EOPNOTSUPP;
+}
+
+void vt_sysmon_stop(void)
+{
+}
+
+bool vt_sysmon_running(void)
+{
+	return false;
+}
+
+u64 vt_sysmon_total(enum vt_sys_count c)
+{
+	return 0;
+}
+
+void vt_sysmon_collect(u64 *inv_count, s64 *counts, char *first, size_t size, u64 *first_ns)
+{
+	first[0] = '\0';
+}
+
+size_t vt_sysmon_report(char *buf, size_t size, unsigned int max)
+{
+	return 0;
+}
+
+#endif /* VT_HAVE_VMA_LOCK_TRACE */

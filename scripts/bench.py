@@ -29,7 +29,8 @@
 # boot to boot with a standard deviation of 2-12% (typically 7%; 20-50% for
 # contention.fallback_pct, wait_p99 and wait_max), while the repeats within
 # one boot often varied by only 1-2%; an A-vs-A --ab run (2 boots each) had
-# B/A up to 1.16 outside both ranges.
+# B/A up to 1.16 outside both ranges. Two documents that hold different
+# measurements (or units) are not compared.
 #
 # Exit status: 0 done, 1 a check failed (check), 2 bad input or results
 # missing or malformed.
@@ -276,9 +277,32 @@ def load_doc(path):
 	if not isinstance(doc, dict) or not isinstance(doc.get('measurements'), dict):
 		raise BenchError('%s is not a bench.json (no measurements)' % path)
 	for name, m in doc['measurements'].items():
-		if not all(k in m for k in ('median', 'min', 'max', 'unit')):
+		if not isinstance(m, dict) or not all(k in m for k in ('median', 'min', 'max', 'unit')):
 			raise BenchError('%s: measurement %s lacks median/min/max/unit' % (path, name))
+		if not all(_number(m[k]) and m[k] >= 0 for k in ('median', 'min', 'max')):
+			raise BenchError('%s: measurement %s: median/min/max not numbers >= 0' % (
+				path, name))
 	return doc
+
+
+def _number(v):
+	return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def same_measurements(a, b, name_a='A', name_b='B'):
+	"""Refuse to compare two documents that measured different things."""
+	ma, mb = a['measurements'], b['measurements']
+	only_a = sorted(set(ma) - set(mb))
+	only_b = sorted(set(mb) - set(ma))
+	if only_a or only_b:
+		def few(names):
+			return ', '.join(names[:3]) + (' ..' if len(names) > 3 else '') or 'none'
+		raise BenchError('%s and %s measure different things: only in A: %s; only in B: %s'
+				 % (name_a, name_b, few(only_a), few(only_b)))
+	units = [n for n in ma if ma[n]['unit'] != mb[n]['unit']]
+	if units:
+		raise BenchError('%s and %s: %s in different units (%s, %s)' % (
+			name_a, name_b, units[0], ma[units[0]]['unit'], mb[units[0]]['unit']))
 
 
 def floor_bounds(floor):
@@ -298,20 +322,19 @@ def boot_spread(m):
 
 
 def compare(a, b, floor=NOISE_FLOOR):
-	"""Rows (name, unit, A, B, ratio B/A, flagged) for measurements in both.
+	"""Rows (name, unit, A, B, ratio B/A, flagged) for every measurement.
 
 	A change is flagged only when the ranges do not overlap (B's median
 	outside A's [min, max] and A's median outside B's) and B/A, rounded to
 	3 decimals as printed, is beyond the noise floor of @floor percent:
 	B/A >= 1 + floor or B/A <= 1 / (1 + floor). A floor of 0 leaves the
-	range rule alone.
+	range rule alone. The two documents must hold the same measurements.
 	"""
+	same_measurements(a, b)
 	hi, lo = floor_bounds(floor)
 	rows = []
 	for name, ma in a['measurements'].items():
-		mb = b['measurements'].get(name)
-		if mb is None:
-			continue
+		mb = b['measurements'][name]
 		ratio = mb['median'] / ma['median'] if ma['median'] else None
 		outside = (not ma['min'] <= mb['median'] <= ma['max'] and
 			   not mb['min'] <= ma['median'] <= mb['max'])
@@ -433,9 +456,10 @@ def cmd_report(args):
 
 def cmd_compare(args):
 	a, b = load_doc(args.a), load_doc(args.b)
+	same_measurements(a, b, args.a, args.b)
 	rows = compare(a, b, args.noise_floor)
 	if not rows:
-		raise BenchError('%s and %s have no measurement in common' % (args.a, args.b))
+		raise BenchError('%s and %s hold no measurements' % (args.a, args.b))
 	sys.stdout.write(compare_text(a, b, rows, args.a, args.b, args.noise_floor))
 	return 0
 

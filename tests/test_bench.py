@@ -317,9 +317,26 @@ class Compare(unittest.TestCase):
 			notjson = os.path.join(d, 'n.json')
 			with open(notjson, 'w') as f:
 				f.write('{"measurements": {')
+			fewer = os.path.join(d, 'fewer.json')
+			doc = load(AA[1])
+			del doc['measurements']['faults.ratio']
+			dump(doc, fewer)
+			other_unit = os.path.join(d, 'unit.json')
+			doc = load(AA[1])
+			doc['measurements']['faults.ratio']['unit'] = '%'
+			dump(doc, other_unit)
+			text = os.path.join(d, 'text.json')
+			doc = load(AA[1])
+			doc['measurements']['faults.ratio']['median'] = 'fast'
+			dump(doc, text)
 			for args, msg in (((bad, bad), 'not a bench.json'),
 					  ((notjson, bad), 'is not JSON'),
-					  ((os.path.join(d, 'gone.json'), bad), 'cannot read')):
+					  ((os.path.join(d, 'gone.json'), bad), 'cannot read'),
+					  ((AA[0], fewer), 'measure different things: only in A: '
+					   'faults.ratio; only in B: none'),
+					  ((fewer, AA[0]), 'only in A: none; only in B: faults.ratio'),
+					  ((AA[0], other_unit), 'faults.ratio in different units'),
+					  ((AA[0], text), 'not numbers')):
 				r = run('compare', *args)
 				self.assertEqual(r.returncode, 2, args)
 				self.assertIn(msg, r.stderr, args)
@@ -359,6 +376,23 @@ class BenchShUsage(unittest.TestCase):
 		r = self.sh('--compare', *AA, '--noise-floor', '0')
 		self.assertEqual(r.returncode, 0, r.stderr)
 		self.assertIn('2 of 27 measurements changed', r.stdout)
+
+	def test_compare_bad_input_through_bench_sh(self):
+		with tempfile.TemporaryDirectory() as d:
+			broken = os.path.join(d, 'broken.json')
+			with open(broken, 'w') as f:
+				f.write('[1, 2')
+			fewer = os.path.join(d, 'fewer.json')
+			doc = load(AA[1])
+			del doc['measurements']['claim.ratio']
+			dump(doc, fewer)
+			for args, msg in (((AA[0], os.path.join(d, 'gone.json')), 'cannot read'),
+					  ((AA[0], broken), 'is not JSON'),
+					  ((AA[0], fewer), 'measure different things')):
+				r = self.sh('--compare', *args)
+				self.assertEqual(r.returncode, 2, args)
+				self.assertIn(msg, r.stderr, args)
+				self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
 
 
 if __name__ == '__main__':

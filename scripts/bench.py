@@ -8,14 +8,29 @@
 #   bench.py report --raw RAW [--raw RAW..] --out DIR --variant V --smp N
 #            --accel A --command CMD [--kernel TEXT] [--plots]
 #                                            bench.json, bench.txt, plots
-#   bench.py compare A.json B.json           ratios B/A, changes flagged
+#   bench.py compare [--noise-floor PCT] A.json B.json
+#                                            ratios B/A, changes flagged
 #
 # The bench prints, between "VMALOCK-RESULTS-BEGIN run=bench" and
 # "VMALOCK-RESULTS-END run=bench", one line per measurement,
 # "GROUP NAME UNIT V1 .. VR" (one value per repeat), "#" comments (a header
 # with kernel= repeats= ms= readers= cpus=, "# check ok|FAIL NAME" from the
 # guest, "# end ok|error") and "skip NAME: WHY" for what it cannot measure.
-# Several RAW files (boots of one kernel) are merged: their repeats pooled.
+# Several RAW files (boots of one kernel) are merged: their repeats pooled,
+# and each boot's median kept (boot_medians), since boots vary more than the
+# repeats of one boot do.
+#
+# compare flags a measurement when the two kernels' ranges do not overlap
+# (B's median outside A's min-max and A's median outside B's, min-max over
+# every repeat of every boot) AND B/A is beyond the noise floor: B/A >= 1+f
+# or B/A <= 1/(1+f), on the ratio as printed (3 decimals), so that swapping
+# A and B flags the same rows. The default f, 20%, comes from 11 boots of
+# one perf kernel under TCG: a measurement's per-boot median varied from
+# boot to boot with a standard deviation of 2-12% (typically 7%; 20-50% for
+# contention.fallback_pct, wait_p99 and wait_max), while the repeats within
+# one boot often varied by only 1-2%; an A-vs-A --ab run (2 boots each) had
+# B/A up to 1.16 outside both ranges. Two documents that hold different
+# measurements (or units) are not compared.
 #
 # Exit status: 0 done, 1 a check failed (check), 2 bad input or results
 # missing or malformed.
@@ -36,6 +51,7 @@ LINE_RE = re.compile(r'^([a-z]+) ([a-z0-9_]+) (\S+)((?: \d+(?:\.\d+)?)+)$')
 GROUPS = ('uncontended', 'claim', 'contention', 'scaling', 'faults')
 TCG_NOTE = ('accel tcg: absolute times are indicative only (an emulated CPU); '
 	    'the ratios are the result')
+NOISE_FLOOR = 20.0	# percent; see the rule above
 
 
 class BenchError(Exception):
@@ -107,12 +123,15 @@ def stats(values):
 
 
 def merge(runs):
-	"""Pool the repeats of several boots of one kernel."""
+	"""Pool the repeats of several boots of one kernel; keep each boot's
+	median too."""
 	out = {}
 	for run in runs:
 		for name, m in run['measurements'].items():
-			e = out.setdefault(name, {'unit': m['unit'], 'values': []})
+			e = out.setdefault(name, {'unit': m['unit'], 'values': [],
+						  'boot_medians': []})
 			e['values'].extend(m['values'])
+			e['boot_medians'].append(statistics.median(m['values']))
 	for e in out.values():
 		e.update(stats(e['values']))
 	return out
@@ -258,50 +277,126 @@ def load_doc(path):
 	if not isinstance(doc, dict) or not isinstance(doc.get('measurements'), dict):
 		raise BenchError('%s is not a bench.json (no measurements)' % path)
 	for name, m in doc['measurements'].items():
-		if not all(k in m for k in ('median', 'min', 'max', 'unit')):
+		if not isinstance(m, dict) or not all(k in m for k in ('median', 'min', 'max', 'unit')):
 			raise BenchError('%s: measurement %s lacks median/min/max/unit' % (path, name))
+		if not all(_number(m[k]) and m[k] >= 0 for k in ('median', 'min', 'max')):
+			raise BenchError('%s: measurement %s: median/min/max not numbers >= 0' % (
+				path, name))
 	return doc
 
 
-def compare(a, b):
-	"""Rows (name, unit, A, B, ratio B/A, flagged) for measurements in both.
+def _number(v):
+	return isinstance(v, (int, float)) and not isinstance(v, bool)
 
-	A change is flagged only when it lies outside both runs' spreads: B's
-	median outside A's [min, max] and A's median outside B's [min, max].
+
+def same_measurements(a, b, name_a='A', name_b='B'):
+	"""Refuse to compare two documents that measured different things."""
+	ma, mb = a['measurements'], b['measurements']
+	only_a = sorted(set(ma) - set(mb))
+	only_b = sorted(set(mb) - set(ma))
+	if only_a or only_b:
+		def few(names):
+			return ', '.join(names[:3]) + (' ..' if len(names) > 3 else '') or 'none'
+		raise BenchError('%s and %s measure different things: only in A: %s; only in B: %s'
+				 % (name_a, name_b, few(only_a), few(only_b)))
+	units = [n for n in ma if ma[n]['unit'] != mb[n]['unit']]
+	if units:
+		raise BenchError('%s and %s: %s in different units (%s, %s)' % (
+			name_a, name_b, units[0], ma[units[0]]['unit'], mb[units[0]]['unit']))
+
+
+def floor_bounds(floor):
+	"""The ratios B/A at and beyond which a change passes a noise floor of
+	@floor percent, rounded as printed."""
+	f = floor / 100.0
+	return round(1 + f, 3), round(1 / (1 + f), 3)
+
+
+def boot_spread(m):
+	"""max/min - 1 of a measurement's per-boot medians; None with fewer
+	than two boots (or a zero median)."""
+	meds = m.get('boot_medians') or []
+	if len(meds) < 2 or min(meds) <= 0:
+		return None
+	return max(meds) / min(meds) - 1
+
+
+def compare(a, b, floor=NOISE_FLOOR):
+	"""Rows (name, unit, A, B, ratio B/A, flagged) for every measurement.
+
+	A change is flagged only when the ranges do not overlap (B's median
+	outside A's [min, max] and A's median outside B's) and B/A, rounded to
+	3 decimals as printed, is beyond the noise floor of @floor percent:
+	B/A >= 1 + floor or B/A <= 1 / (1 + floor). A floor of 0 leaves the
+	range rule alone. The two documents must hold the same measurements.
 	"""
+	same_measurements(a, b)
+	hi, lo = floor_bounds(floor)
 	rows = []
 	for name, ma in a['measurements'].items():
-		mb = b['measurements'].get(name)
-		if mb is None:
-			continue
+		mb = b['measurements'][name]
 		ratio = mb['median'] / ma['median'] if ma['median'] else None
-		flagged = (not ma['min'] <= mb['median'] <= ma['max'] and
+		outside = (not ma['min'] <= mb['median'] <= ma['max'] and
 			   not mb['min'] <= ma['median'] <= mb['max'])
-		rows.append((name, ma['unit'], ma, mb, ratio, flagged))
+		beyond = ratio is not None and (round(ratio, 3) >= hi or round(ratio, 3) <= lo)
+		rows.append((name, ma['unit'], ma, mb, ratio, outside and beyond))
 	return rows
 
 
-def compare_text(a, b, rows, name_a='A', name_b='B'):
-	out = ['vmalock bench compare: B/A', 'A: %s (%s, %s, smp %s, %s repeats)' % (
-		name_a, a.get('kernel'), a.get('accel'), a.get('smp'), a.get('repeats')),
-	       'B: %s (%s, %s, smp %s, %s repeats)' % (
-		name_b, b.get('kernel'), b.get('accel'), b.get('smp'), b.get('repeats'))]
+def _runs(doc):
+	boots = doc.get('boots', 1)
+	per = doc.get('repeats_per_boot', doc.get('repeats'))
+	ms = ' of %s ms' % doc['ms'] if doc.get('ms') else ''
+	return '%s boot%s x %s repeats%s' % (boots, '' if boots == 1 else 's', per, ms)
+
+
+def compare_text(a, b, rows, name_a='A', name_b='B', floor=NOISE_FLOOR):
+	hi, lo = floor_bounds(floor)
+	out = ['vmalock bench compare: B/A',
+	       'A: %s (%s, %s, smp %s, %s)' % (name_a, a.get('kernel'), a.get('accel'),
+					   a.get('smp'), _runs(a)),
+	       'B: %s (%s, %s, smp %s, %s)' % (name_b, b.get('kernel'), b.get('accel'),
+					   b.get('smp'), _runs(b))]
 	if 'tcg' in (a.get('accel'), b.get('accel')):
 		out.append(TCG_NOTE)
-	out.append('flagged (*): B outside A\'s min-max and A outside B\'s')
+	out.append('rule: a change is flagged (*) when the ranges do not overlap (B\'s median')
+	out.append('      outside A\'s min-max and A\'s outside B\'s; min-max over every repeat')
+	if floor:
+		out.append('      of every boot) and B/A >= %.3f or <= %.3f (noise floor %g%%,'
+			   % (hi, lo, floor))
+		out.append('      --noise-floor PCT)')
+	else:
+		out.append('      of every boot); noise floor 0: the ranges alone decide')
+	out.append('boots A|B: how much one kernel\'s per-boot medians differ (max/min - 1)')
+	if min(a.get('boots', 1), b.get('boots', 1)) < 2:
+		out.append('one boot on a side: boot-to-boot variation not sampled there; '
+			   'the noise floor stands for it')
 	out.append('')
-	w = max([len(r[0]) for r in rows] + [20])
-	out.append('%-*s %24s %24s %7s' % (w, 'measurement', 'A median [min-max]',
-					  'B median [min-max]', 'B/A'))
+	def rng(m):
+		return '%s [%s-%s]' % (fmt(m['median']), fmt(m['min']), fmt(m['max']))
+
+	cells = []
+	noisy = 0
 	for name, unit, ma, mb, ratio, flagged in rows:
-		ra = '%s [%s-%s]' % (fmt(ma['median']), fmt(ma['min']), fmt(ma['max']))
-		rb = '%s [%s-%s]' % (fmt(mb['median']), fmt(mb['min']), fmt(mb['max']))
-		out.append('%-*s %24s %24s %7s %s' % (w, name, ra, rb,
-						      '%.3f' % ratio if ratio is not None else '-',
-						      '*' if flagged else ''))
+		sa, sb = boot_spread(ma), boot_spread(mb)
+		if floor and max(sa or 0, sb or 0) * 100 >= floor:
+			noisy += 1
+		bs = '%s|%s' % tuple('-' if s is None else '%.0f%%' % (s * 100) for s in (sa, sb))
+		cells.append((name, rng(ma), rng(mb), bs,
+			      '%.3f' % ratio if ratio is not None else '-', '*' if flagged else ''))
+	head = ('measurement', 'A median [min-max]', 'B median [min-max]', 'boots A|B', 'B/A', '')
+	w = [max(len(c[i]) for c in cells + [head]) for i in range(5)]
+	for c in [head] + cells:
+		out.append(('%-*s  %*s  %*s  %*s  %*s %s' % (w[0], c[0], w[1], c[1], w[2], c[2],
+							    w[3], c[3], w[4], c[4], c[5])).rstrip())
 	n = sum(1 for r in rows if r[5])
 	out.append('')
-	out.append('%d of %d measurements changed beyond the spread' % (n, len(rows)))
+	out.append('%d of %d measurements changed beyond the spread and the noise floor'
+		   % (n, len(rows)))
+	if noisy:
+		out.append('%d measurement(s) differ between boots of one kernel by the noise '
+			   'floor or more (boots A|B): their verdicts are weak; more --rounds help'
+			   % noisy)
 	return '\n'.join(out) + '\n'
 
 
@@ -361,11 +456,22 @@ def cmd_report(args):
 
 def cmd_compare(args):
 	a, b = load_doc(args.a), load_doc(args.b)
-	rows = compare(a, b)
+	same_measurements(a, b, args.a, args.b)
+	rows = compare(a, b, args.noise_floor)
 	if not rows:
-		raise BenchError('%s and %s have no measurement in common' % (args.a, args.b))
-	sys.stdout.write(compare_text(a, b, rows, args.a, args.b))
+		raise BenchError('%s and %s hold no measurements' % (args.a, args.b))
+	sys.stdout.write(compare_text(a, b, rows, args.a, args.b, args.noise_floor))
 	return 0
+
+
+def percent(text):
+	try:
+		v = float(text)
+	except ValueError:
+		v = -1
+	if not 0 <= v <= 100:
+		raise argparse.ArgumentTypeError('a percentage 0..100, got %r' % text)
+	return v
 
 
 def main(argv=None):
@@ -384,6 +490,7 @@ def main(argv=None):
 	r.add_argument('--kernel')
 	r.add_argument('--plots', action='store_true')
 	p = sub.add_parser('compare')
+	p.add_argument('--noise-floor', type=percent, default=NOISE_FLOOR, metavar='PCT')
 	p.add_argument('a')
 	p.add_argument('b')
 	args = ap.parse_args(argv)

@@ -19,6 +19,9 @@
 #   --readers N    readers (and faulters) of items 2, 3, 5 (default: CPUs - 1)
 #   --items LIST   all (default) or a comma-separated list of 1..5
 #   --rounds N     --ab: boots of each kernel (default 2)
+#   --noise-floor PCT  --compare, --ab: flag only changes of B/A >= 1+PCT/100
+#                  or <= 1/(1+PCT/100), besides outside both ranges
+#                  (default 20; 0: the ranges alone)
 #   --variant V    kernel variant (default perf: no debugging)
 #   --smp N        guest CPUs (default 2)
 #   --accel A      auto (default), tcg, kvm
@@ -30,6 +33,7 @@ set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 repeats=5 ms=1000 readers=0 items=all rounds=2 smp=2 accel=auto out="" mode=one variant=perf
+floor=20
 kdir_a="" kdir_b="" kbuild_a="" kbuild_b="" json_a="" json_b=""
 cmdline="scripts/bench.sh${*:+ $*}"
 
@@ -51,6 +55,10 @@ while [ $# -gt 0 ]; do
 	--readers) num "$1" "${2:-}"; readers=$2; shift ;;
 	--items) items=${2:?}; shift ;;
 	--rounds) num "$1" "${2:-}"; rounds=$2; shift ;;
+	--noise-floor) [[ ${2:-} =~ ^[0-9]+(\.[0-9]+)?$ ]] && [ "${2%%.*}" -le 100 ] &&
+		[[ ! $2 =~ ^100\.[0-9]*[1-9] ]] ||
+		die "--noise-floor needs a percentage 0..100, got '${2:-}'"
+		floor=$2; shift ;;
 	--smp) num "$1" "${2:-}"; smp=$2; shift ;;
 	--accel) accel=${2:?}; shift ;;
 	--out) out=${2:?}; shift ;;
@@ -61,7 +69,7 @@ while [ $# -gt 0 ]; do
 done
 
 if [ $mode = compare ]; then
-	exec python3 "$top/scripts/bench.py" compare "$json_a" "$json_b"
+	exec python3 "$top/scripts/bench.py" compare --noise-floor "$floor" "$json_a" "$json_b"
 fi
 
 [ "$repeats" -ge 1 ] && [ "$repeats" -le 100 ] || die "--repeats must be 1..100"
@@ -151,6 +159,6 @@ cp "$out/A-1/kernel-version" "$out/A-1/accel" "$out/A/"
 cp "$out/B-1/kernel-version" "$out/B-1/accel" "$out/B/"
 report "$out/A" "" "${a_runs[@]}" > /dev/null
 report "$out/B" "" "${b_runs[@]}" > /dev/null
-python3 "$top/scripts/bench.py" compare "$out/A/bench.json" "$out/B/bench.json" |
+python3 "$top/scripts/bench.py" compare --noise-floor "$floor" "$out/A/bench.json" "$out/B/bench.json" |
 	tee "$out/compare.txt"
 echo "bench: A = ${kdir_a:-$kbuild_a}, B = ${kdir_b:-$kbuild_b}; results in $out" >&2

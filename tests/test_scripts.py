@@ -208,7 +208,7 @@ class PatchKernel(unittest.TestCase):
 		with open(os.path.join(self.tree, 'mm', 'mmap_lock.c'), 'w') as f:
 			f.write('nothing like the kernel\n')
 		r = self.patch()
-		self.assertEqual(r.returncode, 1)
+		self.assertEqual(r.returncode, 2)
 		self.assertIn('does not apply', r.stderr)
 		self.assertIn('mm/mmap_lock.c', r.stderr)
 

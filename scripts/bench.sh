@@ -17,7 +17,7 @@
 #   --repeats N    repeats of each measurement per boot (default 5)
 #   --ms N         length of one repeat in ms (default 1000)
 #   --readers N    readers (and faulters) of items 2, 3, 5 (default: CPUs - 1)
-#   --items LIST   all (default) or a comma-separated list of 1..5
+#   --items LIST   all (default) or a comma-separated list of 1..6
 #   --rounds N     --ab: boots of each kernel (default 2)
 #   --noise-floor PCT  --compare, --ab: flag only changes of B/A >= 1+PCT/100
 #                  or <= 1/(1+PCT/100), besides outside both ranges
@@ -38,8 +38,9 @@ kdir_a="" kdir_b="" kbuild_a="" kbuild_b="" json_a="" json_b=""
 cmdline="scripts/bench.sh${*:+ $*}"
 
 usage() { sed -n '/^# Usage/,/^# Exit/p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
-die() { echo "bench: $*" >&2; exit 2; }
-num() { [[ ${2:-} =~ ^[0-9]+$ ]] || die "$1 needs a number, got '${2:-}'"; }
+prog=bench
+# shellcheck source-path=SCRIPTDIR source=lib/args.sh
+. "$top/scripts/lib/args.sh"
 
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -49,41 +50,41 @@ while [ $# -gt 0 ]; do
 		mode=ab kdir_a=$2 kdir_b=$3; shift 2 ;;
 	--ab-builds) [ $# -ge 3 ] || die "--ab-builds needs BUILD_A BUILD_B"
 		mode=ab-builds kbuild_a=$2 kbuild_b=$3; shift 2 ;;
-	--variant) variant=${2:?}; shift ;;
-	--repeats) num "$1" "${2:-}"; repeats=$2; shift ;;
-	--ms) num "$1" "${2:-}"; ms=$2; shift ;;
-	--readers) num "$1" "${2:-}"; readers=$2; shift ;;
-	--items) items=${2:?}; shift ;;
-	--rounds) num "$1" "${2:-}"; rounds=$2; shift ;;
-	--noise-floor) [[ ${2:-} =~ ^[0-9]+(\.[0-9]+)?$ ]] && [ "${2%%.*}" -le 100 ] &&
+	--variant) value "$@"; variant=$2; shift ;;
+	--repeats) value "$@"; int repeats "$1" "$2" 1 100; shift ;;
+	--ms) value "$@"; int ms "$1" "$2" 10 60000; shift ;;
+	--readers) value "$@"; int readers "$1" "$2" 0 64; shift ;;
+	--items) value "$@"; items=$2; shift ;;
+	--rounds) value "$@"; int rounds "$1" "$2" 1 20; shift ;;
+	--noise-floor) value "$@"; [[ $2 =~ ^[0-9]+(\.[0-9]+)?$ ]] && [ "${2%%.*}" -le 100 ] &&
 		[[ ! $2 =~ ^100\.[0-9]*[1-9] ]] ||
-		die "--noise-floor needs a percentage 0..100, got '${2:-}'"
+		die "--noise-floor needs a percentage 0..100, got '$2'"
 		floor=$2; shift ;;
-	--smp) num "$1" "${2:-}"; smp=$2; shift ;;
-	--accel) accel=${2:?}; shift ;;
-	--out) out=${2:?}; shift ;;
+	--smp) value "$@"; int smp "$1" "$2" 1 8; shift ;;
+	--accel) value "$@"; accel=$2; shift ;;
+	--out) value "$@"; check_out "$2"; out=$2; shift ;;
 	-h|--help) usage ;;
-	*) echo "bench: unknown option '$1'" >&2; usage ;;
+	*) unknown_option "$1" ;;
 	esac
 	shift
 done
 
 if [ $mode = compare ]; then
+	for f in "$json_a" "$json_b"; do [ -r "$f" ] || die "--compare: cannot read '$f'"; done
 	exec python3 "$top/scripts/bench.py" compare --noise-floor "$floor" "$json_a" "$json_b"
 fi
 
-[ "$repeats" -ge 1 ] && [ "$repeats" -le 100 ] || die "--repeats must be 1..100"
-[ "$ms" -ge 10 ] && [ "$ms" -le 60000 ] || die "--ms must be 10..60000"
-[ "$readers" -le 64 ] || die "--readers must be 0..64 (0: CPUs - 1)"
-[ "$rounds" -ge 1 ] && [ "$rounds" -le 20 ] || die "--rounds must be 1..20"
-[[ $items =~ ^(all|[1-5](,[1-5])*)$ ]] || die "--items must be all or a list of 1..5 (6, monitor overhead, needs the system-wide monitors)"
-case $accel in auto|tcg|kvm) ;; *) die "--accel must be auto, tcg or kvm" ;; esac
-[ -f "$top/configs/$variant.config" ] && [ "$variant" != base ] ||
-	die "unknown variant '$variant'; allowed: perf debug kcsan"
+[[ $items =~ ^(all|[1-6](,[1-6])*)$ ]] || die "--items must be all or a list of 1..6"
+case $accel in auto|tcg|kvm) ;; *) die "--accel must be auto, tcg or kvm, got '$accel'" ;; esac
+check_variant "$variant"
+# The trees (KDIR, or --ab's two) must do, and take the patches, before
+# anything is installed, built or written.
 if [ $mode = ab ]; then
-	for d in "$kdir_a" "$kdir_b"; do
-		[ -f "$d/Makefile" ] && [ -d "$d/mm" ] || die "'$d' is not a kernel source tree"
-	done
+	[ -n "$kdir_a" ] && [ -n "$kdir_b" ] || die "--ab needs KDIR_A KDIR_B"
+	check_kdir "$kdir_a"
+	check_kdir "$kdir_b"
+elif [ $mode = one ]; then
+	check_kdir
 fi
 if [ $mode = ab-builds ]; then
 	for d in "$kbuild_a" "$kbuild_b"; do

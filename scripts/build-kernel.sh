@@ -6,9 +6,12 @@
 # Usage: build-kernel.sh VARIANT
 # Environment:
 #   KDIR   kernel source tree (default: the Debian linux-source fetched by
-#          get-kernel.sh, patched by patch-kernel.sh)
+#          get-kernel.sh); patched by patch-kernel.sh either way
 #   CACHE  cache directory (default ~/.cache/vmalock-test)
 #   JOBS   parallel make jobs (default: CPUs + 1)
+#
+# Exit status: 0 built, 2 on bad usage or a tree refused (check-tree.sh,
+# patch-kernel.sh: one line, nothing written), 1 on a failed build.
 #
 # The build goes to $CACHE/build/<tree>-<variant> (an O= directory, so the
 # source tree stays clean and variants build side by side). The last line on
@@ -16,33 +19,32 @@
 # ARCH on the command line would make each rebuild everything.
 set -euo pipefail
 
+prog=build-kernel
 top=$(cd "$(dirname "$0")/.." && pwd)
-variant=${1:?usage: build-kernel.sh VARIANT}
+# shellcheck source-path=SCRIPTDIR source=lib/args.sh
+. "$top/scripts/lib/args.sh"
 CACHE=${CACHE:-$HOME/.cache/vmalock-test}
-JOBS=${JOBS:-$(($(nproc) + 1))}
+
+# Everything a bad input can fail, before the tree is fetched or touched.
+[ $# -eq 1 ] || die "usage: build-kernel.sh VARIANT (one of: $(variants))"
+check_variant "$1"
+variant=$1
+int JOBS JOBS "${JOBS:-$(($(nproc) + 1))}" 1 1024
 
 log() { echo "build-kernel: $*" >&2; }
 
-if [ ! -f "$top/configs/$variant.config" ] || [ "$variant" = base ]; then
-	log "unknown variant '$variant'; allowed: $(cd "$top/configs" && ls *.config | sed 's/\.config$//' | grep -vx base | tr '\n' ' ')"
-	exit 2
-fi
-
-patch=0
-if [ -z "${KDIR:-}" ]; then
-	KDIR=$("$top/scripts/get-kernel.sh" | tail -1)
-	patch=1
-fi
+# Your tree or the Debian one: refused (exit 2) unless it has the vm_refcnt
+# lock and the patches apply, before anything is written.
+[ -n "${KDIR:-}" ] || KDIR=$("$top/scripts/get-kernel.sh" | tail -1)
+check_kdir "$KDIR"
 KDIR=$(cd "$KDIR" && pwd)
 # Two clones (or two shells) sharing a tree: one patches it at a time, and
 # one builds each variant at a time; variants build side by side.
 mkdir -p "$CACHE/build"
-if [ $patch -eq 1 ]; then
-	exec 8>"$CACHE/build/.lock-$(basename "$KDIR")"
-	flock 8
-	"$top/scripts/patch-kernel.sh" "$KDIR" >&2
-	exec 8>&-
-fi
+exec 8>"$CACHE/build/.lock-$(basename "$KDIR")"
+flock 8
+"$top/scripts/patch-kernel.sh" "$KDIR" >&2
+exec 8>&-
 "$top/scripts/check-tree.sh" "$KDIR" >&2
 
 out=$CACHE/build/$(basename "$KDIR")-$variant

@@ -4,16 +4,19 @@
 # Refuse a kernel tree that predates the vm_refcnt per-VMA lock design
 # (Linux 6.15) or cannot enable CONFIG_PER_VMA_LOCK, naming what is missing.
 # Usage: check-tree.sh KDIR
+# Exit status: 0 if the tree will do, 2 (one line on stderr) if not.
 set -euo pipefail
 
-kdir=${1:?usage: check-tree.sh KDIR}
-fail() { echo "check-tree: $kdir: $*" >&2; exit 1; }
+[ $# -eq 1 ] && [ -n "$1" ] || { echo "check-tree: usage: check-tree.sh KDIR" >&2; exit 2; }
+kdir=$1
+fail() { echo "check-tree: $kdir: $*" >&2; exit 2; }
 
+[ -d "$kdir" ] || fail "not a kernel source tree (no such directory)"
 [ -f "$kdir/Makefile" ] && [ -f "$kdir/include/linux/mm_types.h" ] ||
 	fail "not a kernel source tree (no Makefile or include/linux/mm_types.h)"
-grep -q '^config PER_VMA_LOCK$' "$kdir/mm/Kconfig" ||
+grep -qs '^config PER_VMA_LOCK$' "$kdir/mm/Kconfig" ||
 	fail "no CONFIG_PER_VMA_LOCK in mm/Kconfig (per-VMA locks arrived in 6.4)"
-grep -q 'select ARCH_SUPPORTS_PER_VMA_LOCK' "$kdir/arch/x86/Kconfig" ||
+grep -qs 'select ARCH_SUPPORTS_PER_VMA_LOCK' "$kdir/arch/x86/Kconfig" ||
 	fail "x86 does not select ARCH_SUPPORTS_PER_VMA_LOCK"
 grep -q 'refcount_t[[:space:]]\+vm_refcnt' "$kdir/include/linux/mm_types.h" ||
 	fail "no vma->vm_refcnt: this tree predates the refcount design of Linux 6.15 (it still uses vm_lock)"

@@ -4,8 +4,10 @@
 # Build a sparse new enough for the test kernel (Debian 12's 0.6.4 lacks
 # __typeof_unqual__) from Debian sid's source package, into the cache.
 # Prints the path of the sparse binary.
+# Usage: get-sparse.sh   (no options; exit status 2 if given any)
 set -euo pipefail
 
+[ $# -eq 0 ] || { echo "get-sparse: takes no arguments, got '$1'" >&2; exit 2; }
 CACHE=${CACHE:-$HOME/.cache/vmalock-test}
 dir=$CACHE/sparse
 if [ -x "$dir/bin/sparse" ]; then

@@ -31,7 +31,8 @@
 #                      ends with "N passed, N failed"
 #
 # Exit status: 0 on success, 1 if a job is invalid or (with --run) a check
-# failed or disagreed, 2 on bad usage.
+# failed or disagreed, 2 on bad usage (one line on stderr, before anything
+# is installed, built or written).
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -43,38 +44,54 @@ runs=real,lifecycle,kunit,user broken=none scenarios=all params="" duration_ms=3
 kvm=0 run=0 compare="" validate_only=0 jobs=()
 
 usage() { sed -n '/^# Usage/,/^# Exit/p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
-die() { echo "lava-job: $*" >&2; exit 2; }
+prog=lava-job
+# shellcheck source-path=SCRIPTDIR source=lib/args.sh
+. "$top/scripts/lib/args.sh"
 
 while [ $# -gt 0 ]; do
 	case $1 in
-	--out) out=${2:?}; shift ;;
-	--kbuild) kbuild=${2:?}; shift ;;
-	--variant) variant=${2:?}; shift ;;
-	--url-base) url_base=${2:?}; shift ;;
-	--kernel-url) kernel_url=${2:?}; shift ;;
-	--initramfs-url) initramfs_url=${2:?}; shift ;;
-	--runs) runs=${2?}; shift ;;
-	--broken) broken=${2:?}; shift ;;
-	--scenarios) scenarios=${2:?}; shift ;;
-	--params) params=${2?}; shift ;;
-	--duration-ms) duration_ms=${2:?}; shift ;;
-	--smp) smp=${2:?}; shift ;;
+	--out) value "$@"; check_out "$2"; out=$2; shift ;;
+	--kbuild) value "$@"; kbuild=$2; shift ;;
+	--variant) value "$@"; variant=$2; shift ;;
+	--url-base) value "$@"; url_base=$2; shift ;;
+	--kernel-url) value "$@"; kernel_url=$2; shift ;;
+	--initramfs-url) value "$@"; initramfs_url=$2; shift ;;
+	--runs) value_or_empty "$@"; runs=$2; shift ;;
+	--broken) value "$@"; broken=$2; shift ;;
+	--scenarios) value "$@"; scenarios=$2; shift ;;
+	--params) value_or_empty "$@"; params=$2; shift ;;
+	--duration-ms) value "$@"; int duration_ms "$1" "$2" 10 600000; shift ;;
+	--smp) value "$@"; int smp "$1" "$2" 1 8; shift ;;
 	--kvm) kvm=1 ;;
 	--run) run=1 ;;
-	--compare) compare=${2:?}; shift ;;
+	--compare) value "$@"; compare=$2; shift ;;
 	--validate-only) validate_only=1
-		while [ $# -gt 1 ] && [[ $2 != --* ]]; do jobs+=("$2"); shift; done ;;
+		while [ $# -gt 1 ] && [[ $2 != --* ]]; do
+			[ -f "$2" ] && [ -r "$2" ] || die "--validate-only: cannot read job file '$2'"
+			jobs+=("$2"); shift
+		done ;;
 	-h|--help) usage ;;
-	*) echo "lava-job: unknown option '$1'" >&2; usage ;;
+	*) unknown_option "$1" ;;
 	esac
 	shift
 done
-[[ $duration_ms =~ ^[0-9]+$ ]] || die "--duration-ms needs a number, got '$duration_ms'"
-[[ $smp =~ ^[0-9]+$ ]] || die "--smp needs a number, got '$smp'"
 [ -z "$compare" ] || [ $run -eq 1 ] || die "--compare needs --run"
 [ -z "$compare" ] || [ -r "$compare" ] || die "cannot read --compare file '$compare'"
-[ -f "$top/configs/$variant.config" ] && [ "$variant" != base ] ||
-	die "unknown variant '$variant'; allowed: debug kcsan perf"
+check_variant "$variant"
+[ -z "$kbuild" ] || [ -f "$kbuild/arch/x86/boot/bzImage" ] ||
+	die "--kbuild $kbuild: no arch/x86/boot/bzImage there"
+[ -z "$url_base" ] || [[ $url_base =~ ^(file|https?|scp)://[^[:space:]]+$ ]] ||
+	die "--url-base must be a file://, http(s):// or scp:// URL, got '$url_base'"
+# The job's options as lava_job.py will take them (it needs no lava_common
+# for that), with the URLs the job will have.
+base=${url_base:-file://${out:-/results}}
+base=${base%/}
+$py "$top/scripts/lava_job.py" check --runs "$runs" --broken "$broken" --scenarios "$scenarios" \
+	--params "$params" --duration-ms "$duration_ms" --smp "$smp" \
+	--kernel-url "${kernel_url:-$base/bzImage}" \
+	--initramfs-url "${initramfs_url:-$base/initramfs.cpio.gz}" || exit 2
+# The kernel tree, when one is to be built.
+[ $validate_only -eq 1 ] || [ -n "$kbuild" ] || check_kdir
 
 if [ $run -eq 1 ]; then
 	"$top/scripts/deps.sh" --lava-dispatcher >&2
@@ -148,13 +165,13 @@ if [ $validate_only -eq 1 ]; then
 	exit
 fi
 
-[ -n "$out" ] || out=$top/results/lava-$(date +%Y%m%d-%H%M%S)
-mkdir -p "$out"
-out=$(cd "$out" && pwd)
 if [ -z "$kbuild" ]; then
 	kbuild=$("$top/scripts/build-kernel.sh" "$variant" | tail -1)
 fi
 [ -f "$kbuild/arch/x86/boot/bzImage" ] || die "no arch/x86/boot/bzImage in '$kbuild'"
+[ -n "$out" ] || out=$top/results/lava-$(date +%Y%m%d-%H%M%S)
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
 kversion=$(cat "$kbuild/.vmalock-version" 2>/dev/null || make -s -C "$kbuild" kernelversion)
 kversion=${kversion%% *}
 

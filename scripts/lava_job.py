@@ -9,10 +9,13 @@
 #                             [--runs LIST] [--broken LIST] [--scenarios LIST]
 #                             [--params "K=V ..."] [--duration-ms N] [--smp N]
 #                             [--kvm] [--job-name TEXT] [--kernel-version V]
+#        lava_job.py check [the options of generate; none required]
 #        lava_job.py validate FILE...
 #        lava_job.py splat-ere          (scan-splats.py's shapes as EREs)
 #
 # generate writes the job (validated first) and exits 0; bad options exit 2.
+# check only checks the options as generate would (one line and exit 2 if
+# one is bad), without lava_common and without writing anything.
 # validate prints "valid: FILE" or "invalid: FILE: why" per file and a
 # final "N passed, N failed"; exits 1 if any is invalid, 2 if lava_common
 # is missing.
@@ -122,6 +125,10 @@ def make_job(kernel_url, initramfs_url, runs=RUNS, broken=(), scenarios='all',
 		raise UsageError('--smp must be 1..8')
 	vt_params = ','.join([f'duration_ms={duration_ms}'] + params.split())
 	scns, _ = names.load(os.path.join(TOP, 'vmalock_names.h'))
+	try:
+		names.scenario_runs(scns, {}, scenarios)
+	except names.NamesError as e:
+		raise UsageError(str(e))
 	nscn = len(scns) if scenarios == 'all' else len(scenarios.split(','))
 	# Bounds as in vmalock-run.sh: TCG with KASAN is slow.
 	per_scn = 3 * duration_ms / 1000 + 10
@@ -260,19 +267,22 @@ def csv(text):
 def main(argv=None):
 	ap = argparse.ArgumentParser(description='LAVA jobs for vmalock-test.')
 	sub = ap.add_subparsers(dest='cmd', required=True)
-	g = sub.add_parser('generate')
-	g.add_argument('--kernel-url', required=True)
-	g.add_argument('--initramfs-url', required=True)
-	g.add_argument('--out', required=True)
-	g.add_argument('--runs', default=','.join(RUNS))
-	g.add_argument('--broken', default='none')
-	g.add_argument('--scenarios', default='all')
-	g.add_argument('--params', default='')
-	g.add_argument('--duration-ms', type=int, default=3000)
-	g.add_argument('--smp', type=int, default=2)
-	g.add_argument('--kvm', action='store_true')
-	g.add_argument('--job-name')
-	g.add_argument('--kernel-version')
+	for cmd in ('generate', 'check'):
+		g = sub.add_parser(cmd)
+		need = cmd == 'generate'
+		g.add_argument('--kernel-url', required=need, default='file:///check/bzImage')
+		g.add_argument('--initramfs-url', required=need,
+			       default='file:///check/initramfs.cpio.gz')
+		g.add_argument('--out', required=need)
+		g.add_argument('--runs', default=','.join(RUNS))
+		g.add_argument('--broken', default='none')
+		g.add_argument('--scenarios', default='all')
+		g.add_argument('--params', default='')
+		g.add_argument('--duration-ms', type=int, default=3000)
+		g.add_argument('--smp', type=int, default=2)
+		g.add_argument('--kvm', action='store_true')
+		g.add_argument('--job-name')
+		g.add_argument('--kernel-version')
 	v = sub.add_parser('validate')
 	v.add_argument('files', nargs='+')
 	sub.add_parser('splat-ere')
@@ -285,9 +295,7 @@ def main(argv=None):
 	if args.cmd == 'broken-variants':
 		print(' '.join(broken_variants()))
 		return 0
-	if not have_lava_common():
-		return 2
-	if args.cmd == 'generate':
+	if args.cmd in ('generate', 'check'):
 		try:
 			all_broken = broken_variants()
 			broken = all_broken if args.broken == 'all' else csv(args.broken)
@@ -297,6 +305,11 @@ def main(argv=None):
 		except UsageError as e:
 			print(f'lava-job: {e}', file=sys.stderr)
 			return 2
+		if args.cmd == 'check':
+			return 0
+	if not have_lava_common():
+		return 2
+	if args.cmd == 'generate':
 		try:
 			validate_job(job)
 		except ValueError as e:

@@ -22,12 +22,16 @@
 #   CACHE (default ~/.cache/vmalock-test; herd7 is unpacked once into
 #   $CACHE/herdtools7, remove it to fetch a newer one), HERD7 (a herd7
 #   command to use instead of the unpacked one).
+# Exit status: 0 all passed, 1 a test failed, 2 on bad usage (one line on
+# stderr, before herd7 or a tree is fetched).
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 CACHE=${CACHE:-$HOME/.cache/vmalock-test}
+prog=lkmm
+# shellcheck source-path=SCRIPTDIR source=lib/args.sh
+. "$top/scripts/lib/args.sh"
 log() { echo "lkmm: $*" >&2; }
-die() { echo "lkmm: $*" >&2; exit 2; }
 
 mode=run
 tests=()
@@ -36,10 +40,15 @@ while [ $# -gt 0 ]; do
 	--record) mode=record ;;
 	-h|--help) sed -n '2,/^set -e/{/^set -e/d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
 	-*) die "unknown option '$1' (allowed: --record, --help)" ;;
-	*) tests+=("$1") ;;
+	*) n=$(basename "$1" .litmus)
+	   [ -f "$top/lkmm/$n.litmus" ] ||
+		die "no test '$n' in lkmm/; allowed: $(cd "$top/lkmm" && ls -- *.litmus | sed 's/\.litmus$//' | tr "\n" " " | sed "s/ $//")"
+	   tests+=("$1") ;;
 	esac
 	shift
 done
+[ -z "${HERD7:-}" ] || command -v -- "${HERD7%% *}" >/dev/null ||
+	die "HERD7=$HERD7: no such command"
 
 if [ -n "${KDIR:-}" ]; then
 	if [ ! -f "$KDIR/Makefile" ] || [ ! -d "$KDIR/mm" ] || [ ! -d "$KDIR/include/linux" ]; then
@@ -51,6 +60,8 @@ fi
 mm_dir=$KDIR/tools/memory-model
 [ -f "$mm_dir/linux-kernel.cfg" ] ||
 	die "$KDIR has no tools/memory-model/linux-kernel.cfg (no kernel memory model)"
+# The tests model the vm_refcnt functions: a tree without them will not do.
+"$top/scripts/check-tree.sh" "$KDIR" >/dev/null || exit 2
 
 if [ "$mode" = record ]; then
 	exec python3 "$top/scripts/lkmm.py" --kdir "$KDIR" --record "${tests[@]}"

@@ -9,10 +9,15 @@
 # $CACHE/mutants/NAME.log. Not part of test.sh: each mutant rebuilds.
 #
 # Usage: mutants.sh [NAME...]   (default: all; --list to list them)
+# Exit status: 0 every mutant killed, 1 one survived, 2 on bad usage (one
+# line on stderr: an unknown name or option, a KDIR that will not do).
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 export CACHE=${CACHE:-$HOME/.cache/vmalock-test}
+prog=mutants
+# shellcheck source-path=SCRIPTDIR source=lib/args.sh
+. "$top/scripts/lib/args.sh"
 
 # name | file | sed expression on it | cases that must fail
 mutants=(
@@ -27,10 +32,20 @@ mutants=(
 "header_combo|include/linux/mmap_lock.h|s/if (likely(!__vma_refcount_put_return(vma)))/if (1)/;0,/^\tmm_lock_seqcount_begin(mm);/s//\t\/\* mutant \*\//;/vma_start_read_locked_nested/,/^}/s/if (unlikely(!__refcount_inc_not_zero_limited_acquire/if (0 \&\& unlikely(!__refcount_inc_not_zero_limited_acquire/|attach_detach_test read_lock_locked_test seq_parity_test speculate_test detached_reader_retries_test free_detached_silent_test"
 )
 
-if [ "${1:-}" = --list ]; then
+if [ "${1:-}" = --list ] && [ $# -eq 1 ]; then
 	printf '%s\n' "${mutants[@]}" | cut -d'|' -f1,4 | tr '|' '\t'
 	exit 0
 fi
+# Every name known, before the kernel is built or touched.
+all=$(printf '%s\n' "${mutants[@]}" | cut -d'|' -f1 | tr '\n' ' ' | sed 's/ $//')
+for a; do
+	case $a in
+	--list) die "--list takes no names" ;;
+	-*) die "unknown option '$a'; allowed: --list, or mutant names: $all" ;;
+	*) [[ " $all " == *" $a "* ]] || die "unknown mutant '$a'; allowed: $all" ;;
+	esac
+done
+check_kdir
 
 kbuild=$("$top/scripts/build-kernel.sh" debug | tail -1)
 kdir=$(cat "$kbuild/.vmalock-kdir")

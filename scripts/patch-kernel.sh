@@ -8,41 +8,111 @@
 # Idempotent: a copy of every patch applied is kept in KDIR/.vmalock-patches.
 # When patches/ changed since (a patch edited, added or removed), the patches
 # applied from the first difference on are reversed, newest first, and the
-# current ones applied. A patch that does not apply stops the run and names
-# the file and hunk that failed.
+# current ones applied. Everything is tried first on a scratch copy of the
+# files the patches touch: a patch that does not apply (or an applied one
+# that no longer reverses) stops the run with one line naming the patch, the
+# file and the hunk, and the tree is left as it was.
 #
-# Usage: patch-kernel.sh KDIR
+# Usage: patch-kernel.sh [--check] KDIR
+#   --check   only the trial on the scratch copy: change nothing
+# Exit status: 0 patched (or would be), 2 bad usage or a patch that does not
+# apply, 1 another error.
 set -euo pipefail
 
-kdir=${1:?usage: patch-kernel.sh KDIR}
+prog=patch-kernel
 top=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source-path=SCRIPTDIR source=lib/args.sh
+. "$top/scripts/lib/args.sh"
+
+check=0
+[ "${1:-}" != --check ] || { check=1; shift; }
+[ $# -eq 1 ] && [ -n "$1" ] && [[ $1 != -* ]] || die "usage: patch-kernel.sh [--check] KDIR"
+kdir=$1
+[ -d "$kdir" ] || die "$kdir: not a kernel source tree (no such directory)"
+[ -d "$kdir/mm" ] || die "$kdir: not a kernel source tree (no mm/)"
 state=$kdir/.vmalock-patches
 
 mapfile -t new < <(cd "$top/patches" && ls -- *.patch)
-mkdir -p "$state"
 
-# A tree patched before copies were kept: what reverses cleanly is applied.
-if [ ! -e "$state/.kept" ]; then
+# What the tree has: the copies kept, or, in a tree patched before copies
+# were kept, the patches that reverse cleanly (recorded below).
+legacy=0
+if [ -e "$state/.kept" ]; then
+	mapfile -t old < <(cd "$state" && ls -- *.patch 2>/dev/null)
+	old_dir=$state
+else
+	legacy=1 old=() old_dir=$top/patches
 	for name in "${new[@]}"; do
 		patch -d "$kdir" -p1 -R --dry-run -s -f < "$top/patches/$name" >/dev/null 2>&1 ||
 			break
-		cp "$top/patches/$name" "$state/$name"
+		old+=("$name")
 	done
-	touch "$state/.kept"
 fi
-mapfile -t old < <(cd "$state" && ls -- *.patch 2>/dev/null)
 
 # The first patch that differs from what the tree has.
 i=0
 while [ $i -lt ${#old[@]} ] && [ $i -lt ${#new[@]} ] && [ "${old[$i]}" = "${new[$i]}" ] &&
-	cmp -s "$state/${old[$i]}" "$top/patches/${new[$i]}"; do
-	echo "patch-kernel: ${new[$i]} already applied"
+	cmp -s "$old_dir/${old[$i]}" "$top/patches/${new[$i]}"; do
 	i=$((i + 1))
 done
 
+# The files a patch names (a/ and b/ sides, /dev/null left out).
+patch_files() {
+	sed -n 's,^--- a/\([^\t]*\).*,\1,p; s,^+++ b/\([^\t]*\).*,\1,p' "$1" | sort -u
+}
+
+# patch's output, as "FILE hunk #N FAILED at L, ..." on one line.
+failed_hunks() {
+	awk '/^(patching|checking) file / { f = substr($0, index($0, " file ") + 6) }
+	     /^Hunk #[0-9]+ FAILED/ { sub(/\.$/, "", $5); r = r s f " hunk " $2 " FAILED at " $5; s = ", " }
+	     /^\|\+\+\+ b\// { m = substr($0, 8); sub(/\t.*/, "", m) }
+	     /^No file to patch/ { r = r s m ": no such file"; s = ", " }
+	     END { print r }'
+}
+
+# The trial: the same reversals and applications, on copies.
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+mkdir -p "$scratch/tree"
+{
+	for ((j = i; j < ${#old[@]}; j++)); do patch_files "$old_dir/${old[$j]}"; done
+	for ((j = i; j < ${#new[@]}; j++)); do patch_files "$top/patches/${new[$j]}"; done
+} | sort -u | while IFS= read -r f; do
+	[ -f "$kdir/$f" ] || continue
+	mkdir -p "$scratch/tree/$(dirname "$f")"
+	cp "$kdir/$f" "$scratch/tree/$f"
+done
+trial() { # reverse|apply NAME PATCH
+	local out what="$2 does not apply to $kdir" rev=()
+	[ "$1" = apply ] || { what="cannot reverse $2 (changed or gone from patches/) in $kdir" rev=(-R); }
+	out=$(patch -d "$scratch/tree" -p1 -f "${rev[@]}" --no-backup-if-mismatch -r - < "$3" 2>&1) &&
+		return 0
+	out=$(echo "$out" | failed_hunks)
+	if [ "$1" = apply ] && patch -d "$kdir" -p1 -R --dry-run -s -f < "$3" >/dev/null 2>&1; then
+		out+=" (it is applied already, without a copy in $state)"
+	fi
+	die "$what: ${out:-see patch -p1 < $3}; nothing changed"
+}
+for ((j = ${#old[@]} - 1; j >= i; j--)); do trial reverse "${old[$j]}" "$old_dir/${old[$j]}"; done
+for ((j = i; j < ${#new[@]}; j++)); do trial apply "${new[$j]}" "$top/patches/${new[$j]}"; done
+rm -rf "$scratch"
+trap - EXIT
+
+if [ $check -eq 1 ]; then
+	echo "patch-kernel: the patches apply to $kdir"
+	exit 0
+fi
+
+mkdir -p "$state"
+if [ $legacy -eq 1 ]; then
+	for name in "${old[@]}"; do cp "$top/patches/$name" "$state/$name"; done
+	touch "$state/.kept"
+fi
+for ((j = 0; j < i; j++)); do echo "patch-kernel: ${new[$j]} already applied"; done
+
 for ((j = ${#old[@]} - 1; j >= i; j--)); do
-	if ! patch -d "$kdir" -p1 -R -s -f < "$state/${old[$j]}" >/dev/null 2>&1; then
-		echo "patch-kernel: cannot reverse ${old[$j]} (changed or gone from patches/) in $kdir" >&2
+	if ! patch -d "$kdir" -p1 -R -s -f --no-backup-if-mismatch < "$state/${old[$j]}" >/dev/null 2>&1; then
+		echo "patch-kernel: cannot reverse ${old[$j]} in $kdir, although a copy of it could be" >&2
 		exit 1
 	fi
 	rm "$state/${old[$j]}"
@@ -51,14 +121,11 @@ done
 
 for ((j = i; j < ${#new[@]}; j++)); do
 	name=${new[$j]}
-	p=$top/patches/$name
-	if ! out=$(patch -d "$kdir" -p1 --dry-run -f -N < "$p" 2>&1); then
-		echo "patch-kernel: $name does not apply to $kdir:" >&2
-		echo "$out" | grep -E 'FAILED|can.t find file|(checking|patching) file' >&2 || echo "$out" >&2
+	if ! patch -d "$kdir" -p1 -s -f --no-backup-if-mismatch < "$top/patches/$name" >&2; then
+		echo "patch-kernel: $name does not apply to $kdir, although a copy of it could be" >&2
 		exit 1
 	fi
-	patch -d "$kdir" -p1 -s -f -N < "$p"
-	cp "$p" "$state/$name"
+	cp "$top/patches/$name" "$state/$name"
 	echo "patch-kernel: applied $name"
 done
 

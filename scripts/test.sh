@@ -7,6 +7,8 @@
 # variant (must be reported as FAIL). Ends with one line "N passed, N failed".
 #
 # Usage: test.sh [vmalock-run.sh options], e.g. --duration-ms 5000
+# Exit status: 0 if every test passed, 1 if any failed, 2 on bad usage (the
+# options and KDIR are checked first, by vmalock-run.sh --check-args).
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -43,6 +45,10 @@ run_stage() { # name, command...
 	add_counts "$name" "$rc"
 	echo "=== $name: $((SECONDS - st))s"
 }
+
+# Bad options or a KDIR that will not do: vmalock-run.sh's one line and
+# exit status 2, before any stage runs.
+"$top/scripts/vmalock-run.sh" --check-args "$@" || exit 2
 
 # What a fresh machine lacks, before the host tests need it (docutils).
 "$top/scripts/deps.sh" || { echo "test: installing dependencies failed"; echo "0 passed, 1 failed"; exit 1; }

@@ -31,10 +31,14 @@
 #                      kernel-version). For testing the harness itself.
 #   --recheck DIR      judge the saved results directory DIR again without
 #                      booting: rewrites its summary.txt and junit.xml
+#   --check-args       check the options, and KDIR (check-tree.sh, and a dry
+#                      run of patch-kernel.sh), then exit: what test.sh
+#                      does before its first stage
 # Environment: KDIR (your kernel tree), CACHE (default ~/.cache/vmalock-test),
 #   KBUILD (a build directory of build-kernel.sh: boot it, build nothing).
 #
-# Exit status: 0 if every check passed, 1 if any failed, 2 on bad usage.
+# Exit status: 0 if every check passed, 1 if any failed, 2 on bad usage (one
+# line on stderr, before anything is built, booted or written).
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -48,48 +52,67 @@ all_broken=$(names broken) || exit 2
 images="" boot_limit=""
 
 usage() { sed -n '/^# Usage/,/^# Exit/p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
-die() { echo "vmalock-run: $*" >&2; exit 2; }
-num() { [[ $2 =~ ^[0-9]+$ ]] || die "$1 needs a number, got '$2'"; }
+prog=vmalock-run
+# shellcheck source-path=SCRIPTDIR source=lib/args.sh
+. "$top/scripts/lib/args.sh"
 
+check_only=0 recheck=""
 while [ $# -gt 0 ]; do
 	case $1 in
-	--variant) variant=${2:?}; shift ;;
-	--scenarios) scenarios=${2:?}; shift ;;
-	--broken) broken=${2:?}; shift ;;
+	--variant) value "$@"; variant=$2; shift ;;
+	--scenarios) value "$@"; scenarios=$2; shift ;;
+	--broken) value "$@"; broken=$2; shift ;;
 	--no-real) real=0 ;;
 	--lifecycle) lifecycle=1 ;;
 	--no-kunit) kunit=0 ;;
 	--no-user) user=0 ;;
-	--bench) bench=${2:?}; shift ;;
-	--duration-ms) num "$1" "${2:-}"; duration_ms=$2; shift ;;
-	--params) params=${2?}; shift ;;
-	--smp) num "$1" "${2:-}"; smp=$2; shift ;;
-	--accel) accel=${2:?}; shift ;;
-	--out) out=${2:?}; shift ;;
-	--boot-timeout) num "$1" "${2:-}"; boot_limit=$2; shift ;;
-	--images) images=${2:?}; shift ;;
-	--recheck) rc=0; judge "${2:?}" --note "recheck of $2" || rc=$?; exit $rc ;;
+	--bench) value "$@"; bench=$2; shift ;;
+	--duration-ms) value "$@"; int duration_ms "$1" "$2" 10 600000; shift ;;
+	--params) value_or_empty "$@"; params=$2; shift ;;
+	--smp) value "$@"; int smp "$1" "$2" 1 8; shift ;;
+	--accel) value "$@"; accel=$2; shift ;;
+	--out) value "$@"; check_out "$2"; out=$2; shift ;;
+	--boot-timeout) value "$@"; int boot_limit "$1" "$2" 1 86400; shift ;;
+	--images) value "$@"; images=$2; shift ;;
+	--recheck) value "$@"; recheck=$2; shift ;;
+	--check-args) check_only=1 ;;
 	-h|--help) usage ;;
-	*) echo "vmalock-run: unknown option '$1'" >&2; usage ;;
+	*) unknown_option "$1" ;;
 	esac
 	shift
 done
-case $accel in auto|tcg|kvm) ;; *) die "--accel must be auto, tcg or kvm" ;; esac
-[ "$smp" -ge 1 ] && [ "$smp" -le 8 ] || die "--smp must be 1..8"
-[ "$duration_ms" -ge 10 ] && [ "$duration_ms" -le 600000 ] || die "--duration-ms must be 10..600000"
-[ -f "$top/configs/$variant.config" ] && [ "$variant" != base ] ||
-	die "unknown variant '$variant'; allowed: debug kcsan perf"
+if [ -n "$recheck" ]; then
+	[ -d "$recheck" ] || die "--recheck $recheck: not a directory"
+	[ $check_only -eq 0 ] || exit 0
+	rc=0
+	judge "$recheck" --note "recheck of $recheck" || rc=$?
+	exit $rc
+fi
+case $accel in auto|tcg|kvm) ;; *) die "--accel must be auto, tcg or kvm, got '$accel'" ;; esac
+check_variant "$variant"
 [ "$broken" = all ] && broken=$all_broken
 broken=$(echo "$broken" | tr ',' ' ')
 [ "$broken" = none ] && broken=""
 for b in $broken; do
-	[[ " $all_broken " == *" $b "* ]] || die "unknown broken variant '$b'; allowed: all $all_broken"
+	[[ " $all_broken " == *" $b "* ]] || die "unknown broken variant '$b'; allowed: all none $all_broken"
 done
 [[ $scenarios =~ ^[a-z_,]+$ ]] || die "--scenarios takes all or a comma-separated list of names"
 nscn=$(names runs "$scenarios") || exit 2
 [[ $params =~ ^[a-z_0-9=\ ]*$ ]] || die "--params takes 'key=value ...' with numeric values"
+# The bench's parameters, with the ranges of scripts/bench.sh's options.
 [[ $bench =~ ^([a-z]+=[0-9a-z:]+(,[a-z]+=[0-9a-z:]+)*)?$ ]] ||
 	die "--bench takes key=value,... (repeats=N,ms=N,readers=N,items=all|N:N..)"
+for kv in ${bench//,/ }; do
+	case ${kv%%=*} in
+	repeats) int unused "--bench repeats" "${kv#*=}" 1 100 ;;
+	ms) int unused "--bench ms" "${kv#*=}" 10 60000 ;;
+	readers) int unused "--bench readers" "${kv#*=}" 0 64 ;;
+	items) [[ ${kv#*=} =~ ^(all|[1-5](:[1-5])*)$ ]] ||
+		die "--bench items must be all or a :-separated list of 1..5, got '${kv#*=}'" ;;
+	*) die "--bench: unknown key '${kv%%=*}'; allowed: repeats ms readers items" ;;
+	esac
+done
+bench=$(echo "$bench" | sed -E 's/(^|,)(repeats|ms|readers)=0*([0-9])/\1\2=\3/g')
 if [ -n "$images" ] && ! { [ -f "$images/bzImage" ] && [ -f "$images/initramfs.cpio" ]; }; then
 	die "--images $images: no bzImage and initramfs.cpio there"
 fi
@@ -100,6 +123,15 @@ main_runs=""
 [ $user -eq 1 ] && main_runs=${main_runs:+$main_runs,}user
 [ -z "$bench" ] || main_runs=${main_runs:+$main_runs,}bench
 [ -n "$main_runs$broken" ] || die "nothing to run: --no-real, --no-kunit and --no-user without --lifecycle, --broken or --bench"
+# The kernel: a build to boot as it is, or a tree that will do (checked, and
+# the patches tried, without writing anything).
+if [ -z "$images" ] && [ -n "${KBUILD:-}" ]; then
+	[ -f "$KBUILD/arch/x86/boot/bzImage" ] && [ -f "$KBUILD/.vmalock-version" ] ||
+		die "KBUILD=$KBUILD is not a build directory of build-kernel.sh (no arch/x86/boot/bzImage and .vmalock-version)"
+elif [ -z "$images" ]; then
+	check_kdir
+fi
+[ $check_only -eq 0 ] || exit 0
 
 [ -n "$out" ] || out=$top/results/$(date +%Y%m%d-%H%M%S)
 mkdir -p "$out"
@@ -117,8 +149,6 @@ build_kernel() {
 	# KBUILD: a kernel build-kernel.sh already built, booted as it is.
 	if [ -n "${KBUILD:-}" ]; then
 		kbuild=$(cd "$KBUILD" && pwd)
-		[ -f "$kbuild/arch/x86/boot/bzImage" ] && [ -f "$kbuild/.vmalock-version" ] ||
-			die "KBUILD=$KBUILD is not a build directory of build-kernel.sh"
 	else
 		kbuild=$("$top/scripts/build-kernel.sh" "$variant" | tail -1)
 	fi

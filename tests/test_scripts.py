@@ -56,7 +56,7 @@ class RunArguments(unittest.TestCase):
 
 
 class TreeCheck(unittest.TestCase):
-	"""check-tree.sh refuses trees without the vm_refcnt per-VMA lock."""
+	"""check-tree.sh refuses trees without the vm_refcnt per-VMA lock (status 2)."""
 
 	def setUp(self):
 		self.tree = tempfile.mkdtemp()
@@ -84,25 +84,25 @@ class TreeCheck(unittest.TestCase):
 	def test_pre_refcount_tree(self):
 		self.write('include/linux/mm_types.h', '\tstruct vma_lock *vm_lock;\n')
 		r = self.check()
-		self.assertEqual(r.returncode, 1)
+		self.assertEqual(r.returncode, 2)
 		self.assertIn('no vma->vm_refcnt', r.stderr)
 
 	def test_pre_7_2_names(self):
 		self.write('include/linux/mm_types.h', '\trefcount_t vm_refcnt;\n'
 			   '#define VMA_LOCK_OFFSET 0x40000000\n')
 		r = self.check()
-		self.assertEqual(r.returncode, 1)
+		self.assertEqual(r.returncode, 2)
 		self.assertIn('VM_REFCNT_EXCLUDE_READERS_FLAG', r.stderr)
 
 	def test_no_per_vma_lock(self):
 		self.write('mm/Kconfig', 'config MMU\n')
 		r = self.check()
-		self.assertEqual(r.returncode, 1)
+		self.assertEqual(r.returncode, 2)
 		self.assertIn('no CONFIG_PER_VMA_LOCK', r.stderr)
 
 	def test_not_a_tree(self):
 		r = run(os.path.join(SCRIPTS, 'check-tree.sh'), '/nonexistent')
-		self.assertEqual(r.returncode, 1)
+		self.assertEqual(r.returncode, 2)
 		self.assertIn('not a kernel source tree', r.stderr)
 
 
@@ -218,7 +218,7 @@ class PatchKernel(unittest.TestCase):
 		with open(os.path.join(self.tree, 'mm', 'mmap_lock.c'), 'w') as f:
 			f.write('nothing like the kernel\n')
 		r = self.patch()
-		self.assertEqual(r.returncode, 1)
+		self.assertEqual(r.returncode, 2)
 		self.assertIn('does not apply', r.stderr)
 		self.assertIn('mm/mmap_lock.c', r.stderr)
 

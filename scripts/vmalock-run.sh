@@ -107,8 +107,8 @@ for kv in ${bench//,/ }; do
 	repeats) int unused "--bench repeats" "${kv#*=}" 1 100 ;;
 	ms) int unused "--bench ms" "${kv#*=}" 10 60000 ;;
 	readers) int unused "--bench readers" "${kv#*=}" 0 64 ;;
-	items) [[ ${kv#*=} =~ ^(all|[1-5](:[1-5])*)$ ]] ||
-		die "--bench items must be all or a :-separated list of 1..5, got '${kv#*=}'" ;;
+	items) [[ ${kv#*=} =~ ^(all|[1-6](:[1-6])*)$ ]] ||
+		die "--bench items must be all or a :-separated list of 1..6, got '${kv#*=}'" ;;
 	*) die "--bench: unknown key '${kv%%=*}'; allowed: repeats ms readers items" ;;
 	esac
 done

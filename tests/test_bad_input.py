@@ -69,7 +69,7 @@ CASES = [
 	('vmalock-run.sh', '--bench repeats=0', {}, '--bench repeats must be 1..100'),
 	('vmalock-run.sh', '--bench repeats=x', {}, '--bench repeats needs a number'),
 	('vmalock-run.sh', '--bench ms=5', {}, '--bench ms must be 10..60000'),
-	('vmalock-run.sh', '--bench items=6', {}, '--bench items must be all or'),
+	('vmalock-run.sh', '--bench items=7', {}, '--bench items must be all or'),
 	('vmalock-run.sh', '--bench foo=1', {}, "--bench: unknown key 'foo'; allowed: repeats ms"),
 	('vmalock-run.sh', "--bench 'repeats=1;ms=20'", {}, '--bench takes key=value,...'),
 	('vmalock-run.sh', '--images {missing}', {}, 'no bzImage and initramfs.cpio there'),
@@ -146,7 +146,7 @@ CASES = [
 	('bench.sh', '--readers -1', {}, '--readers needs a number'),
 	('bench.sh', '--rounds 0', {}, '--rounds must be 1..20'),
 	('bench.sh', '--smp 9', {}, '--smp must be 1..8'),
-	('bench.sh', '--items 6', {}, '--items must be all or a list of 1..5'),
+	('bench.sh', '--items 7', {}, '--items must be all or a list of 1..6'),
 	('bench.sh', '--accel xen', {}, '--accel must be auto, tcg or kvm'),
 	('bench.sh', '--variant base', {}, "unknown variant 'base'"),
 	('bench.sh', '--compare only-one', {}, '--compare needs A.json B.json'),
@@ -369,6 +369,9 @@ class BadInput(unittest.TestCase):
 		return text.format(**self.paths)
 
 	def run_case(self, script, args, env, says):
+		# A case that failed may have left --out behind: not the next one's doing.
+		if os.path.lexists(self.paths['out']):
+			shutil.rmtree(self.paths['out'], ignore_errors=True)
 		cache = tempfile.mkdtemp(dir=self.tmp)
 		shutil.rmtree(cache)		# made by whoever writes to it
 		log = os.path.join(self.tmp, 'guard.log')

@@ -352,7 +352,7 @@ class BenchShUsage(unittest.TestCase):
 	def test_bad_options(self):
 		for args, msg in ((('--repeats', 'x'), 'needs a number'),
 				  (('--repeats', '0'), '1..100'),
-				  (('--items', '6'), 'monitor overhead'),
+				  (('--items', '7'), 'list of 1..6'),
 				  (('--accel', 'xen'), 'auto, tcg or kvm'),
 				  (('--ab', '/nonexistent', '/tmp'), 'not a kernel source tree'),
 				  (('--compare', 'only-one'), 'needs A.json B.json'),
@@ -360,7 +360,7 @@ class BenchShUsage(unittest.TestCase):
 				  (('--variant', 'base'), "unknown variant 'base'"),
 				  (('--noise-floor', 'x'), 'percentage 0..100'),
 				  (('--noise-floor', '101'), 'percentage 0..100'),
-				  (('--noise-floor',), 'percentage 0..100'),
+				  (('--noise-floor',), '--noise-floor needs a value'),
 				  (('--frob',), "unknown option '--frob'")):
 			r = self.sh(*args)
 			self.assertEqual(r.returncode, 2, args)

@@ -127,6 +127,7 @@ const char * const vt_inv_names[NR_INVS] = {
 	[INV_SYS_EXCLUSION] = "sys_rw_exclusion",
 	[INV_SYS_DETACH] = "sys_reader_at_detach",
 	[INV_LOCK_ORDER] = "lock_order",
+	[INV_USE_AFTER_PUT] = "use_after_put",
 };
 
 /* As reported in the KTAP diagnostics. */

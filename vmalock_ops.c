@@ -16,6 +16,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/delay.h>
+#include <linux/kfence.h>
 #include <linux/mm.h>
 #include <linux/mmap_lock.h>
 #include <linux/rcuwait.h>
@@ -274,6 +275,29 @@ static void vt_detach_no_wait(struct vm_area_struct *vma)
 }
 
 /*
+ * Invariant 10, R2's use-after-free half: the reader touches its VMA after
+ * the put that may have been the last. A VMA that KFENCE guards is freed
+ * only after a grace period and then unmapped, so the touch faults and
+ * KFENCE reports it (KASAN does not poison SLAB_TYPESAFE_BY_RCU objects);
+ * other VMAs are reused at once and the touch goes unseen, as in a kernel
+ * without KFENCE. So only a KFENCE VMA is touched, every 20 ms for up to a
+ * second: long enough for detach_free's churners to free it.
+ */
+static void vt_unlock_use_after_put(struct vm_area_struct *vma)
+{
+	int i;
+
+	vma_end_read(vma);
+	if (!is_kfence_address(vma))
+		return;
+	for (i = 0; i < 50 && !vt_should_stop(); i++) {
+		rcu_barrier();		/* KFENCE's free of it, if it was freed */
+		(void)READ_ONCE(vma->vm_start);
+		msleep(20);
+	}
+}
+
+/*
  * Invariant 14 (the userfaultfd and /proc maps bugs): a reader that waits for
  * an mmap_lock while it holds a VMA read lock. The mmap_lock is that of an
  * mm of its own, which nothing write-locks, so the run cannot deadlock; the
@@ -428,6 +452,10 @@ static const struct vt_lock_ops vt_broken_table[NR_OPS] = {
 		.desc = "VMA detached without excluding readers: write lock and detach do not wait",
 		.write_vma = vt_write_lock_no_wait,
 		.detach = vt_detach_no_wait,
+	},
+	[BROKEN_READER_USES_AFTER_PUT] = {
+		.desc = "R2's other half: a reader touches its VMA after the put (seen by KFENCE)",
+		.unlock_vma = vt_unlock_use_after_put,
 	},
 	[BROKEN_READER_WAITS_MMAP] = {
 		.desc = "a VMA read-lock holder waits for mmap_lock (R11)",

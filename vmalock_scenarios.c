@@ -503,6 +503,12 @@ static void vt_detacher_step(struct vt_worker *w)
  */
 /* How long a straggler waits, under RCU, for the writer to come. */
 #define VT_STRAGGLER_WAIT_US	2000
+/*
+ * How long it then holds its reference, waiting for a detach to begin with
+ * it in: not a fixed moment, which a loaded host (vCPUs preempted for
+ * milliseconds) makes too short for the detacher to come.
+ */
+#define VT_STRAGGLER_HOLD_US	20000
 
 static void vt_straggler_step(struct vt_worker *w)
 {
@@ -522,8 +528,12 @@ static void vt_straggler_step(struct vt_worker *w)
 			udelay(1);
 		/* Only a reference taken under the write lock can meet a detach. */
 		if (vma_write_locked_now(vma, mm) && vt_ref_get(vma, VM_REFCNT_LIMIT)) {
+			s64 seen = vt_stat(ctx, STAT_DETACH_READERS);
+
 			vt_count(ctx, STAT_STRAGGLERS);
-			vt_hold();
+			for (spins = 0; spins < VT_STRAGGLER_HOLD_US &&
+			     vt_stat(ctx, STAT_DETACH_READERS) == seen; spins++)
+				udelay(1);
 			vt_ref_put(vma);	/* backing off, also from a reused VMA */
 		}
 		atomic_set(&ctx->straggler_on, -1);

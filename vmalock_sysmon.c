@@ -62,10 +62,13 @@ const char * const vt_sys_count_names[NR_VT_SYS_COUNTS] = {
 	[VT_SYS_MMAP_WAITS] = "sys_mmap_lock_waits",
 	[VT_SYS_UNMATCHED] = "sys_unmatched_unlocks",
 	[VT_SYS_OVERFLOW] = "sys_untracked_readers",
+	[VT_SYS_MEMORY_ERRORS] = "sys_memory_errors",
 };
 
 #ifdef VT_HAVE_VMA_LOCK_TRACE
 
+#include <linux/kfence.h>
+#include <trace/events/error_report.h>
 #include <trace/events/mmap_lock.h>
 #include <trace/events/vma_lock.h>
 
@@ -74,6 +77,7 @@ const char * const vt_sys_count_names[NR_VT_SYS_COUNTS] = {
 #define VT_SYS_TASK_BITS	10
 #define VT_SYS_SITES		1024	/* call sites, a power of two */
 #define VT_SYS_STACK		8
+#define VT_SYS_RELEASED		256	/* KFENCE VMAs last read-unlocked, a ring */
 
 /* What a reader saw of its VMA when it took the read lock. */
 struct vt_vma_view {
@@ -90,6 +94,14 @@ struct vt_sys_reader {
 	struct task_struct *task;
 	unsigned long ip;		/* where the read lock was taken */
 	struct vt_vma_view seen;
+};
+
+/* A read unlock of a VMA that KFENCE guards: touched later, it faults. */
+struct vt_sys_released {
+	struct vm_area_struct *vma;
+	unsigned long ip;		/* where it was unlocked */
+	pid_t pid;
+	u64 ns;
 };
 
 struct vt_sys_site {
@@ -112,6 +124,8 @@ struct vt_sys_first {
 	pid_t reader_pid;
 	unsigned long stack[VT_SYS_STACK];	/* lock_order: who waits */
 	unsigned int nr_stack;
+	unsigned long addr;		/* use_after_put: the access */
+	u64 after_ns;			/* ... this long after the unlock */
 };
 
 struct vt_sys {
@@ -121,6 +135,8 @@ struct vt_sys {
 	struct hlist_head free;
 	struct vt_sys_reader readers[VT_SYS_READERS];
 	struct vt_sys_site sites[VT_SYS_SITES];
+	struct vt_sys_released released[VT_SYS_RELEASED];
+	unsigned int nr_released;	/* ever; the ring's next slot modulo its size */
 	unsigned int nr_sites;
 	u64 sites_full;			/* call sites not counted: table full */
 	u64 held_max;			/* most read locks held at once */
@@ -309,6 +325,61 @@ static void vt_probe_read_unlocked(void *data, struct vm_area_struct *vma, unsig
 	hlist_add_head(&r->by_vma, &s->free);
 	s->held--;
 out:
+	if (is_kfence_address(vma)) {
+		struct vt_sys_released *rel = &s->released[s->nr_released++ % VT_SYS_RELEASED];
+
+		rel->vma = vma;
+		rel->ip = ip;
+		rel->pid = task_pid_nr(current);
+		rel->ns = ktime_get_ns();
+	}
+	raw_spin_unlock_irqrestore(&s->lock, flags);
+}
+
+/*
+ * A KASAN or KFENCE report (error_report_end, @id the address accessed): if
+ * it is inside a VMA that KFENCE guards and that a task read-unlocked
+ * lately, that task's put was not its last access (invariant 10). KFENCE
+ * sees it because it frees SLAB_TYPESAFE_BY_RCU objects only after a grace
+ * period, then unmaps them; KASAN does not poison such objects at all. The
+ * detection is KFENCE's; naming the VMA, the unlock and the invariant is
+ * ours. Reports elsewhere are only counted: the console scan fails them.
+ */
+static void vt_probe_error_report(void *data, enum error_detector detector, unsigned long id)
+{
+	struct vt_sys *s = data;
+	struct vt_sys_released *rel, *hit = NULL;
+	struct vt_sys_first *f;
+	unsigned long flags;
+	unsigned int i;
+
+	if (detector != ERROR_DETECTOR_KFENCE && detector != ERROR_DETECTOR_KASAN)
+		return;
+	raw_spin_lock_irqsave(&s->lock, flags);
+	s->counts[VT_SYS_MEMORY_ERRORS]++;
+	for (i = 0; i < min_t(unsigned int, s->nr_released, VT_SYS_RELEASED); i++) {
+		rel = &s->released[i];
+		if (id - (unsigned long)rel->vma < sizeof(*rel->vma) &&
+		    (!hit || rel->ns > hit->ns))
+			hit = rel;
+	}
+	if (hit) {
+		s->inv[INV_USE_AFTER_PUT]++;
+		f = &s->first;
+		if (!f->set) {
+			memset(f, 0, sizeof(*f));
+			f->set = true;
+			f->inv = INV_USE_AFTER_PUT;
+			f->ns = ktime_get_ns();
+			f->addr = id;
+			f->start = (unsigned long)hit->vma;
+			f->ip = hit->ip;
+			f->reader_pid = hit->pid;
+			f->after_ns = f->ns - hit->ns;
+			f->pid = task_pid_nr(current);
+			get_task_comm(f->comm, current);
+		}
+	}
 	raw_spin_unlock_irqrestore(&s->lock, flags);
 }
 
@@ -395,7 +466,8 @@ static int vt_sysmon_register(struct vt_sys *s)
 	       register_trace_vma_write_locked(vt_probe_write_locked, s) ?:
 	       register_trace_vma_write_lock_killed(vt_probe_write_lock_killed, s) ?:
 	       register_trace_vma_detach_end(vt_probe_detach_end, s) ?:
-	       register_trace_mmap_lock_start_locking(vt_probe_mmap_start_locking, s);
+	       register_trace_mmap_lock_start_locking(vt_probe_mmap_start_locking, s) ?:
+	       register_trace_error_report_end(vt_probe_error_report, s);
 }
 
 /* Unregistering a probe that was never registered is harmless. */
@@ -408,6 +480,7 @@ static void vt_sysmon_unregister(struct vt_sys *s)
 	unregister_trace_vma_write_lock_killed(vt_probe_write_lock_killed, s);
 	unregister_trace_vma_detach_end(vt_probe_detach_end, s);
 	unregister_trace_mmap_lock_start_locking(vt_probe_mmap_start_locking, s);
+	unregister_trace_error_report_end(vt_probe_error_report, s);
 	tracepoint_synchronize_unregister();
 }
 
@@ -494,6 +567,12 @@ static void vt_sys_format(const struct vt_sys_first *f, char *buf, size_t size)
 			  f->inv == INV_SYS_EXCLUSION ? "vma_start_write()" : "vma_mark_detached()",
 			  f->comm, f->pid, (void *)f->ip, f->reader_pid, f->start, f->end,
 			  (void *)f->reader_ip);
+		break;
+	case INV_USE_AFTER_PUT:
+		scnprintf(buf + len, size - len,
+			  "%s/%d touched VMA %p at +%#lx %llu ms after task %d read-unlocked it at %pS (KFENCE report)",
+			  f->comm, f->pid, (void *)f->start, f->addr - f->start,
+			  div_u64(f->after_ns, NSEC_PER_MSEC), f->reader_pid, (void *)f->ip);
 		break;
 	default:
 		scnprintf(buf + len, size - len,

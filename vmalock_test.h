@@ -84,6 +84,7 @@ enum vt_inv {
 	INV_SYS_EXCLUSION,	/* 3: no write lock granted over a reader */
 	INV_SYS_DETACH,		/* 2: no reader when vma_mark_detached() returns */
 	INV_LOCK_ORDER,		/* 14: a VMA reader never waits for mmap_lock */
+	INV_USE_AFTER_PUT,	/* 10: no access to a VMA after its read unlock */
 	NR_INVS
 };
 
@@ -129,6 +130,7 @@ enum vt_sys_count {
 	VT_SYS_MMAP_WAITS,	/* mmap_lock waits by VMA read-lock holders */
 	VT_SYS_UNMATCHED,	/* unlocks of read locks it did not see taken */
 	VT_SYS_OVERFLOW,	/* read locks not tracked: record pool full */
+	VT_SYS_MEMORY_ERRORS,	/* KASAN or KFENCE reports, on a VMA or not */
 	NR_VT_SYS_COUNTS
 };
 

@@ -2,11 +2,14 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Kernel mutants: break the real per-VMA lock (mm/mmap_lock.c, or
-# include/linux/mmap_lock.h, whose mutants rebuild most of the kernel), one
-# bug at a time, rebuild, run the KUnit suites through kunit.sh, and
-# check that the cases meant to catch the bug fail. The tree is restored
-# afterwards, also on error or interrupt. Each kunit.py log is kept in
-# $CACHE/mutants/NAME.log. Not part of test.sh: each mutant rebuilds.
+# include/linux/mmap_lock.h, whose mutants rebuild most of the kernel), or
+# one of its callers (mm/vma.c, mm/mmap.c, mm/memory.c), one bug at a time,
+# rebuild, and check that the bug is reported: lock mutants by the KUnit
+# suites (kunit.sh; the cases named must fail), caller mutants by a boot of
+# the user-space stressor under the system-wide monitor (vmalock-run.sh;
+# "inv:NAME" must be reported as violated, "check:RUN/NAME" must FAIL). The
+# tree is restored afterwards, also on error or interrupt. Each log is kept
+# in $CACHE/mutants/NAME.log. Not part of test.sh: each mutant rebuilds.
 #
 # Usage: mutants.sh [NAME...]   (default: all; --list to list them)
 # Exit status: 0 every mutant killed, 1 one survived, 2 on bad usage (one
@@ -19,7 +22,9 @@ prog=mutants
 # shellcheck source-path=SCRIPTDIR source=lib/args.sh
 . "$top/scripts/lib/args.sh"
 
-# name | file | sed expression on it | cases that must fail
+# name | file | sed expression on it | what must report it: KUnit cases
+# that must fail, or (caller mutants, judged by a boot) inv:INVARIANT and
+# check:RUN/NAME
 mutants=(
 "no_mm_check|mm/mmap_lock.c|s/if (unlikely(vma->vm_mm != mm))/if (0 \&\& unlikely(vma->vm_mm != mm))/|reused_vma_of_other_mm_test"
 "no_seq_check|mm/mmap_lock.c|s/^\(\t*\)if (\(.*\)vma->vm_lock_seq\(.*\)mm_lock_seq\(.*\)) {\$/\1if (0 \&\& \2vma->vm_lock_seq\3mm_lock_seq\4) {/|write_lock_excludes_readers_test bulk_release_test"
@@ -29,6 +34,11 @@ mutants=(
 "start_write_no_seq|mm/mmap_lock.c|/^int __vma_start_write/,/^}/s/^\tWRITE_ONCE(vma->vm_lock_seq, mm_lock_seq);/\t\/\* mutant \*\//|write_lock_excludes_readers_test second_start_write_noop_test start_write_killable_test bulk_release_test"
 "read_no_lockdep|mm/mmap_lock.c|/^static inline struct vm_area_struct \*vma_start_read/,/^}/s/^\t__vma_lockdep_acquire_read(vma);/\t\/\* mutant \*\//|read_lock_rcu_test"
 "lookup_finds_next|mm/mmap_lock.c|s/^\tvma = mas_walk(\&mas);/\tvma = mas_find(\&mas, ULONG_MAX);/;s/^\tif (unlikely(address < vma->vm_start .*) {$/\tif (0) {/|lookup_misses_test"
+"split_no_write_lock|mm/vma.c|/^__split_vma(struct vma_iterator/,/^}/s/^\tvma_start_write(vma);\$/\t\/\* mutant \*\//|inv:stable_while_read_locked"
+"stack_no_write_lock|mm/vma.c|/^int expand_downwards/,/^}/s/^\tvma_start_write(vma);\$/\t\/\* mutant \*\//|check:user/growsdown inv:stable_while_read_locked"
+"fork_no_write_lock|mm/mmap.c|s/^\t\tretval = vma_start_write_killable(mpnt);\$/\t\tretval = 0;/|check:user/fork"
+"anon_prepare_waits|mm/memory.c|/^vm_fault_t __vmf_anon_prepare/,/^}/s/if (!mmap_read_trylock(vma->vm_mm))/mmap_read_lock(vma->vm_mm); if (0)/|inv:lock_order"
+"maps_fallback_holds_vma|mm/mmap_lock.c|s/^\tbool mmap_unlocked;\$/\tbool mmap_unlocked;\n\tstruct vm_area_struct *held = NULL;/;/^fallback_unlock:/,/^fallback:/s/^\tvma_end_read(vma);\$/\theld = vma;/;s/^\tvma = lock_next_vma_under_mmap_lock(mm, vmi, from_addr);\$/&\n\tif (held)\n\t\tvma_end_read(held);/|inv:lock_order"
 "header_combo|include/linux/mmap_lock.h|s/if (likely(!__vma_refcount_put_return(vma)))/if (1)/;0,/^\tmm_lock_seqcount_begin(mm);/s//\t\/\* mutant \*\//;/vma_start_read_locked_nested/,/^}/s/if (unlikely(!__refcount_inc_not_zero_limited_acquire/if (0 \&\& unlikely(!__refcount_inc_not_zero_limited_acquire/|attach_detach_test read_lock_locked_test seq_parity_test speculate_test detached_reader_retries_test free_detached_silent_test"
 )
 
@@ -49,7 +59,7 @@ check_kdir
 
 kbuild=$("$top/scripts/build-kernel.sh" debug | tail -1)
 kdir=$(cat "$kbuild/.vmalock-kdir")
-files="mm/mmap_lock.c include/linux/mmap_lock.h"
+files="mm/mmap_lock.c include/linux/mmap_lock.h mm/vma.c mm/mmap.c mm/memory.c"
 saved=$(mktemp -d)
 for f in $files; do mkdir -p "$saved/$(dirname "$f")"; cp "$kdir/$f" "$saved/$f"; done
 # cp only what changed, so that make rebuilds only what a mutant touched.
@@ -73,12 +83,29 @@ for m in "${mutants[@]}"; do
 	echo "=== mutant $name: $(diff "$saved/$file" "$src" | grep -c '^>') line(s) of $file changed"
 	mkdir -p "$CACHE/mutants"
 	log=$CACHE/mutants/$name.log
-	"$top/scripts/kunit.sh" --timeout 300 > "$log" 2>&1 || true
 	missed=""
-	for c in $want; do
-		grep -q "\[FAILED\] $c\|\[CRASHED\] $c\|FAILED\] $c" "$log" || missed+=" $c"
-	done
-	grep -E '\[(FAILED|CRASHED)\] [a-z_]*$|Testing complete' "$log" | sed 's/^\[[0-9:]*\] /  /'
+	if [[ $want == inv:* || $want == check:* ]]; then
+		# A caller of the lock: the stressor's faults under the monitor.
+		out=$CACHE/mutants/$name
+		rm -rf "$out"
+		"$top/scripts/vmalock-run.sh" --no-kunit --scenarios mirror --duration-ms 5000 \
+			--out "$out" > "$log" 2>&1 || true
+		for c in $want; do
+			case $c in
+			inv:*) cat "$out"/main/results-*.ktap 2>/dev/null |
+				grep -q "invariant ${c#inv:} violated" || missed+=" $c" ;;
+			check:*) grep -q "^FAIL  ${c#check:}\b" "$log" || missed+=" $c" ;;
+			esac
+		done
+		grep -h "first violation\|^FAIL " "$log" "$out"/main/results-*.ktap 2>/dev/null |
+			sort -u | sed 's/^/  /' | head -8
+	else
+		"$top/scripts/kunit.sh" --timeout 300 > "$log" 2>&1 || true
+		for c in $want; do
+			grep -q "\[FAILED\] $c\|\[CRASHED\] $c\|FAILED\] $c" "$log" || missed+=" $c"
+		done
+		grep -E '\[(FAILED|CRASHED)\] [a-z_]*$|Testing complete' "$log" | sed 's/^\[[0-9:]*\] /  /'
+	fi
 	if [ -z "$missed" ]; then
 		echo "mutant $name: killed by: $want"
 		passed=$((passed + 1))

@@ -492,14 +492,15 @@ static const char *vt_coverage_missing(struct vt_ctx *ctx)
 /*
  * Run for duration_ms; a scenario that has not yet reached the state it is
  * about (a race, such as reuse, may take a while) gets up to three more.
+ * TASK_IDLE: a duration beyond the hung-task timeout is not a hang.
  */
 static void vt_wait_run(struct vt_ctx *ctx)
 {
 	unsigned long end = jiffies + msecs_to_jiffies(4 * duration_ms);
 
-	wait_event_timeout(vt_wq, READ_ONCE(vt_stop), msecs_to_jiffies(duration_ms));
+	wait_event_idle_timeout(vt_wq, READ_ONCE(vt_stop), msecs_to_jiffies(duration_ms));
 	while (!READ_ONCE(vt_stop) && vt_coverage_missing(ctx) && time_before(jiffies, end))
-		wait_event_timeout(vt_wq, READ_ONCE(vt_stop), msecs_to_jiffies(50));
+		wait_event_idle_timeout(vt_wq, READ_ONCE(vt_stop), msecs_to_jiffies(50));
 }
 
 static void vt_skip(struct vt_result *r, const char *why, int err)

@@ -902,6 +902,10 @@ static ssize_t vt_copy_cmd(const char __user *ubuf, size_t count, char *buf, siz
 	if (copy_from_user(buf, ubuf, count))
 		return -EFAULT;
 	buf[count] = '\0';
+	if (strlen(buf) != count) {	/* what follows a NUL would be ignored */
+		pr_err("input contains a NUL byte\n");
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -933,12 +937,13 @@ static const struct file_operations vt_run_fops = {
 static ssize_t vt_stop_write(struct file *file, const char __user *ubuf, size_t count,
 			     loff_t *ppos)
 {
-	bool val;
-	int err = kstrtobool_from_user(ubuf, count, &val);
+	char buf[8];
+	ssize_t err = vt_copy_cmd(ubuf, count, buf, sizeof(buf));
 
-	if (err || !val) {
+	/* "1" only: kstrtobool() would take "1garbage", "yes" or "on" as well. */
+	if (err || !sysfs_streq(buf, "1")) {
 		pr_err("stop: write 1 to stop the run in progress\n");
-		return -EINVAL;
+		return err ?: -EINVAL;
 	}
 	vt_request_stop();
 	return count;

@@ -13,7 +13,7 @@
 #   --duration D       how long to loop: N, Ns, Nm or Nh (default 30m)
 #   --variant NAME     kernel config variant: debug (default), kcsan, perf
 #   --smp N            guest CPUs (default 2)
-#   --soak-ms N        duration of each scenario in a loop (default 1000)
+#   --soak-ms N        duration of each scenario in a loop (default 3000)
 #   --accel A          auto (default), tcg, kvm
 #   --out DIR          results directory (default results/<timestamp>)
 # Environment: as vmalock-run.sh (KDIR, CACHE, KBUILD).

@@ -20,7 +20,7 @@
 #   --soak DURATION    also soak, in a boot of its own: every scenario, the
 #                      user-space stressor and the KUnit suites in a loop
 #                      for DURATION (N, Ns, Nm or Nh; 10s..24h); see soak.sh
-#   --soak-ms N        duration of each scenario in the soak (default 1000)
+#   --soak-ms N        duration of each scenario in the soak (default 3000)
 #   --no-kunit         do not run the KUnit suites (they run at boot of the
 #                      main guest, with kunit.enable=1)
 #   --no-user          do not run the user-space stressor (user/)
@@ -54,7 +54,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 export CACHE=${CACHE:-$HOME/.cache/vmalock-test}
 variant=debug scenarios=all broken=none real=1 lifecycle=0 kunit=1 user=1
 duration_ms=3000 params="" smp=2 accel=auto out="" bench=""
-control_secs=20 leak_cycles=50 soak="" soak_secs=0 soak_ms=1000
+control_secs=20 leak_cycles=50 soak="" soak_secs=0 soak_ms=3000
 # The one list of scenarios and broken variants (vmalock_names.h).
 names() { python3 "$top/scripts/vmalock/names.py" "$top/vmalock_names.h" "$@"; }
 judge() { python3 "$top/scripts/vmalock/judge.py" "$@"; }

@@ -743,6 +743,10 @@ static ssize_t vb_write(struct file *file, const char __user *ubuf, size_t count
 	if (copy_from_user(buf, ubuf, count))
 		return -EFAULT;
 	buf[count] = '\0';
+	if (strlen(buf) != count) {	/* what follows a NUL would be ignored */
+		pr_err("parameters contain a NUL byte\n");
+		return -EINVAL;
+	}
 	p = strim(buf);
 	if (vmas < 2) {
 		pr_err("bench needs vmas >= 2 (it is %d)\n", vmas);

@@ -493,14 +493,15 @@ static const char *vt_coverage_missing(struct vt_ctx *ctx)
 /*
  * Run for duration_ms; a scenario that has not yet reached the state it is
  * about (a race, such as reuse, may take a while) gets up to three more.
+ * TASK_IDLE: a duration beyond the hung-task timeout is not a hang.
  */
 static void vt_wait_run(struct vt_ctx *ctx)
 {
 	unsigned long end = jiffies + msecs_to_jiffies(4 * duration_ms);
 
-	wait_event_timeout(vt_wq, READ_ONCE(vt_stop), msecs_to_jiffies(duration_ms));
+	wait_event_idle_timeout(vt_wq, READ_ONCE(vt_stop), msecs_to_jiffies(duration_ms));
 	while (!READ_ONCE(vt_stop) && vt_coverage_missing(ctx) && time_before(jiffies, end))
-		wait_event_timeout(vt_wq, READ_ONCE(vt_stop), msecs_to_jiffies(50));
+		wait_event_idle_timeout(vt_wq, READ_ONCE(vt_stop), msecs_to_jiffies(50));
 }
 
 static void vt_skip(struct vt_result *r, const char *why, int err)
@@ -902,6 +903,10 @@ static ssize_t vt_copy_cmd(const char __user *ubuf, size_t count, char *buf, siz
 	if (copy_from_user(buf, ubuf, count))
 		return -EFAULT;
 	buf[count] = '\0';
+	if (strlen(buf) != count) {	/* what follows a NUL would be ignored */
+		pr_err("input contains a NUL byte\n");
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -933,12 +938,13 @@ static const struct file_operations vt_run_fops = {
 static ssize_t vt_stop_write(struct file *file, const char __user *ubuf, size_t count,
 			     loff_t *ppos)
 {
-	bool val;
-	int err = kstrtobool_from_user(ubuf, count, &val);
+	char buf[8];
+	ssize_t err = vt_copy_cmd(ubuf, count, buf, sizeof(buf));
 
-	if (err || !val) {
+	/* "1" only: kstrtobool() would take "1garbage", "yes" or "on" as well. */
+	if (err || !sysfs_streq(buf, "1")) {
 		pr_err("stop: write 1 to stop the run in progress\n");
-		return -EINVAL;
+		return err ?: -EINVAL;
 	}
 	vt_request_stop();
 	return count;

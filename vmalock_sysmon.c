@@ -458,11 +458,16 @@ static void vt_probe_mmap_start_locking(void *data, struct mm_struct *mm, bool w
 /* ---------------------------------------------------------------------- */
 /* Start, stop, collect */
 
+/*
+ * The unlock probe first: a read lock recorded while the probes are being
+ * attached must have its unlock seen, or its record outlives it (a false
+ * lock_order, and a task pointer kept past the task's exit).
+ */
 static int vt_sysmon_register(struct vt_sys *s)
 {
-	return register_trace_vma_read_locked(vt_probe_read_locked, s) ?:
+	return register_trace_vma_read_unlocked(vt_probe_read_unlocked, s) ?:
+	       register_trace_vma_read_locked(vt_probe_read_locked, s) ?:
 	       register_trace_vma_read_refused(vt_probe_read_refused, s) ?:
-	       register_trace_vma_read_unlocked(vt_probe_read_unlocked, s) ?:
 	       register_trace_vma_write_locked(vt_probe_write_locked, s) ?:
 	       register_trace_vma_write_lock_killed(vt_probe_write_lock_killed, s) ?:
 	       register_trace_vma_detach_end(vt_probe_detach_end, s) ?:

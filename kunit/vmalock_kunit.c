@@ -582,11 +582,8 @@ static int vk_mas_walk_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 	return 0;
 }
 
-static struct kretprobe vk_mas_walk_probe = {
-	.kp.symbol_name = "mas_walk",
-	.handler = vk_mas_walk_ret,
-	.maxactive = 16,
-};
+/* Set afresh before each registration: one leaves kp.addr and more set. */
+static struct kretprobe vk_mas_walk_probe;
 
 static int vk_mapper_fn(void *arg)
 {
@@ -636,6 +633,12 @@ static void reused_vma_of_other_mm_test(struct kunit *test)
 	vk_reuse.other = t->vma;
 	atomic_set(&vk_reuse.hits, 0);
 	WRITE_ONCE(vk_reuse.task, current);
+	/* A second run (debugfs kunit/vmalock_race/run) would get -EINVAL. */
+	vk_mas_walk_probe = (struct kretprobe) {
+		.kp.symbol_name = "mas_walk",
+		.handler = vk_mas_walk_ret,
+		.maxactive = 16,
+	};
 	KUNIT_ASSERT_EQ(test, register_kretprobe(&vk_mas_walk_probe), 0);
 	got = lock_vma_under_rcu(current->mm, vk_addr(0));
 	unregister_kretprobe(&vk_mas_walk_probe);

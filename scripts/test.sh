@@ -3,8 +3,9 @@
 #
 # The project's tests: the host tools' unit tests, then the harness in QEMU on
 # the debug kernel: every scenario with the real lock operations (must PASS,
-# no kernel splat), the bad-input and unload checks, and every broken
-# variant (must be reported as FAIL). Ends with one line "N passed, N failed".
+# no kernel splat), the bad-input, concurrent-control, unload and leak
+# checks, a one-minute soak, and every broken variant (must be reported as
+# FAIL). Ends with one line "N passed, N failed".
 #
 # Usage: test.sh [vmalock-run.sh options], e.g. --duration-ms 5000
 # Exit status: 0 if every test passed, 1 if any failed, 2 on bad usage (the
@@ -55,8 +56,9 @@ run_stage() { # name, command...
 run_stage lava-validate "$top/scripts/lava-job.sh" --validate-only
 run_stage host-tests "$top/tests/run-host-tests.sh"
 run_stage lkmm "$top/scripts/lkmm.sh"
+# A smoke run of the bench (scripts/bench.sh), and a one-minute soak.
 run_stage module-in-qemu "$top/scripts/vmalock-run.sh" --lifecycle --broken all \
-	--bench repeats=1,ms=50 "$@"	# a smoke run of the bench (scripts/bench.sh)
+	--bench repeats=1,ms=50 --soak 1m "$@"
 
 echo "total time: $((SECONDS - t0))s"
 echo "$passed passed, $failed failed"

@@ -11,7 +11,16 @@
 #                      require each to be reported as FAIL: all, or a
 #                      comma-separated list (default: none)
 #   --no-real          do not run the real lock operations
-#   --lifecycle        also run the bad-input and unload-mid-run checks
+#   --lifecycle        also run the bad-input and unload-mid-run checks, the
+#                      concurrent control loops (main boot), and the leak
+#                      check: cycles of insmod, run, rmmod, then kmemleak
+#                      (a boot of its own, kmemleak=on)
+#   --control-secs N   how long the control loops run (default 20)
+#   --leak-cycles N    insmod/rmmod cycles of the leak check (default 50)
+#   --soak DURATION    also soak, in a boot of its own: every scenario, the
+#                      user-space stressor and the KUnit suites in a loop
+#                      for DURATION (N, Ns, Nm or Nh; 10s..24h); see soak.sh
+#   --soak-ms N        duration of each scenario in the soak (default 3000)
 #   --no-kunit         do not run the KUnit suites (they run at boot of the
 #                      main guest, with kunit.enable=1)
 #   --no-user          do not run the user-space stressor (user/)
@@ -45,6 +54,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 export CACHE=${CACHE:-$HOME/.cache/vmalock-test}
 variant=debug scenarios=all broken=none real=1 lifecycle=0 kunit=1 user=1
 duration_ms=3000 params="" smp=2 accel=auto out="" bench=""
+control_secs=20 leak_cycles=50 soak="" soak_secs=0 soak_ms=3000
 # The one list of scenarios and broken variants (vmalock_names.h).
 names() { python3 "$top/scripts/vmalock/names.py" "$top/vmalock_names.h" "$@"; }
 judge() { python3 "$top/scripts/vmalock/judge.py" "$@"; }
@@ -64,6 +74,10 @@ while [ $# -gt 0 ]; do
 	--broken) value "$@"; broken=$2; shift ;;
 	--no-real) real=0 ;;
 	--lifecycle) lifecycle=1 ;;
+	--control-secs) value "$@"; int control_secs "$1" "$2" 1 3600; shift ;;
+	--leak-cycles) value "$@"; int leak_cycles "$1" "$2" 1 10000; shift ;;
+	--soak) value "$@"; soak=$2; shift ;;
+	--soak-ms) value "$@"; int soak_ms "$1" "$2" 10 600000; shift ;;
 	--no-kunit) kunit=0 ;;
 	--no-user) user=0 ;;
 	--bench) value "$@"; bench=$2; shift ;;
@@ -99,6 +113,16 @@ done
 [[ $scenarios =~ ^[a-z_,]+$ ]] || die "--scenarios takes all or a comma-separated list of names"
 nscn=$(names runs "$scenarios") || exit 2
 [[ $params =~ ^[a-z_0-9=\ ]*$ ]] || die "--params takes 'key=value ...' with numeric values"
+# --soak DURATION: N seconds, or Ns, Nm, Nh.
+if [ -n "$soak" ]; then
+	[[ $soak =~ ^([0-9]{1,6})([smh]?)$ ]] ||
+		die "--soak takes a duration: N, Ns, Nm or Nh (10s..24h), got '$soak'"
+	unit=${BASH_REMATCH[2]} soak_secs=$((10#${BASH_REMATCH[1]}))
+	[ "$unit" != m ] || soak_secs=$((soak_secs * 60))
+	[ "$unit" != h ] || soak_secs=$((soak_secs * 3600))
+	[ "$soak_secs" -ge 10 ] && [ "$soak_secs" -le 86400 ] ||
+		die "--soak must be 10s..24h, got '$soak'"
+fi
 # The bench's parameters, with the ranges of scripts/bench.sh's options.
 [[ $bench =~ ^([a-z]+=[0-9a-z:]+(,[a-z]+=[0-9a-z:]+)*)?$ ]] ||
 	die "--bench takes key=value,... (repeats=N,ms=N,readers=N,items=all|N:N..)"
@@ -118,11 +142,11 @@ if [ -n "$images" ] && ! { [ -f "$images/bzImage" ] && [ -f "$images/initramfs.c
 fi
 main_runs=""
 [ $real -eq 1 ] && main_runs=real
-[ $lifecycle -eq 1 ] && main_runs=${main_runs:+$main_runs,}lifecycle
+[ $lifecycle -eq 1 ] && main_runs=${main_runs:+$main_runs,}lifecycle,control
 [ $kunit -eq 1 ] && main_runs=${main_runs:+$main_runs,}kunit
 [ $user -eq 1 ] && main_runs=${main_runs:+$main_runs,}user
 [ -z "$bench" ] || main_runs=${main_runs:+$main_runs,}bench
-[ -n "$main_runs$broken" ] || die "nothing to run: --no-real, --no-kunit and --no-user without --lifecycle, --broken or --bench"
+[ -n "$main_runs$broken$soak" ] || die "nothing to run: --no-real, --no-kunit and --no-user without --lifecycle, --broken, --bench or --soak"
 # The kernel: a build to boot as it is, or a tree that will do (checked, and
 # the patches tried, without writing anything).
 if [ -z "$images" ] && [ -n "${KBUILD:-}" ]; then
@@ -250,8 +274,17 @@ boots() {
 	local b
 	[ -z "$main_runs" ] ||
 		qemu_boot main "$use_accel" "$main_runs" \
-			"$(($(boot_timeout $((nscn + 4))) + $(bench_secs)))" \
-			"$([ $kunit -eq 1 ] && echo kunit.enable=1)${bench:+ vt.bench=$bench}"
+			"$(($(boot_timeout $((nscn + 4))) + $(bench_secs) + lifecycle * (control_secs + 150)))" \
+			"$([ $kunit -eq 1 ] && echo kunit.enable=1)${bench:+ vt.bench=$bench} vt.control=$control_secs"
+	# Leaks: kmemleak on (it costs every allocation), so a boot of its own.
+	[ $lifecycle -eq 0 ] ||
+		qemu_boot leak "$use_accel" leak "${boot_limit:-$((240 + 6 * leak_cycles))}" \
+			"kmemleak=on vt.leak_cycles=$leak_cycles"
+	# The soak: its loop ends after soak_secs, at the end of a loop.
+	[ -z "$soak" ] ||
+		qemu_boot soak "$use_accel" soak \
+			"${boot_limit:-$((soak_secs + 300 + nscn * (6 * soak_ms / 1000 + 10)))}" \
+			"kunit.enable=1 vt.soak=$soak_secs vt.soak_ms=$soak_ms"
 	for b in $broken; do
 		qemu_boot "broken-$b" "$use_accel" "broken-$b" \
 			"$(boot_timeout "$(names runs "$scenarios" "$b")")"
@@ -260,7 +293,10 @@ boots() {
 stage boot+run boots
 
 rc=0
-judge "$out" --note "" \
+# The soak's figures, what ran and what was found, before the table.
+soak_note=""
+[ -z "$soak" ] || soak_note=$(python3 "$top/scripts/vmalock/soak.py" "$out/soak" 2>&1) || true
+judge "$out" --note "" ${soak_note:+--note "$soak_note"} \
 	--note "kernel $kversion, variant $variant, accel $use_accel, smp $smp, results in $out" \
 	--note "stage times: $(IFS=,; echo "${timings[*]}" | sed 's/,/, /g')" || rc=$?
 exit $rc

@@ -32,7 +32,7 @@ PATCHES = sorted(p for p in os.listdir(os.path.join(TOP, 'patches')) if p.endswi
 # Scripts that take --out: every case runs them with --out {out} first (a
 # directory that must not appear), so that a refusal that came too late
 # cannot write into the repository's results/.
-TAKES_OUT = ('vmalock-run.sh', 'test.sh', 'bench.sh', 'lava-job.sh')
+TAKES_OUT = ('vmalock-run.sh', 'test.sh', 'bench.sh', 'lava-job.sh', 'soak.sh')
 
 CASES = [
 	# script, arguments, environment, what the line says
@@ -77,6 +77,21 @@ CASES = [
 	('vmalock-run.sh', '--recheck', {}, '--recheck needs a value'),
 	('vmalock-run.sh', '--out {file}', {}, '--out {file}: exists and is not a directory'),
 	('vmalock-run.sh', '--no-real --no-kunit --no-user', {}, 'nothing to run'),
+	('vmalock-run.sh', '--soak', {}, '--soak needs a value'),
+	('vmalock-run.sh', '--soak 1d', {}, "--soak takes a duration: N, Ns, Nm or Nh (10s..24h), got '1d'"),
+	('vmalock-run.sh', '--soak 9', {}, "--soak must be 10s..24h, got '9'"),
+	('vmalock-run.sh', '--soak 25h', {}, "--soak must be 10s..24h, got '25h'"),
+	('vmalock-run.sh', '--soak -5m', {}, "--soak takes a duration: N, Ns, Nm or Nh (10s..24h), got '-5m'"),
+	('vmalock-run.sh', '--soak-ms 9', {}, '--soak-ms must be 10..600000, got 9'),
+	('vmalock-run.sh', '--control-secs 0', {}, '--control-secs must be 1..3600, got 0'),
+	('vmalock-run.sh', '--control-secs x', {}, "--control-secs needs a number, got 'x'"),
+	('vmalock-run.sh', '--leak-cycles 10001', {}, '--leak-cycles must be 1..10000'),
+	('soak.sh', '--frob', {}, "unknown option '--frob'; allowed: --duration --variant --smp"),
+	('soak.sh', '--duration', {}, '--duration needs a value'),
+	('soak.sh', '--duration 3d', {}, "--duration takes N, Ns, Nm or Nh (10s..24h), got '3d'"),
+	('soak.sh', '--duration 5s', {}, "--duration must be 10s..24h, got '5s'"),
+	('soak.sh', '--smp 0', {}, '--smp must be 1..8, got 0'),
+	('soak.sh', '--variant base', {}, "unknown variant 'base'"),
 	('vmalock-run.sh', '', {'KDIR': '{missing}'}, 'not a kernel source tree (no such directory)'),
 	('vmalock-run.sh', '', {'KDIR': '{notkernel}'}, 'not a kernel source tree (no Makefile'),
 	('vmalock-run.sh', '', {'KDIR': '{old}'}, 'no vma->vm_refcnt'),

@@ -122,8 +122,6 @@ struct vt_sys_first {
 	pid_t pid;
 	char comm[TASK_COMM_LEN];
 	pid_t reader_pid;
-	unsigned long stack[VT_SYS_STACK];	/* lock_order: who waits */
-	unsigned int nr_stack;
 	unsigned long addr;		/* use_after_put: the access */
 	u64 after_ns;			/* ... this long after the unlock */
 };
@@ -185,6 +183,18 @@ static struct vt_sys_first *vt_sys_claim(struct vt_sys *s, enum vt_inv inv,
 	f->pid = task_pid_nr(current);
 	get_task_comm(f->comm, current);
 	return f;
+}
+
+/*
+ * The first violation, said at once and in short, once the lock is dropped:
+ * a lock-order bug may deadlock the kernel before the scenario ends and the
+ * full report is written.
+ */
+static void vt_sys_say(const struct vt_sys_first *f)
+{
+	pr_err("sysmon: violation: [%s] by %s/%d at %pS, VMA read-locked at %pS by task %d\n",
+	       vt_inv_names[f->inv], f->comm, f->pid, (void *)f->ip, (void *)f->reader_ip,
+	       f->reader_pid);
 }
 
 static struct vt_sys_reader *vt_sys_find(struct vt_sys *s, struct vm_area_struct *vma,
@@ -297,8 +307,8 @@ static const char *vt_view_diff(const struct vt_vma_view *a, const struct vt_vma
 
 static void vt_probe_read_unlocked(void *data, struct vm_area_struct *vma, unsigned long ip)
 {
+	struct vt_sys_first *f, said = {};
 	struct vt_sys *s = data;
-	struct vt_sys_first *f;
 	struct vt_sys_reader *r;
 	struct vt_vma_view now;
 	unsigned long flags, old, new;
@@ -318,6 +328,7 @@ static void vt_probe_read_unlocked(void *data, struct vm_area_struct *vma, unsig
 			f->field = field;
 			f->old = old;
 			f->new = new;
+			said = *f;
 		}
 	}
 	hlist_del(&r->by_vma);
@@ -334,6 +345,8 @@ out:
 		rel->ns = ktime_get_ns();
 	}
 	raw_spin_unlock_irqrestore(&s->lock, flags);
+	if (said.set)
+		vt_sys_say(&said);
 }
 
 /*
@@ -347,9 +360,9 @@ out:
  */
 static void vt_probe_error_report(void *data, enum error_detector detector, unsigned long id)
 {
-	struct vt_sys *s = data;
 	struct vt_sys_released *rel, *hit = NULL;
-	struct vt_sys_first *f;
+	struct vt_sys_first *f, said = {};
+	struct vt_sys *s = data;
 	unsigned long flags;
 	unsigned int i;
 
@@ -378,14 +391,18 @@ static void vt_probe_error_report(void *data, enum error_detector detector, unsi
 			f->after_ns = f->ns - hit->ns;
 			f->pid = task_pid_nr(current);
 			get_task_comm(f->comm, current);
+			said = *f;
 		}
 	}
 	raw_spin_unlock_irqrestore(&s->lock, flags);
+	if (said.set)
+		vt_sys_say(&said);
 }
 
 static void vt_probe_write_locked(void *data, struct vm_area_struct *vma, unsigned long ip,
 				  bool already, bool waited, u64 wait_ns)
 {
+	struct vt_sys_first *f, said = {};
 	struct vt_sys *s = data;
 	struct vt_sys_reader *r;
 	unsigned long flags;
@@ -395,9 +412,12 @@ static void vt_probe_write_locked(void *data, struct vm_area_struct *vma, unsign
 	s->counts[VT_SYS_WAITED] += waited;
 	vt_sys_count_site(s, VT_SITE_WRITE, ip, !already, waited, wait_ns);
 	r = vt_sys_find(s, vma, NULL);
-	if (r)
-		vt_sys_claim(s, INV_SYS_EXCLUSION, r, ip);
+	f = r ? vt_sys_claim(s, INV_SYS_EXCLUSION, r, ip) : NULL;
+	if (f)
+		said = *f;
 	raw_spin_unlock_irqrestore(&s->lock, flags);
+	if (said.set)
+		vt_sys_say(&said);
 }
 
 static void vt_probe_write_lock_killed(void *data, struct vm_area_struct *vma,
@@ -414,6 +434,7 @@ static void vt_probe_write_lock_killed(void *data, struct vm_area_struct *vma,
 static void vt_probe_detach_end(void *data, struct vm_area_struct *vma, unsigned long ip,
 				bool waited)
 {
+	struct vt_sys_first *f, said = {};
 	struct vt_sys *s = data;
 	struct vt_sys_reader *r;
 	unsigned long flags;
@@ -422,18 +443,35 @@ static void vt_probe_detach_end(void *data, struct vm_area_struct *vma, unsigned
 	s->counts[VT_SYS_DETACHES]++;
 	vt_sys_count_site(s, VT_SITE_DETACH, ip, true, waited, 0);
 	r = vt_sys_find(s, vma, NULL);
-	if (r)
-		vt_sys_claim(s, INV_SYS_DETACH, r, ip);
+	f = r ? vt_sys_claim(s, INV_SYS_DETACH, r, ip) : NULL;
+	if (f)
+		said = *f;
 	raw_spin_unlock_irqrestore(&s->lock, flags);
+	if (said.set)
+		vt_sys_say(&said);
+}
+
+/* The first frame of @stack outside the tracing code: who waits. */
+static unsigned long vt_sys_waiter_ip(const unsigned long *stack, unsigned int n)
+{
+	char sym[KSYM_SYMBOL_LEN];
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		sprint_symbol_no_offset(sym, stack[i]);
+		if (!strstr(sym, "trace") && !strstarts(sym, "vt_probe_"))
+			return stack[i];
+	}
+	return 0;
 }
 
 static void vt_probe_mmap_start_locking(void *data, struct mm_struct *mm, bool write,
 					bool trylock)
 {
+	struct vt_sys_first *f, said = {};
 	struct hlist_head *head;
 	struct vt_sys *s = data;
 	struct vt_sys_reader *r;
-	struct vt_sys_first *f;
 	unsigned long flags;
 
 	if (trylock)
@@ -444,15 +482,21 @@ static void vt_probe_mmap_start_locking(void *data, struct mm_struct *mm, bool w
 		return;
 	raw_spin_lock_irqsave(&s->lock, flags);
 	hlist_for_each_entry(r, head, by_task) {
+		unsigned long stack[VT_SYS_STACK];
+		unsigned int n;
+
 		if (r->task != current)
 			continue;
 		s->counts[VT_SYS_MMAP_WAITS]++;
-		f = vt_sys_claim(s, INV_LOCK_ORDER, r, 0);
+		n = stack_trace_save(stack, VT_SYS_STACK, 0);
+		f = vt_sys_claim(s, INV_LOCK_ORDER, r, vt_sys_waiter_ip(stack, n));
 		if (f)
-			f->nr_stack = stack_trace_save(f->stack, VT_SYS_STACK, 0);
+			said = *f;
 		break;
 	}
 	raw_spin_unlock_irqrestore(&s->lock, flags);
+	if (said.set)
+		vt_sys_say(&said);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -540,20 +584,6 @@ u64 vt_sysmon_total(enum vt_sys_count c)
 	return vt_sys ? READ_ONCE(vt_sys->counts[c]) : 0;
 }
 
-/* The first frame of @f->stack outside the tracing code: who waits. */
-static unsigned long vt_sys_waiter_ip(const struct vt_sys_first *f)
-{
-	char sym[KSYM_SYMBOL_LEN];
-	unsigned int i;
-
-	for (i = 0; i < f->nr_stack; i++) {
-		sprint_symbol_no_offset(sym, f->stack[i]);
-		if (!strstr(sym, "trace") && !strstarts(sym, "vt_probe_"))
-			return f->stack[i];
-	}
-	return 0;
-}
-
 static void vt_sys_format(const struct vt_sys_first *f, char *buf, size_t size)
 {
 	int len = scnprintf(buf, size, "[%s] ", vt_inv_names[f->inv]);
@@ -582,7 +612,7 @@ static void vt_sys_format(const struct vt_sys_first *f, char *buf, size_t size)
 	default:
 		scnprintf(buf + len, size - len,
 			  "%s/%d waits for mmap_lock at %pS while holding [%lx-%lx) read-locked (taken at %pS)",
-			  f->comm, f->pid, (void *)vt_sys_waiter_ip(f), f->start, f->end,
+			  f->comm, f->pid, (void *)f->ip, f->start, f->end,
 			  (void *)f->reader_ip);
 		break;
 	}

@@ -92,8 +92,10 @@ for m in "${mutants[@]}"; do
 			--out "$out" > "$log" 2>&1 || true
 		for c in $want; do
 			case $c in
-			inv:*) cat "$out"/main/results-*.ktap 2>/dev/null |
-				grep -q "invariant ${c#inv:} violated" || missed+=" $c" ;;
+			# In the results, or said on the console before a deadlock.
+			inv:*) cat "$out"/main/results-*.ktap "$out"/main/console.log 2>/dev/null |
+				grep -q "invariant ${c#inv:} violated\|sysmon: violation: \[${c#inv:}\]" ||
+				missed+=" $c" ;;
 			check:*) grep -q "^FAIL  ${c#check:}\b" "$log" || missed+=" $c" ;;
 			esac
 		done

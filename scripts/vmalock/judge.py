@@ -47,6 +47,7 @@ scan_splats = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(scan_splats)
 
 PANIC_RE = re.compile(r'Kernel panic - not syncing: ?(.*)')
+VIOLATION_RE = re.compile(r'vmalock_test: (?:sysmon: )?violation(?: in \S+)?: (.*)')
 BANNER_RE = re.compile(r'^(?:\[[^\]]*\] ?)?Linux version \d', re.M)
 HUNG_TASK_RE = re.compile(r'INFO: task \S+ blocked for more than \d+ seconds')
 DONE = 'VMALOCK-GUEST-DONE'
@@ -156,6 +157,13 @@ def judge_boot(bootdir):
 	problem = boot_problem(bootdir, info, console)
 	print(f'== boot {name}: ' + (f'FAIL: {problem}' if problem else 'ok'), file=log)
 	if problem:
+		# What the module saw before the boot went wrong (a deadlock the
+		# system-wide monitor named as it began, for one).
+		seen = VIOLATION_RE.findall(console)
+		if seen:
+			print(f'violations on the console before that: {len(seen)}; first: {seen[0]}',
+			      file=log)
+			problem += f'; first violation on the console: {seen[0]}'
 		checks.append(('FAIL', f'boot-{name}', problem))
 	clean, text = scan(bootdir, console)
 	# A broken variant may well trip the kernel's own checks: no verdict.

@@ -48,7 +48,7 @@ TS_RE = re.compile(r'^\[\s*\d+\.\d+\]\s?')
 BEGIN = 'VMALOCK-RESULTS-BEGIN run=bench'
 END = 'VMALOCK-RESULTS-END run=bench'
 LINE_RE = re.compile(r'^([a-z]+) ([a-z0-9_]+) (\S+)((?: \d+(?:\.\d+)?)+)$')
-GROUPS = ('uncontended', 'claim', 'contention', 'scaling', 'faults')
+GROUPS = ('uncontended', 'claim', 'contention', 'scaling', 'faults', 'monitor')
 TCG_NOTE = ('accel tcg: absolute times are indicative only (an emulated CPU); '
 	    'the ratios are the result')
 NOISE_FLOOR = 20.0	# percent; see the rule above

@@ -79,6 +79,16 @@ static inline int vm_free_monitor_pre(struct kprobe *p, struct pt_regs *regs)
 	return 0;
 }
 
+/*
+ * Never called: a kprobe with a post handler is not optimized into a jump.
+ * Under QEMU TCG, an optimized probe unregistered just before the same task
+ * freed a VMA left it a stale int3 (an Oops at vm_area_free+0x5).
+ */
+static inline void vm_free_monitor_post(struct kprobe *p, struct pt_regs *regs,
+					unsigned long flags)
+{
+}
+
 static inline int vm_free_monitor_start(struct vm_free_monitor *m)
 {
 	atomic64_set(&m->frees, 0);
@@ -89,6 +99,7 @@ static inline int vm_free_monitor_start(struct vm_free_monitor *m)
 	memset(&m->kp, 0, sizeof(m->kp));
 	m->kp.symbol_name = "vm_area_free";
 	m->kp.pre_handler = vm_free_monitor_pre;
+	m->kp.post_handler = vm_free_monitor_post;
 	return register_kprobe(&m->kp);
 }
 

@@ -211,6 +211,9 @@ static void vt_unlock_late_wake(struct vm_area_struct *vma)
 	struct mm_struct *mm = vma->vm_mm;
 	unsigned int newcnt;
 
+#ifdef VT_HAVE_VMA_LOCK_TRACE
+	__vma_lock_trace_read_unlocked(vma);	/* as vma_end_read() does */
+#endif
 	__vma_lockdep_release_read(vma);
 	newcnt = __vma_refcount_put_return(vma);
 	if (newcnt && __vma_are_readers_excluded(newcnt)) {

@@ -91,7 +91,8 @@ struct vt_sys_reader {
 	struct hlist_node by_vma;	/* or in the free list */
 	struct hlist_node by_task;
 	struct vm_area_struct *vma;
-	struct task_struct *task;
+	struct task_struct *task;	/* compared, never dereferenced */
+	pid_t pid;
 	unsigned long ip;		/* where the read lock was taken */
 	struct vt_vma_view seen;
 };
@@ -178,7 +179,7 @@ static struct vt_sys_first *vt_sys_claim(struct vt_sys *s, enum vt_inv inv,
 	f->start = r->seen.start;
 	f->end = r->seen.end;
 	f->reader_ip = r->ip;
-	f->reader_pid = task_pid_nr(r->task);
+	f->reader_pid = r->pid;
 	f->ip = ip;
 	f->pid = task_pid_nr(current);
 	get_task_comm(f->comm, current);
@@ -253,6 +254,7 @@ static void vt_probe_read_locked(void *data, struct vm_area_struct *vma, unsigne
 		hlist_del(&r->by_vma);
 		r->vma = vma;
 		r->task = current;
+		r->pid = task_pid_nr(current);
 		r->ip = ip;
 		vt_vma_view(vma, &r->seen);
 		hlist_add_head(&r->by_vma, &s->vmas[hash_ptr(vma, VT_SYS_VMA_BITS)]);
@@ -368,7 +370,9 @@ static void vt_probe_error_report(void *data, enum error_detector detector, unsi
 
 	if (detector != ERROR_DETECTOR_KFENCE && detector != ERROR_DETECTOR_KASAN)
 		return;
-	raw_spin_lock_irqsave(&s->lock, flags);
+	/* A report from inside one of our own probes must not wait for itself. */
+	if (!raw_spin_trylock_irqsave(&s->lock, flags))
+		return;
 	s->counts[VT_SYS_MEMORY_ERRORS]++;
 	for (i = 0; i < min_t(unsigned int, s->nr_released, VT_SYS_RELEASED); i++) {
 		rel = &s->released[i];

@@ -22,6 +22,7 @@
 #include <linux/random.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
+#include <linux/stacktrace.h>
 #include <linux/string_helpers.h>
 #include <linux/utsname.h>
 
@@ -241,6 +242,11 @@ static struct task_struct *vt_controller;
 static DECLARE_COMPLETION(vt_done);
 static bool vt_running;
 static bool vt_stop;
+static bool vt_ending;		/* the scenario's time is up: workers leave their loops */
+
+#define VT_TICK		(HZ / 20)	/* the controller's checks during a run */
+#define VT_RESCUE	(2 * HZ)	/* for woken writers to leave their loops */
+#define VT_STUCK_STACK	16		/* frames shown of a stuck worker */
 static DECLARE_WAIT_QUEUE_HEAD(vt_wq);
 static struct vt_ctx *vt_cur;		/* for the status file */
 static const char *vt_cur_name = "";
@@ -253,7 +259,19 @@ static size_t vt_results_len;
 
 bool vt_should_stop(void)
 {
-	return kthread_should_stop() || READ_ONCE(vt_stop);
+	return kthread_should_stop() || READ_ONCE(vt_stop) || READ_ONCE(vt_ending);
+}
+
+/*
+ * Sleep @ms, or less if the run ends. TASK_IDLE, in slices: a long sleep
+ * asked for by the parameters is neither a hung task nor a late stop.
+ */
+void vt_sleep_ms(unsigned int ms)
+{
+	unsigned long end = jiffies + msecs_to_jiffies(ms);
+
+	while (!vt_should_stop() && time_before(jiffies, end))
+		schedule_timeout_idle(min(end - jiffies, (unsigned long)HZ / 10));
 }
 
 int vt_vma_index(struct vm_area_struct *vma)
@@ -348,8 +366,10 @@ static int vt_worker_fn(void *arg)
 		w->mm = w->ctx->mm;
 	/* A role that stays out of this run waits for kthread_stop(). */
 	if (role->start && role->start(w)) {
-		while (!vt_should_stop())
-			schedule_timeout_interruptible(HZ / 10);
+		WRITE_ONCE(w->done, true);
+		wake_up_all(&vt_wq);
+		while (!kthread_should_stop())
+			schedule_timeout_idle(HZ / 10);
 		return 0;
 	}
 	if (w->mm)
@@ -363,6 +383,8 @@ static int vt_worker_fn(void *arg)
 		role->stop(w);
 	if (w->mm)
 		kthread_unuse_mm(w->mm);
+	WRITE_ONCE(w->done, true);
+	wake_up_all(&vt_wq);
 	return 0;
 }
 
@@ -392,10 +414,95 @@ static int vt_spawn(struct vt_ctx *ctx, const struct vt_role *role)
 	return 0;
 }
 
-static void vt_stop_workers(struct vt_ctx *ctx)
+/*
+ * Invariant 12 for a writer that never returns (a wake-up lost for good):
+ * the writer cannot time its own wait, so the controller does, and reports
+ * it at twice the bound (a wait that ends is the writer's own to report).
+ */
+static void vt_check_writers(struct vt_ctx *ctx)
+{
+	u64 now, bound = 2ULL * writer_timeout_ms * NSEC_PER_MSEC;
+	int i;
+
+	for (i = 0; i < ctx->nr_workers; i++) {
+		struct vt_worker *w = &ctx->workers[i];
+		/* The clock read after the start of the wait, never before it. */
+		u64 since = READ_ONCE(w->write_since);
+
+		now = ktime_get_ns();
+		if (since && now > since + bound && !atomic_xchg(&w->write_said, 1))
+			vt_violation(ctx, INV_WRITER_PROGRESS,
+				     "%s/%d has waited %llu ms in vma_start_write() on VMA %d and not returned (bound %d ms)",
+				     w->role->name, w->id, div_u64(now - since, NSEC_PER_MSEC),
+				     w->write_idx, writer_timeout_ms);
+	}
+}
+
+/*
+ * How long after the scenario's end a worker may still be in its loop: any
+ * step's own bound (writer_timeout_ms, release_timeout_ms) twice over, plus
+ * slack for a slow guest. Beyond it, the worker is stuck in the lock under
+ * test: a wake-up lost, a reference never dropped.
+ */
+static unsigned int vt_stuck_ms(void)
+{
+	return 10000 + 2 * max(writer_timeout_ms, release_timeout_ms);
+}
+
+static bool vt_workers_done(struct vt_ctx *ctx)
 {
 	int i;
 
+	for (i = 0; i < ctx->nr_workers; i++)
+		if (!READ_ONCE(ctx->workers[i].done))
+			return false;
+	return true;
+}
+
+/* Workers still in their loop @ms after the scenario's end, with their stacks. */
+static void vt_report_stuck(struct vt_ctx *ctx, const char *what, unsigned int ms)
+{
+	int i;
+
+	for (i = 0; i < ctx->nr_workers; i++) {
+		struct vt_worker *w = &ctx->workers[i];
+		unsigned long stack[VT_STUCK_STACK];
+		unsigned int n;
+
+		if (READ_ONCE(w->done))
+			continue;
+		pr_err("%s%s: worker %s/%d (pid %d) still in its loop %u ms after the scenario ended, in step %lu\n",
+		       what, vt_scn_name(ctx->id), w->role->name, w->id, task_pid_nr(w->task), ms,
+		       w->iter);
+		/* At the console's level: sched_show_task() prints at KERN_INFO. */
+		n = stack_trace_save_tsk(w->task, stack, ARRAY_SIZE(stack), 0);
+		stack_trace_print(stack, n, 8);
+	}
+}
+
+/*
+ * End the loops, and give the workers a bound to leave them. One that has
+ * not is stuck in the lock under test. A writer whose wake-up was lost gets
+ * one from here, so that the run ends and reports (vt_check_writers() has
+ * named the invariant); one stuck otherwise (a reference never dropped) is
+ * said at once, as a hang, with its stack: the host ends the boot on that
+ * line, where the hung-task detector takes 30-60 s and kthread_stop() below
+ * waits for ever.
+ */
+static void vt_stop_workers(struct vt_ctx *ctx)
+{
+	unsigned int ms = vt_stuck_ms();
+	int i;
+
+	WRITE_ONCE(vt_ending, true);
+	if (!wait_event_idle_timeout(vt_wq, vt_workers_done(ctx), msecs_to_jiffies(ms))) {
+		vt_check_writers(ctx);
+		vt_report_stuck(ctx, "", ms);
+		pr_err("%s: waking the writers that wait on the test mm\n", vt_scn_name(ctx->id));
+		rcuwait_wake_up(&ctx->mm->vma_writer_wait);
+		if (!wait_event_idle_timeout(vt_wq, vt_workers_done(ctx), VT_RESCUE))
+			vt_report_stuck(ctx, "hang: ", ms + jiffies_to_msecs(VT_RESCUE));
+	}
 	/* Last spawned first: helpers (killer, crowd) go before those they act on. */
 	for (i = ctx->nr_workers - 1; i >= 0; i--) {
 		kthread_stop(ctx->workers[i].task);
@@ -497,11 +604,17 @@ static const char *vt_coverage_missing(struct vt_ctx *ctx)
  */
 static void vt_wait_run(struct vt_ctx *ctx)
 {
-	unsigned long end = jiffies + msecs_to_jiffies(4 * duration_ms);
+	unsigned long end = jiffies + msecs_to_jiffies(duration_ms);
+	unsigned long more = jiffies + msecs_to_jiffies(4 * duration_ms);
 
-	wait_event_idle_timeout(vt_wq, READ_ONCE(vt_stop), msecs_to_jiffies(duration_ms));
-	while (!READ_ONCE(vt_stop) && vt_coverage_missing(ctx) && time_before(jiffies, end))
-		wait_event_idle_timeout(vt_wq, READ_ONCE(vt_stop), msecs_to_jiffies(50));
+	while (!READ_ONCE(vt_stop) && time_before(jiffies, end)) {
+		wait_event_idle_timeout(vt_wq, READ_ONCE(vt_stop), VT_TICK);
+		vt_check_writers(ctx);
+	}
+	while (!READ_ONCE(vt_stop) && vt_coverage_missing(ctx) && time_before(jiffies, more)) {
+		wait_event_idle_timeout(vt_wq, READ_ONCE(vt_stop), VT_TICK);
+		vt_check_writers(ctx);
+	}
 }
 
 static void vt_skip(struct vt_result *r, const char *why, int err)
@@ -525,6 +638,7 @@ static int vt_run_workers(struct vt_ctx *ctx)
 	const struct vt_role *role;
 	int err = 0;
 
+	WRITE_ONCE(vt_ending, false);
 	if (s->run) {
 		s->run(ctx);
 		return 0;

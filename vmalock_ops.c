@@ -202,11 +202,13 @@ static void vt_unlock_no_refcount(struct vm_area_struct *vma)
 }
 
 /*
- * R2 shape (invariant 12): the last reader leaving a VMA that a writer waits for does
- * not wake it (here: wakes it only much later, so that the run can go on).
- * vma_refcount_put() of Linux VT_MIRRORS, with the wake-up delayed.
+ * R2 (invariant 12): the last reader leaving a VMA that a writer waits for
+ * does not wake it: here, only much later (late_wake: the writer times its
+ * own wait), or never (no_wake: the writer cannot time a wait that does not
+ * end; the harness's controller does, and wakes it when the scenario ends).
+ * vma_refcount_put() of Linux VT_MIRRORS, with the wake-up delayed or gone.
  */
-static void vt_unlock_late_wake(struct vm_area_struct *vma)
+static void vt_unlock_wake(struct vm_area_struct *vma, bool never)
 {
 	struct mm_struct *mm = vma->vm_mm;
 	unsigned int newcnt;
@@ -216,10 +218,20 @@ static void vt_unlock_late_wake(struct vm_area_struct *vma)
 #endif
 	__vma_lockdep_release_read(vma);
 	newcnt = __vma_refcount_put_return(vma);
-	if (newcnt && __vma_are_readers_excluded(newcnt)) {
-		msleep(writer_timeout_ms + 100);
-		rcuwait_wake_up(&mm->vma_writer_wait);
-	}
+	if (!newcnt || !__vma_are_readers_excluded(newcnt) || never)
+		return;
+	vt_sleep_ms(writer_timeout_ms + 100);
+	rcuwait_wake_up(&mm->vma_writer_wait);
+}
+
+static void vt_unlock_late_wake(struct vm_area_struct *vma)
+{
+	vt_unlock_wake(vma, false);
+}
+
+static void vt_unlock_no_wake(struct vm_area_struct *vma)
+{
+	vt_unlock_wake(vma, true);
 }
 
 /* A speculative reader that trusts try_begin() and never checks retry(). */
@@ -411,8 +423,12 @@ static const struct vt_lock_ops vt_broken_table[NR_OPS] = {
 		.unlock_vma = vt_unlock_no_refcount,
 	},
 	[BROKEN_READER_LATE_WAKE] = {
-		.desc = "R2 (invariant 12): the last reader does not wake the waiting writer",
+		.desc = "R2 (invariant 12): the last reader wakes the waiting writer only late",
 		.unlock_vma = vt_unlock_late_wake,
+	},
+	[BROKEN_READER_NO_WAKE] = {
+		.desc = "R2 (invariant 12): the last reader never wakes the waiting writer",
+		.unlock_vma = vt_unlock_no_wake,
 	},
 	[BROKEN_READER_NO_LIMIT] = {
 		.desc = "R4: reader count allowed past VM_REFCNT_LIMIT, into the writer flag",

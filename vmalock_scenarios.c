@@ -146,11 +146,16 @@ static void vt_write_enter(struct vt_worker *w, struct vm_area_struct *vma)
 	u64 t0 = ktime_get_ns(), us;
 	int inside;
 
+	/* A wait that never ends is the controller's to report (vt_check_writers()). */
+	atomic_set(&w->write_said, 0);
+	w->write_idx = idx;
+	WRITE_ONCE(w->write_since, t0);
 	ctx->ops->write_vma(vma);
+	WRITE_ONCE(w->write_since, 0);
 	us = div_u64(ktime_get_ns() - t0, NSEC_PER_USEC);
 	vt_count(ctx, STAT_WRITES);
 	vt_stat_max(ctx, STAT_MAX_WAIT_US, us);
-	if (us > (u64)writer_timeout_ms * USEC_PER_MSEC)
+	if (us > (u64)writer_timeout_ms * USEC_PER_MSEC && !atomic_xchg(&w->write_said, 1))
 		vt_violation(ctx, INV_WRITER_PROGRESS,
 			     "writer/%d waited %llu ms in vma_start_write() on VMA %d (bound %d ms)",
 			     w->id, div_u64(us, USEC_PER_MSEC), idx, writer_timeout_ms);
@@ -1278,10 +1283,10 @@ static void vt_onoff_step(struct vt_worker *w)
 {
 	unsigned int cpu = 1 + prandom_u32_state(&w->rnd) % (nr_cpu_ids - 1);
 
-	msleep(onoff_ms);
-	if (!cpu_online(cpu) || remove_cpu(cpu))
+	vt_sleep_ms(onoff_ms);
+	if (vt_should_stop() || !cpu_online(cpu) || remove_cpu(cpu))
 		return;
-	msleep(onoff_ms);
+	vt_sleep_ms(onoff_ms);
 	if (add_cpu(cpu))
 		pr_warn_ratelimited("onoff: CPU %u did not come back online\n", cpu);
 	vt_count(w->ctx, STAT_CPU_OFFLINES);

@@ -78,6 +78,7 @@ const char * const vt_sys_count_names[NR_VT_SYS_COUNTS] = {
 #define VT_SYS_SITES		1024	/* call sites, a power of two */
 #define VT_SYS_STACK		8
 #define VT_SYS_RELEASED		256	/* KFENCE VMAs last read-unlocked, a ring */
+#define VT_SYS_SAY_LEN		320	/* one violation, as said on the console */
 
 /* What a reader saw of its VMA when it took the read lock. */
 struct vt_vma_view {
@@ -163,9 +164,12 @@ static void vt_vma_view(struct vm_area_struct *vma, struct vt_vma_view *v)
 	v->anon_vma = vma->anon_vma;
 }
 
-/* Record the first violation since the last collection; under s->lock. */
-static struct vt_sys_first *vt_sys_claim(struct vt_sys *s, enum vt_inv inv,
-					 const struct vt_sys_reader *r, unsigned long ip)
+/*
+ * Count a violation of @inv by the current task at @ip; the first since the
+ * last collection is also recorded (returned, for the caller to complete).
+ * Under s->lock.
+ */
+static struct vt_sys_first *vt_sys_claim(struct vt_sys *s, enum vt_inv inv, unsigned long ip)
 {
 	struct vt_sys_first *f = &s->first;
 
@@ -176,26 +180,72 @@ static struct vt_sys_first *vt_sys_claim(struct vt_sys *s, enum vt_inv inv,
 	f->set = true;
 	f->inv = inv;
 	f->ns = ktime_get_ns();
-	f->start = r->seen.start;
-	f->end = r->seen.end;
-	f->reader_ip = r->ip;
-	f->reader_pid = r->pid;
 	f->ip = ip;
 	f->pid = task_pid_nr(current);
 	get_task_comm(f->comm, current);
 	return f;
 }
 
+/* As vt_sys_claim(), for a violation against the read lock that @r records. */
+static struct vt_sys_first *vt_sys_claim_reader(struct vt_sys *s, enum vt_inv inv,
+						const struct vt_sys_reader *r, unsigned long ip)
+{
+	struct vt_sys_first *f = vt_sys_claim(s, inv, ip);
+
+	if (f) {
+		f->start = r->seen.start;
+		f->end = r->seen.end;
+		f->reader_ip = r->ip;
+		f->reader_pid = r->pid;
+	}
+	return f;
+}
+
+static void vt_sys_format(const struct vt_sys_first *f, char *buf, size_t size)
+{
+	int len = scnprintf(buf, size, "[%s] ", vt_inv_names[f->inv]);
+
+	switch (f->inv) {
+	case INV_STABLE_READ:
+		scnprintf(buf + len, size - len,
+			  "%s of [%lx-%lx) went %#lx -> %#lx while %s/%d held it read-locked (taken at %pS, released at %pS)",
+			  f->field, f->start, f->end, f->old, f->new, f->comm, f->pid,
+			  (void *)f->reader_ip, (void *)f->ip);
+		break;
+	case INV_SYS_EXCLUSION:
+	case INV_SYS_DETACH:
+		scnprintf(buf + len, size - len,
+			  "%s returned to %s/%d at %pS while task %d held [%lx-%lx) read-locked (taken at %pS)",
+			  f->inv == INV_SYS_EXCLUSION ? "vma_start_write()" : "vma_mark_detached()",
+			  f->comm, f->pid, (void *)f->ip, f->reader_pid, f->start, f->end,
+			  (void *)f->reader_ip);
+		break;
+	case INV_USE_AFTER_PUT:
+		scnprintf(buf + len, size - len,
+			  "%s/%d touched VMA %p at +%#lx %llu ms after task %d read-unlocked it at %pS (KFENCE report)",
+			  f->comm, f->pid, (void *)f->start, f->addr - f->start,
+			  div_u64(f->after_ns, NSEC_PER_MSEC), f->reader_pid, (void *)f->ip);
+		break;
+	default:
+		scnprintf(buf + len, size - len,
+			  "%s/%d waits for mmap_lock at %pS while holding [%lx-%lx) read-locked (taken at %pS)",
+			  f->comm, f->pid, (void *)f->ip, f->start, f->end,
+			  (void *)f->reader_ip);
+		break;
+	}
+}
+
 /*
- * The first violation, said at once and in short, once the lock is dropped:
+ * The first violation, said at once and in full, once the lock is dropped:
  * a lock-order bug may deadlock the kernel before the scenario ends and the
- * full report is written.
+ * report is written.
  */
 static void vt_sys_say(const struct vt_sys_first *f)
 {
-	pr_err("sysmon: violation: [%s] by %s/%d at %pS, VMA read-locked at %pS by task %d\n",
-	       vt_inv_names[f->inv], f->comm, f->pid, (void *)f->ip, (void *)f->reader_ip,
-	       f->reader_pid);
+	char buf[VT_SYS_SAY_LEN];
+
+	vt_sys_format(f, buf, sizeof(buf));
+	pr_err("sysmon: violation: %s\n", buf);
 }
 
 static struct vt_sys_reader *vt_sys_find(struct vt_sys *s, struct vm_area_struct *vma,
@@ -207,6 +257,21 @@ static struct vt_sys_reader *vt_sys_find(struct vt_sys *s, struct vm_area_struct
 		if (r->vma == vma && (!task || r->task == task))
 			return r;
 	return NULL;
+}
+
+/*
+ * A write lock or a detach of @vma returned at @ip: no task may still hold
+ * it read-locked (@inv names which). The first violation is copied to @said.
+ * Under s->lock.
+ */
+static void vt_sys_no_reader(struct vt_sys *s, struct vm_area_struct *vma, unsigned long ip,
+			     enum vt_inv inv, struct vt_sys_first *said)
+{
+	struct vt_sys_reader *r = vt_sys_find(s, vma, NULL);
+	struct vt_sys_first *f = r ? vt_sys_claim_reader(s, inv, r, ip) : NULL;
+
+	if (f)
+		*said = *f;
 }
 
 static void vt_sys_count_site(struct vt_sys *s, enum vt_site_kind kind, unsigned long ip,
@@ -325,7 +390,7 @@ static void vt_probe_read_unlocked(void *data, struct vm_area_struct *vma, unsig
 	}
 	field = vt_view_diff(&r->seen, &now, &old, &new);
 	if (field) {
-		f = vt_sys_claim(s, INV_STABLE_READ, r, ip);
+		f = vt_sys_claim_reader(s, INV_STABLE_READ, r, ip);
 		if (f) {
 			f->field = field;
 			f->old = old;
@@ -380,23 +445,13 @@ static void vt_probe_error_report(void *data, enum error_detector detector, unsi
 		    (!hit || rel->ns > hit->ns))
 			hit = rel;
 	}
-	if (hit) {
-		s->inv[INV_USE_AFTER_PUT]++;
-		f = &s->first;
-		if (!f->set) {
-			memset(f, 0, sizeof(*f));
-			f->set = true;
-			f->inv = INV_USE_AFTER_PUT;
-			f->ns = ktime_get_ns();
-			f->addr = id;
-			f->start = (unsigned long)hit->vma;
-			f->ip = hit->ip;
-			f->reader_pid = hit->pid;
-			f->after_ns = f->ns - hit->ns;
-			f->pid = task_pid_nr(current);
-			get_task_comm(f->comm, current);
-			said = *f;
-		}
+	f = hit ? vt_sys_claim(s, INV_USE_AFTER_PUT, hit->ip) : NULL;
+	if (f) {
+		f->addr = id;
+		f->start = (unsigned long)hit->vma;
+		f->reader_pid = hit->pid;
+		f->after_ns = f->ns - hit->ns;
+		said = *f;
 	}
 	raw_spin_unlock_irqrestore(&s->lock, flags);
 	if (said.set)
@@ -406,19 +461,15 @@ static void vt_probe_error_report(void *data, enum error_detector detector, unsi
 static void vt_probe_write_locked(void *data, struct vm_area_struct *vma, unsigned long ip,
 				  bool already, bool waited, u64 wait_ns)
 {
-	struct vt_sys_first *f, said = {};
+	struct vt_sys_first said = {};
 	struct vt_sys *s = data;
-	struct vt_sys_reader *r;
 	unsigned long flags;
 
 	raw_spin_lock_irqsave(&s->lock, flags);
 	s->counts[VT_SYS_WRITES]++;
 	s->counts[VT_SYS_WAITED] += waited;
 	vt_sys_count_site(s, VT_SITE_WRITE, ip, !already, waited, wait_ns);
-	r = vt_sys_find(s, vma, NULL);
-	f = r ? vt_sys_claim(s, INV_SYS_EXCLUSION, r, ip) : NULL;
-	if (f)
-		said = *f;
+	vt_sys_no_reader(s, vma, ip, INV_SYS_EXCLUSION, &said);
 	raw_spin_unlock_irqrestore(&s->lock, flags);
 	if (said.set)
 		vt_sys_say(&said);
@@ -438,18 +489,14 @@ static void vt_probe_write_lock_killed(void *data, struct vm_area_struct *vma,
 static void vt_probe_detach_end(void *data, struct vm_area_struct *vma, unsigned long ip,
 				bool waited)
 {
-	struct vt_sys_first *f, said = {};
+	struct vt_sys_first said = {};
 	struct vt_sys *s = data;
-	struct vt_sys_reader *r;
 	unsigned long flags;
 
 	raw_spin_lock_irqsave(&s->lock, flags);
 	s->counts[VT_SYS_DETACHES]++;
 	vt_sys_count_site(s, VT_SITE_DETACH, ip, true, waited, 0);
-	r = vt_sys_find(s, vma, NULL);
-	f = r ? vt_sys_claim(s, INV_SYS_DETACH, r, ip) : NULL;
-	if (f)
-		said = *f;
+	vt_sys_no_reader(s, vma, ip, INV_SYS_DETACH, &said);
 	raw_spin_unlock_irqrestore(&s->lock, flags);
 	if (said.set)
 		vt_sys_say(&said);
@@ -493,7 +540,7 @@ static void vt_probe_mmap_start_locking(void *data, struct mm_struct *mm, bool w
 			continue;
 		s->counts[VT_SYS_MMAP_WAITS]++;
 		n = stack_trace_save(stack, VT_SYS_STACK, 0);
-		f = vt_sys_claim(s, INV_LOCK_ORDER, r, vt_sys_waiter_ip(stack, n));
+		f = vt_sys_claim_reader(s, INV_LOCK_ORDER, r, vt_sys_waiter_ip(stack, n));
 		if (f)
 			said = *f;
 		break;
@@ -586,40 +633,6 @@ bool vt_sysmon_running(void)
 u64 vt_sysmon_total(enum vt_sys_count c)
 {
 	return vt_sys ? READ_ONCE(vt_sys->counts[c]) : 0;
-}
-
-static void vt_sys_format(const struct vt_sys_first *f, char *buf, size_t size)
-{
-	int len = scnprintf(buf, size, "[%s] ", vt_inv_names[f->inv]);
-
-	switch (f->inv) {
-	case INV_STABLE_READ:
-		scnprintf(buf + len, size - len,
-			  "%s of [%lx-%lx) went %#lx -> %#lx while %s/%d held it read-locked (taken at %pS, released at %pS)",
-			  f->field, f->start, f->end, f->old, f->new, f->comm, f->pid,
-			  (void *)f->reader_ip, (void *)f->ip);
-		break;
-	case INV_SYS_EXCLUSION:
-	case INV_SYS_DETACH:
-		scnprintf(buf + len, size - len,
-			  "%s returned to %s/%d at %pS while task %d held [%lx-%lx) read-locked (taken at %pS)",
-			  f->inv == INV_SYS_EXCLUSION ? "vma_start_write()" : "vma_mark_detached()",
-			  f->comm, f->pid, (void *)f->ip, f->reader_pid, f->start, f->end,
-			  (void *)f->reader_ip);
-		break;
-	case INV_USE_AFTER_PUT:
-		scnprintf(buf + len, size - len,
-			  "%s/%d touched VMA %p at +%#lx %llu ms after task %d read-unlocked it at %pS (KFENCE report)",
-			  f->comm, f->pid, (void *)f->start, f->addr - f->start,
-			  div_u64(f->after_ns, NSEC_PER_MSEC), f->reader_pid, (void *)f->ip);
-		break;
-	default:
-		scnprintf(buf + len, size - len,
-			  "%s/%d waits for mmap_lock at %pS while holding [%lx-%lx) read-locked (taken at %pS)",
-			  f->comm, f->pid, (void *)f->ip, f->start, f->end,
-			  (void *)f->reader_ip);
-		break;
-	}
 }
 
 /*

@@ -231,6 +231,10 @@ struct vt_worker {
 	struct rnd_state rnd;
 	struct mm_struct *mm;	/* adopted with kthread_use_mm(), or NULL */
 	struct vm_area_struct *vma;	/* the role's fixed VMA, if any */
+	bool done;		/* has left its loop */
+	u64 write_since;	/* ns: in ops->write_vma() since then, or 0 */
+	int write_idx;		/* ... on this VMA */
+	atomic_t write_said;	/* that wait was reported as too long */
 };
 
 /* Per-scenario state: each scenario's own named place in the context. */
@@ -342,6 +346,7 @@ static inline s64 vt_stat(struct vt_ctx *ctx, enum vt_stat s)
 
 void vt_stat_max(struct vt_ctx *ctx, enum vt_stat s, s64 val);
 bool vt_should_stop(void);
+void vt_sleep_ms(unsigned int ms);
 
 static inline unsigned long vt_vma_addr(int i)
 {

@@ -16,7 +16,8 @@
 #   --url-base URL     where you will publish DIR's files (default file://DIR)
 #   --kernel-url URL   the kernel's URL, overriding --url-base
 #   --initramfs-url URL  the initramfs's URL, overriding --url-base
-#   --runs LIST        real,lifecycle,kunit,user (default: all four)
+#   --runs LIST        of real,lifecycle,control,kunit,user,soak (default:
+#                      real,lifecycle,kunit,user)
 #   --broken LIST      all, none (default) or broken variants, one boot each
 #   --scenarios LIST, --params "K=V ...", --duration-ms N, --smp N
 #                      as for scripts/vmalock-run.sh
@@ -115,7 +116,7 @@ if [ $validate_only -eq 1 ]; then
 	# Jobs for the option combinations users ask for, each must validate.
 	combos=("" "--broken all" "--runs real --broken reader_no_seqcheck --duration-ms 500"
 		"--runs kunit" "--runs none --broken all" "--scenarios rw_exclusion,reuse --params readers=4 --smp 4"
-		"--kvm")
+		"--kvm" "--runs real,lifecycle,control,kunit,user,soak")
 	n=0
 	for c in "${combos[@]}"; do
 		n=$((n + 1))

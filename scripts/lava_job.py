@@ -40,7 +40,12 @@ import sys
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(TOP, 'scripts'))
 from vmalock import names  # noqa: E402  (the one reader of vmalock_names.h)
-RUNS = ('real', 'lifecycle', 'kunit', 'user')
+# The runs a job may ask for, in the order a job runs them; the default set.
+# control and soak are vmalock-run.sh --lifecycle's and --soak's runs, with
+# the guest's defaults (20 s of control loops; a soak of 60 s, at least one
+# loop). The leak run needs kmemleak=on and a boot of its own: not offered.
+RUNS = ('real', 'lifecycle', 'control', 'kunit', 'user', 'soak')
+DEFAULT_RUNS = ('real', 'lifecycle', 'kunit', 'user')
 URL_RE = re.compile(r'(file|https?|scp)://\S+$')
 PROMPT = '/ # '
 
@@ -100,7 +105,7 @@ def testdef(run, steps, description):
 	}
 
 
-def make_job(kernel_url, initramfs_url, runs=RUNS, broken=(), scenarios='all',
+def make_job(kernel_url, initramfs_url, runs=DEFAULT_RUNS, broken=(), scenarios='all',
 	     params='', duration_ms=3000, smp=2, kvm=False, job_name=None,
 	     kernel_version=None, all_broken=None):
 	for what, url in (('--kernel-url', kernel_url), ('--initramfs-url', initramfs_url)):
@@ -177,12 +182,14 @@ def make_job(kernel_url, initramfs_url, runs=RUNS, broken=(), scenarios='all',
 		defs, secs = [], 0
 		desc = {'real': 'every scenario with the real lock operations: must pass',
 			'lifecycle': 'bad input refused, unload mid-run',
+			'control': 'concurrent control loops: documented answers only, no hang',
+			'soak': 'every scenario, the stressor and KUnit in a loop: no violation or growth',
 			'kunit': 'the KUnit suites, run at boot (kunit.enable=1)',
 			'user': 'the user-space stressor: real faults under fork, mprotect, mremap, munmap'}
 		for r in runs:
 			defs.append(testdef(r, [f'/vmalock-lava-test {r} {vt_params} {scenarios}'], desc[r]))
-			secs += {'real': nscn * per_scn, 'lifecycle': 120, 'kunit': 30,
-				 'user': 60 + 2 * duration_ms / 1000}[r]
+			secs += {'real': nscn * per_scn, 'lifecycle': 120, 'control': 60, 'kunit': 30,
+				 'user': 60 + 2 * duration_ms / 1000, 'soak': 300}[r]
 		defs.append(testdef('splats', ['/vmalock-lava-test splats'],
 				    'no kernel splat (WARN, BUG, KASAN, lockdep, ...) in this boot'))
 		secs += 60
@@ -274,7 +281,7 @@ def main(argv=None):
 		g.add_argument('--initramfs-url', required=need,
 			       default='file:///check/initramfs.cpio.gz')
 		g.add_argument('--out', required=need)
-		g.add_argument('--runs', default=','.join(RUNS))
+		g.add_argument('--runs', default=','.join(DEFAULT_RUNS))
 		g.add_argument('--broken', default='none')
 		g.add_argument('--scenarios', default='all')
 		g.add_argument('--params', default='')

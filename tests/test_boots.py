@@ -195,6 +195,24 @@ class FakeBoots(unittest.TestCase):
 		with open(os.path.join(self.out, 'main', 'boot.info')) as f:
 			self.assertIn('stopped=hung-task detector', f.read())
 
+	def test_stuck_worker_stops_boot(self):
+		# The module's own report of a stuck worker, and the guest's of a
+		# stuck run, end the boot as the hung-task detector's does.
+		for line, why in [('[   9.0] vmalock_test: hang: rw_exclusion: worker writer/0 (pid 80) '
+				   'still in its loop 12000 ms after the scenario ended, in step 7',
+				   'stuck worker'),
+				  ('VMALOCK-HANG: /vmalock_user_stress has not ended 18 s after it began',
+				   'stuck guest run')]:
+			self.guest(BANNER + 'VMALOCK-RUN-BEGIN run=real\n[   8.0] vmalock_test: violation in '
+				   'rw_exclusion: [reader_excluded] x\n' + line + '\n', '')
+			t0 = time.monotonic()
+			self.failed(self.run_harness('--boot-timeout', '100', mode='hang'),
+				    f'FAIL boot-main (hung: {why}: {line}',
+				    'FAIL real (results missing or malformed')
+			self.assertLess(time.monotonic() - t0, 30)
+			self.assertIn('first violation on the console: [reader_excluded] x',
+				      self.summary()[0])
+
 	def test_qemu_crash(self):
 		self.guest(BANNER, REAL)
 		self.failed(self.run_harness(mode='crash'),

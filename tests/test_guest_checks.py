@@ -219,6 +219,24 @@ class GuestChecks(unittest.TestCase):
 				  ('calls', '0'), ('missing', '0')]:
 			self.assertEqual(self.sh('ktap_sum "$1" ' + key, path)[1].strip(), want, key)
 
+	# bounded
+	def test_bounded_in_time(self):
+		hang = os.path.join(self.tmp, 'console')
+		for cmd, rc in [('true', 0), ('false', 1), ('exit 3', 3)]:
+			status, _ = self.sh(f'HANG_TO={hang}; bounded 5 sh -c "{cmd}"')
+			self.assertEqual(status, rc, cmd)
+		self.assertFalse(os.path.exists(hang))
+
+	def test_bounded_stuck(self):
+		hang = os.path.join(self.tmp, 'console')
+		status, out = self.sh(f'HANG_TO={hang}; bounded 1 sleep 3 > {self.tmp}/out; echo $?')
+		self.assertEqual(out.strip(), '0')
+		with open(hang) as f:
+			text = f.read()
+		self.assertTrue(text.startswith('VMALOCK-HANG: sleep has not ended 1 s after it began\n'),
+				text)
+		self.assertIn('/task/', text)
+
 
 SOAK = '''VMALOCK-RESULTS-BEGIN run=soak
 KTAP version 1

@@ -118,6 +118,15 @@ class Generator(unittest.TestCase):
 		self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
 		self.assertFalse(os.path.exists(self.job))
 
+	def test_control_and_soak_runs(self):
+		r = self.generate('--kernel-url', K, '--initramfs-url', I, '--runs', 'real,control,soak')
+		self.assertEqual(r.returncode, 0, r.stderr)
+		defs = [d for a in self.load_job()['actions'] if 'test' in a
+			for d in a['test']['definitions']]
+		self.assertEqual([d['name'] for d in defs],
+				 ['vmalock-real', 'vmalock-control', 'vmalock-soak', 'vmalock-splats'])
+		self.assertIn('/vmalock-lava-test soak ', str(defs[2]))
+
 	def test_bad_url(self):
 		self.refused('--kernel-url', '/srv/bzImage', '--initramfs-url', I,
 			     says="--kernel-url must be a file://, http(s):// or scp:// URL")

@@ -2,14 +2,16 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Watch a guest's console while QEMU runs, and stop QEMU as soon as the boot's
-# verdict is settled rather than at the boot's time limit: when the guest's
-# hung-task detector reports a blocked task (a hang, reported as a hang), or
-# when a second kernel boots on the same console (a reboot).
+# verdict is settled rather than at the boot's time limit: a hang, reported as
+# a hang, when the module says a worker is stuck past the scenario's end
+# (seconds after it), when the guest says a run is stuck past its bound, or
+# when the guest's hung-task detector reports a blocked task (30-60 s after);
+# a reboot when a second kernel boots on the same console.
 #
 # usage: watch.py CONSOLE PID [--grace S]
 #
 # Polls CONSOLE until process PID (QEMU, or timeout(1) running it) is gone.
-# On a hung-task report it waits S seconds (default 5) for the report to finish,
+# On a hang it waits S seconds (default 5) for the stacks to be printed,
 # sends PID SIGTERM and prints one line, the reason, for boot.info's stopped=.
 
 import argparse
@@ -19,10 +21,12 @@ import signal
 import sys
 import time
 
+BANNER = re.compile(r'^(?:\[[^\]]*\] ?)?Linux version \d')
 SETTLES = [(re.compile(r'INFO: task \S+ blocked for more than \d+ seconds'),
 	    'hung-task detector'),
-	   (re.compile(r'^(?:\[[^\]]*\] ?)?Linux version \d'), 'guest rebooted')]
-BANNER = SETTLES[1][0]
+	   (re.compile(r'vmalock_test: hang: '), 'stuck worker'),
+	   (re.compile(r'VMALOCK-HANG: '), 'stuck guest run'),
+	   (BANNER, 'guest rebooted')]
 
 
 def alive(pid):

@@ -188,7 +188,7 @@ CASES = [
 	('lava-job.sh', '--smp 0', {}, '--smp must be 1..8'),
 	('lava-job.sh', '--duration-ms 5', {}, '--duration-ms must be 10..600000'),
 	('lava-job.sh', '--duration-ms 99999999999999999999', {}, '--duration-ms must be 10..600000'),
-	('lava-job.sh', '--runs bogus', {}, "unknown run 'bogus'; allowed: real lifecycle kunit user"),
+	('lava-job.sh', '--runs bogus', {}, "unknown run 'bogus'; allowed: real lifecycle control kunit user soak"),
 	('lava-job.sh', '--runs none', {}, 'nothing to run'),
 	('lava-job.sh', '--broken nope', {}, "unknown broken variant 'nope'"),
 	('lava-job.sh', '--scenarios nope', {}, "unknown scenario 'nope'"),

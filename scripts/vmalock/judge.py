@@ -30,6 +30,7 @@ import xml.etree.ElementTree as ET
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from vmalock import ktap  # noqa: E402
 from vmalock import names  # noqa: E402
+from vmalock import watch  # noqa: E402
 
 NAMES_H = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'vmalock_names.h')
 
@@ -48,8 +49,8 @@ _spec.loader.exec_module(scan_splats)
 
 PANIC_RE = re.compile(r'Kernel panic - not syncing: ?(.*)')
 VIOLATION_RE = re.compile(r'vmalock_test: (?:sysmon: )?violation(?: in \S+)?: (.*)')
-BANNER_RE = re.compile(r'^(?:\[[^\]]*\] ?)?Linux version \d', re.M)
-HUNG_TASK_RE = re.compile(r'INFO: task \S+ blocked for more than \d+ seconds')
+BANNER_RE = re.compile(watch.BANNER.pattern, re.M)
+HUNG_TASK_RE = watch.HUNG_TASK
 DONE = 'VMALOCK-GUEST-DONE'
 
 

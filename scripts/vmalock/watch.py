@@ -21,9 +21,10 @@ import signal
 import sys
 import time
 
+# A kernel's banner, and the hung-task detector's report (judge.py's too).
 BANNER = re.compile(r'^(?:\[[^\]]*\] ?)?Linux version \d')
-SETTLES = [(re.compile(r'INFO: task \S+ blocked for more than \d+ seconds'),
-	    'hung-task detector'),
+HUNG_TASK = re.compile(r'INFO: task \S+ blocked for more than \d+ seconds')
+SETTLES = [(HUNG_TASK, 'hung-task detector'),
 	   (re.compile(r'vmalock_test: hang: '), 'stuck worker'),
 	   (re.compile(r'VMALOCK-HANG: '), 'stuck guest run'),
 	   (BANNER, 'guest rebooted')]

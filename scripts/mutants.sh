@@ -39,6 +39,15 @@ mutants=(
 "fork_no_write_lock|mm/mmap.c|s/^\t\tretval = vma_start_write_killable(mpnt);\$/\t\tretval = 0;/|check:user/fork"
 "anon_prepare_waits|mm/memory.c|/^vm_fault_t __vmf_anon_prepare/,/^}/s/if (!mmap_read_trylock(vma->vm_mm))/mmap_read_lock(vma->vm_mm); if (0)/|inv:lock_order"
 "maps_fallback_holds_vma|mm/mmap_lock.c|s/^\tbool mmap_unlocked;\$/\tbool mmap_unlocked;\n\tstruct vm_area_struct *held = NULL;/;/^fallback_unlock:/,/^fallback:/s/^\tvma_end_read(vma);\$/\theld = vma;/;s/^\tvma = lock_next_vma_under_mmap_lock(mm, vmi, from_addr);\$/&\n\tif (held)\n\t\tvma_end_read(held);/|inv:lock_order"
+"collapse_no_write_lock|mm/khugepaged.c|/^static enum scan_result collapse_huge_page/,/^}/s/^\tvma_start_write(vma);\$/\t\/\* mutant \*\//|check:user/collapse"
+"madvise_no_write_lock|mm/madvise.c|/^static int madvise_update_vma/,/^}/s/^\tvma_start_write(vma);\$/\t\/\* mutant \*\//|inv:stable_while_read_locked"
+"mlock_no_write_lock|mm/mlock.c|/^static void mlock_vma_pages_range/,/^}/s/^\tvma_start_write(vma);\$/\t\/\* mutant \*\//|inv:stable_while_read_locked"
+"mprotect_no_write_lock|mm/mprotect.c|/^mprotect_fixup(/,/^}/s/^\tvma_start_write(vma);\$/\t\/\* mutant \*\//|inv:stable_while_read_locked"
+"home_node_no_write_lock|mm/mempolicy.c|/SYSCALL_DEFINE4(set_mempolicy_home_node/,/^}/s/^\t\tvma_start_write(vma);\$/\t\t\/\* mutant \*\//|check:user/numa"
+"uffd_ctx_no_write_lock|mm/userfaultfd.c|/^static void userfaultfd_set_ctx/,/^}/s/^\tvma_start_write(vma);\$/\t\/\* mutant \*\//|inv:stable_while_read_locked"
+"uffd_set_mode_no_drain|mm/userfaultfd.c|/^static int userfaultfd_set_mode/,/^}/s/^\t\t\t\tvma_start_write(vma);\$/\t\t\t\t\/\* mutant \*\//|check:user/uffd_ops"
+"mseal_no_write_lock|mm/mseal.c|/^static int __mseal_range/,/^}/s/^\t\t\tvma_start_write(vma);\$/\t\t\t\/\* mutant \*\//|inv:stable_while_read_locked"
+"take_all_locks_no_write_lock|mm/vma.c|/^int mm_take_all_locks/,/^}/s/^\t\tvma_start_write(vma);\$/\t\t\/\* mutant \*\//|inv:notifier_exclusion"
 "header_combo|include/linux/mmap_lock.h|s/if (likely(!__vma_refcount_put_return(vma)))/if (1)/;0,/^\tmm_lock_seqcount_begin(mm);/s//\t\/\* mutant \*\//;/vma_start_read_locked_nested/,/^}/s/if (unlikely(!__refcount_inc_not_zero_limited_acquire/if (0 \&\& unlikely(!__refcount_inc_not_zero_limited_acquire/|attach_detach_test read_lock_locked_test seq_parity_test speculate_test detached_reader_retries_test free_detached_silent_test"
 )
 
@@ -59,7 +68,8 @@ check_kdir
 
 kbuild=$("$top/scripts/build-kernel.sh" debug | tail -1)
 kdir=$(cat "$kbuild/.vmalock-kdir")
-files="mm/mmap_lock.c include/linux/mmap_lock.h mm/vma.c mm/mmap.c mm/memory.c"
+files="mm/mmap_lock.c include/linux/mmap_lock.h mm/vma.c mm/mmap.c mm/memory.c mm/khugepaged.c
+	mm/madvise.c mm/mlock.c mm/mprotect.c mm/mempolicy.c mm/userfaultfd.c mm/mseal.c"
 saved=$(mktemp -d)
 for f in $files; do mkdir -p "$saved/$(dirname "$f")"; cp "$kdir/$f" "$saved/$f"; done
 # cp only what changed, so that make rebuilds only what a mutant touched.
@@ -88,7 +98,7 @@ for m in "${mutants[@]}"; do
 		# A caller of the lock: the stressor's faults under the monitor.
 		out=$CACHE/mutants/$name
 		rm -rf "$out"
-		"$top/scripts/vmalock-run.sh" --no-kunit --scenarios mirror --duration-ms 5000 \
+		"$top/scripts/vmalock-run.sh" --no-kunit --scenarios mirror,fault_path --duration-ms 5000 \
 			--out "$out" > "$log" 2>&1 || true
 		for c in $want; do
 			case $c in

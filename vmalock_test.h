@@ -281,9 +281,10 @@ struct vt_ctx {
 	int nr_workers;
 	u64 start_ns;
 	u64 seed;
-	spinlock_t vlock;	/* protects first and detected_ms */
+	spinlock_t vlock;	/* protects first, detected_ms and notes */
 	char first[320];	/* first violation */
 	u64 detected_ms;
+	char notes[96];		/* roles that sat out, and why; under vlock */
 	atomic_t hot_vma;	/* detach_free: VMA the detacher works on */
 	atomic_t straggler_on;	/* detach_free: VMA the straggler waits on */
 	/* VMA each worker holds read-locked, for the free monitor and detachers. */
@@ -333,6 +334,7 @@ extern const struct vt_role vt_onoff_role;
 /* Harness services for the scenarios (vmalock_harness.c) */
 
 __printf(3, 4) void vt_violation(struct vt_ctx *ctx, enum vt_inv inv, const char *fmt, ...);
+void vt_role_skipped(struct vt_worker *w, const char *why);
 
 static inline void vt_count(struct vt_ctx *ctx, enum vt_stat s)
 {

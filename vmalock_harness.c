@@ -122,6 +122,7 @@ const char * const vt_inv_names[NR_INVS] = {
 	[INV_SPECULATE] = "speculate",
 	[INV_KILLABLE] = "killable",
 	[INV_FAULT_DATA] = "fault_data",
+	[INV_NOTIFIER_EXCLUSION] = "notifier_exclusion",
 	[INV_MIRROR] = "mirror",
 	[INV_COVERAGE] = "coverage",
 	[INV_STABLE_READ] = "stable_while_read_locked",
@@ -149,6 +150,9 @@ const char * const vt_stat_names[NR_VT_STATS] = {
 	[STAT_HANDOFFS] = "handoffs",
 	[STAT_REUSED] = "reused",
 	[STAT_LOCKED_CHECKS] = "locked_page_checks",
+	[STAT_REGISTRATIONS] = "registrations",
+	[STAT_ALL_LOCKS] = "all_locks_windows",
+	[STAT_REG_FALLBACKS] = "registration_fallbacks",
 	[STAT_CPU_OFFLINES] = "cpu_offlines",
 	[STAT_MAX_WAIT_US] = "max_write_wait_us",
 };

@@ -122,6 +122,7 @@ const char * const vt_inv_names[NR_INVS] = {
 	[INV_SPECULATE] = "speculate",
 	[INV_KILLABLE] = "killable",
 	[INV_FAULT_DATA] = "fault_data",
+	[INV_NOTIFIER_EXCLUSION] = "notifier_exclusion",
 	[INV_MIRROR] = "mirror",
 	[INV_COVERAGE] = "coverage",
 	[INV_STABLE_READ] = "stable_while_read_locked",
@@ -149,6 +150,9 @@ const char * const vt_stat_names[NR_VT_STATS] = {
 	[STAT_HANDOFFS] = "handoffs",
 	[STAT_REUSED] = "reused",
 	[STAT_LOCKED_CHECKS] = "locked_page_checks",
+	[STAT_REGISTRATIONS] = "registrations",
+	[STAT_ALL_LOCKS] = "all_locks_windows",
+	[STAT_REG_FALLBACKS] = "registration_fallbacks",
 	[STAT_CPU_OFFLINES] = "cpu_offlines",
 	[STAT_MAX_WAIT_US] = "max_write_wait_us",
 };
@@ -229,6 +233,7 @@ struct vt_result {
 	s64 stats[NR_VT_STATS];
 	u64 inv_count[NR_INVS];
 	char first[320];
+	char notes[96];		/* roles that sat out, and why */
 	/* /proc/vmstat vma_lock_{success,abort,retry,miss} deltas */
 	bool has_vmstat;
 	s64 vmstat[4];
@@ -310,6 +315,26 @@ void vt_violation(struct vt_ctx *ctx, enum vt_inv inv, const char *fmt, ...)
 		va_end(args);
 		pr_err("violation in %s: [%s] %s\n", vt_scn_name(ctx->id), vt_inv_names[inv], buf);
 	}
+	spin_unlock_irqrestore(&ctx->vlock, flags);
+}
+
+/*
+ * A role that cannot run in this kernel says so, by name, in the scenario's
+ * diagnostics: a check that did not run must not pass unseen.
+ */
+void vt_role_skipped(struct vt_worker *w, const char *why)
+{
+	struct vt_ctx *ctx = w->ctx;
+	unsigned long flags;
+	size_t len;
+
+	if (w->id)
+		return;		/* one line for the role */
+	pr_warn("%s: role %s skipped: %s\n", vt_scn_name(ctx->id), w->role->name, why);
+	spin_lock_irqsave(&ctx->vlock, flags);
+	len = strlen(ctx->notes);
+	scnprintf(ctx->notes + len, sizeof(ctx->notes) - len, "%srole %s skipped: %s",
+		  len ? "; " : "", w->role->name, why);
 	spin_unlock_irqrestore(&ctx->vlock, flags);
 }
 
@@ -568,6 +593,7 @@ static void vt_snapshot(struct vt_ctx *ctx, struct vt_result *r)
 		r->inv_count[i] = atomic64_read(&ctx->inv_count[i]);
 	strscpy(r->first, ctx->first);
 	r->detected_ms = ctx->detected_ms;
+	strscpy(r->notes, ctx->notes);
 }
 
 /* The vma_lock_* events of /proc/vmstat, summed over CPUs, into @out[4]. */
@@ -789,6 +815,8 @@ static size_t vt_format_result(char *buf, size_t size, int num, const struct vt_
 	for (i = 0; i < NR_VT_STATS; i++)
 		len += scnprintf(buf + len, size - len, " %s=%lld", vt_stat_names[i], st[i]);
 	len += scnprintf(buf + len, size - len, "\n");
+	if (r->notes[0])
+		len += scnprintf(buf + len, size - len, "# %s: %s\n", name, r->notes);
 	if (r->has_vmstat) {
 		s64 all = max_t(s64, r->vmstat[0] + r->vmstat[1] + r->vmstat[2], 1);
 

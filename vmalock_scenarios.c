@@ -959,6 +959,34 @@ static void vt_check_locked_page(struct vt_worker *w, struct vm_area_struct *vma
 		     want, addr, what);
 }
 
+/*
+ * notifier_exclusion: mm_take_all_locks(), which mmu_notifier_register()
+ * calls, write-locks every VMA of the mm; they stay write-locked until
+ * mmap_write_unlock(). ctx->fault.window is odd from its return to the
+ * unlock, so a faulter that holds a VMA read-locked must see it even, and
+ * unchanged from the read lock to the unlock. A hold is reported once: at
+ * the read lock if the window was open then, else at the end of its fault.
+ */
+static int vt_window(struct vt_ctx *ctx)
+{
+	return atomic_read(&ctx->fault.window);
+}
+
+static void vt_check_no_window(struct vt_worker *w, struct vm_area_struct *vma,
+			       int since, const char *what)
+{
+	struct vt_ctx *ctx = w->ctx;
+	int now = vt_window(ctx);
+
+	if (!(since & 1) && now == since)
+		return;
+	vt_violation(ctx, INV_NOTIFIER_EXCLUSION,
+		     "faulter/%d %s VMA %d read-locked while mm_take_all_locks() had every VMA write-locked (registration %d), vm_lock_seq=%u mm_lock_seq=%u refcnt=%u",
+		     w->id, what, vt_vma_index(vma), (now + 1) / 2,
+		     READ_ONCE(vma->vm_lock_seq), READ_ONCE(ctx->mm->mm_lock_seq.sequence),
+		     refcount_read(&vma->vm_refcnt));
+}
+
 /* A write fault's fallback, as the fault handler does: under mmap_lock. */
 void vt_fault_mmap_locked(struct mm_struct *mm, unsigned long addr)
 {
@@ -982,10 +1010,15 @@ static bool vt_fault_in(struct vt_worker *w, unsigned long addr, u64 want)
 	unsigned int flags = FAULT_FLAG_DEFAULT | FAULT_FLAG_WRITE;
 	struct vt_ctx *ctx = w->ctx;
 	struct mm_struct *mm = ctx->mm;
+	int before = vt_window(ctx), held = 0, after;
 	struct vm_area_struct *vma;
 	vm_fault_t fault;
 
 	vma = ctx->ops->read_vma(mm, addr);
+	if (vma) {
+		held = vt_window(ctx);
+		vt_check_no_window(w, vma, held, "took");
+	}
 	/* Never fault on a VMA a writer holds: a broken lock is caught here. */
 	if (vma && vma_write_locked_now(vma, mm)) {
 		vt_violation(ctx, INV_RW_EXCLUSION,
@@ -998,6 +1031,8 @@ static bool vt_fault_in(struct vt_worker *w, unsigned long addr, u64 want)
 		fault = handle_mm_fault(vma, addr, flags | FAULT_FLAG_VMA_LOCK, NULL);
 		if (!(fault & (VM_FAULT_RETRY | VM_FAULT_COMPLETED))) {
 			vt_check_locked_page(w, vma, addr, want);
+			if (!(held & 1))
+				vt_check_no_window(w, vma, held, "completed a fault on");
 			ctx->ops->unlock_vma(vma);
 		}
 		/* Counted as the fault handler counts them, for /proc/vmstat. */
@@ -1008,6 +1043,10 @@ static bool vt_fault_in(struct vt_worker *w, unsigned long addr, u64 want)
 		count_vm_vma_lock_event(VMA_LOCK_RETRY);
 	}
 	vt_fault_mmap_locked(mm, addr);
+	/* A registration was under way while this fault fell back (coverage). */
+	after = vt_window(ctx);
+	if ((before & 1) || before != after)
+		vt_count(ctx, STAT_REG_FALLBACKS);
 	return false;
 }
 
@@ -1098,10 +1137,148 @@ static void vt_mapper_step(struct vt_worker *w)
 	usleep_range(100, 200);
 }
 
+/*
+ * The MMU notifier registrar: mm_take_all_locks() under contention, from
+ * faulters and mappers. It registers as mmu_notifier_get_locked() and
+ * mmu_interval_notifier_insert_locked() callers do, under an mmap_lock it
+ * already holds, and keeps that lock a moment: every VMA stays write-locked
+ * until mmap_write_unlock(), after mm_drop_all_locks() too. A kretprobe on
+ * mm_take_all_locks() opens the window, so that the check rests on the
+ * kernel's own return, not on the registrar's say.
+ */
+#define VT_MN_HOLD_US	200
+
+static void vt_registrar_sat_out(struct vt_worker *w, const char *why)
+{
+	WRITE_ONCE(w->ctx->fault.mn_skipped, true);
+	vt_role_skipped(w, why);
+}
+
+#if defined(CONFIG_MMU_NOTIFIER) && defined(CONFIG_KRETPROBES)
+static const struct mmu_notifier_ops vt_mn_ops;
+
+static struct vt_ctx *vt_all_locks_ctx(struct kretprobe_instance *ri)
+{
+	return container_of(get_kretprobe(ri), struct vt_ctx, fault.all_locks);
+}
+
+/* Only the test mm's calls: non-zero skips the return handler. */
+static int vt_all_locks_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	return regs_get_kernel_argument(regs, 0) != (unsigned long)vt_all_locks_ctx(ri)->mm;
+}
+
+static int vt_all_locks_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct vt_ctx *ctx = vt_all_locks_ctx(ri);
+
+	if (regs_return_value(regs))
+		return 0;	/* -EINTR: it dropped what it had taken */
+	vt_count(ctx, STAT_ALL_LOCKS);
+	/* Odd; only the registrar, under the mmap_lock it holds, makes it even. */
+	if (!(vt_window(ctx) & 1))
+		atomic_inc(&ctx->fault.window);
+	return 0;
+}
+
+/*
+ * Never called. A kprobe with a post handler at the same address keeps the
+ * kretprobe's from being optimized into a jump: see vm_free_monitor_post().
+ */
+static void vt_all_locks_pin_post(struct kprobe *p, struct pt_regs *regs, unsigned long flags)
+{
+}
+
+static int vt_registrar_start(struct vt_worker *w)
+{
+	struct vt_fault_state *f = &w->ctx->fault;
+	char why[64];
+	int err;
+
+	f->mn.ops = &vt_mn_ops;
+	f->all_locks_pin = (struct kprobe) {
+		.symbol_name = "mm_take_all_locks",
+		.post_handler = vt_all_locks_pin_post,
+	};
+	f->all_locks = (struct kretprobe) {
+		.kp.symbol_name = "mm_take_all_locks",
+		.entry_handler = vt_all_locks_entry,
+		.handler = vt_all_locks_ret,
+		.maxactive = 4,
+	};
+	err = register_kprobe(&f->all_locks_pin);
+	if (!err) {
+		err = register_kretprobe(&f->all_locks);
+		if (!err)
+			return 0;
+		unregister_kprobe(&f->all_locks_pin);
+	}
+	snprintf(why, sizeof(why), "cannot kretprobe mm_take_all_locks() (%d)", err);
+	vt_registrar_sat_out(w, why);
+	return err;
+}
+
+/* Register, hold the window, stay registered a moment, unregister. */
+static void vt_registrar_step(struct vt_worker *w)
+{
+	struct vt_ctx *ctx = w->ctx;
+	struct mm_struct *mm = ctx->mm;
+	int err;
+
+	mmap_write_lock(mm);
+	err = __mmu_notifier_register(&ctx->fault.mn, mm);
+	if (!err) {
+		usleep_range(VT_MN_HOLD_US / 2, VT_MN_HOLD_US);
+		if (vt_window(ctx) & 1)
+			atomic_inc(&ctx->fault.window);
+	}
+	mmap_write_unlock(mm);
+	if (err) {
+		pr_warn_ratelimited("registrar: __mmu_notifier_register() failed (%d)\n", err);
+		usleep_range(1000, 2000);
+		return;
+	}
+	vt_count(ctx, STAT_REGISTRATIONS);
+	usleep_range(VT_MN_HOLD_US, 2 * VT_MN_HOLD_US);
+	/* Waits for an SRCU grace period: nothing uses the notifier after it. */
+	mmu_notifier_unregister(&ctx->fault.mn, mm);
+}
+
+static void vt_registrar_stop(struct vt_worker *w)
+{
+	unregister_kretprobe(&w->ctx->fault.all_locks);
+	unregister_kprobe(&w->ctx->fault.all_locks_pin);
+}
+#else
+static int vt_registrar_start(struct vt_worker *w)
+{
+	vt_registrar_sat_out(w, IS_ENABLED(CONFIG_MMU_NOTIFIER) ?
+			     "CONFIG_KRETPROBES is not set" : "CONFIG_MMU_NOTIFIER is not set");
+	return -ENODEV;
+}
+
+static void vt_registrar_step(struct vt_worker *w)
+{
+}
+
+static void vt_registrar_stop(struct vt_worker *w)
+{
+}
+#endif
+
 static const char *vt_fault_coverage(struct vt_ctx *ctx)
 {
-	return vt_stat(ctx, STAT_READ_OK) ? NULL :
-	       "every fault fell back to mmap_lock: the per-VMA path was not tested";
+	if (!vt_stat(ctx, STAT_READ_OK))
+		return "every fault fell back to mmap_lock: the per-VMA path was not tested";
+	if (READ_ONCE(ctx->fault.mn_skipped))
+		return NULL;	/* said in the diagnostics */
+	if (!vt_stat(ctx, STAT_REGISTRATIONS))
+		return "no MMU notifier was registered";
+	if (!vt_stat(ctx, STAT_ALL_LOCKS))
+		return "no mm_take_all_locks() window seen: notifier_exclusion checked nothing";
+	if (!vt_stat(ctx, STAT_REG_FALLBACKS))
+		return "no fault met a registration: mm_take_all_locks() ran uncontended";
+	return NULL;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1366,9 +1543,10 @@ const struct vt_scenario vt_scenarios[NR_SCNS] = {
 		.coverage = vt_killable_coverage,
 	},
 	[SCN_FAULT_PATH] = {
-		.desc = "faults under the per-VMA lock while VMAs are replaced and split",
+		.desc = "faults under the per-VMA lock while VMAs change and notifiers register",
 		.roles = { { "flt", vt_faulter_step, .count = &readers, .use_mm = true },
-			   { "map", vt_mapper_step, .count = &writers, .use_mm = true } },
+			   { "map", vt_mapper_step, .count = &writers, .use_mm = true },
+			   { "mnreg", vt_registrar_step, vt_registrar_start, vt_registrar_stop } },
 		.coverage = vt_fault_coverage,
 		.has_vmstat = true,
 	},

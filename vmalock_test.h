@@ -14,7 +14,9 @@
 #define _VMALOCK_TEST_H
 
 #include <linux/atomic.h>
+#include <linux/kprobes.h>
 #include <linux/mm_types.h>
+#include <linux/mmu_notifier.h>
 #include <linux/prandom.h>
 #include <linux/spinlock.h>
 
@@ -77,6 +79,7 @@ enum vt_inv {
 	INV_SPECULATE,		/* 6: a clean speculative read saw one state */
 	INV_KILLABLE,		/* a killed vma_start_write_killable() restores */
 	INV_FAULT_DATA,		/* 13: a page holds what its last writer wrote */
+	INV_NOTIFIER_EXCLUSION,	/* 3: no VMA read lock in mm_take_all_locks() */
 	INV_MIRROR,		/* the module's read path still is the kernel's */
 	INV_COVERAGE,		/* the scenario exercised what it is for */
 	/* The system-wide monitor's (vmalock_sysmon.c), for every task: */
@@ -110,6 +113,9 @@ enum vt_stat {
 	STAT_HANDOFFS,		/* reuse: lookups churner 0 freed and remapped */
 	STAT_REUSED,		/* reuse: ... whose VMA came back in another mm */
 	STAT_LOCKED_CHECKS,	/* fault_path: pages read back under the VMA lock */
+	STAT_REGISTRATIONS,	/* fault_path: MMU notifiers registered */
+	STAT_ALL_LOCKS,		/* ... mm_take_all_locks() returns on the test mm */
+	STAT_REG_FALLBACKS,	/* ... faults that fell back across a registration */
 	STAT_CPU_OFFLINES,	/* CPUs taken offline and back (onoff_ms) */
 	STAT_MAX_WAIT_US,	/* longest vma_start_write(), a maximum */
 	NR_VT_STATS
@@ -261,6 +267,18 @@ struct vt_mirror_state {
 	struct mm_struct *other_mm;	/* holds a VMA at VMA 0's address */
 };
 
+/* fault_path's MMU notifier registrar (vmalock_scenarios.c) */
+struct vt_fault_state {
+	/* Odd from mm_take_all_locks()'s return to mmap_write_unlock(). */
+	atomic_t window;
+	struct kretprobe all_locks;	/* opens the window */
+	struct kprobe all_locks_pin;	/* keeps its kprobe unoptimized */
+	bool mn_skipped;		/* the registrar could not run */
+#ifdef CONFIG_MMU_NOTIFIER
+	struct mmu_notifier mn;
+#endif
+};
+
 struct vt_reuse_state {
 	struct mm_struct *other_mm[VT_OTHER_MMS];
 	atomic_t state;		/* VT_REUSE_*: the slow reader's handoff */
@@ -281,9 +299,10 @@ struct vt_ctx {
 	int nr_workers;
 	u64 start_ns;
 	u64 seed;
-	spinlock_t vlock;	/* protects first and detected_ms */
+	spinlock_t vlock;	/* protects first, detected_ms and notes */
 	char first[320];	/* first violation */
 	u64 detected_ms;
+	char notes[96];		/* roles that sat out, and why; under vlock */
 	atomic_t hot_vma;	/* detach_free: VMA the detacher works on */
 	atomic_t straggler_on;	/* detach_free: VMA the straggler waits on */
 	/* VMA each worker holds read-locked, for the free monitor and detachers. */
@@ -296,6 +315,7 @@ struct vt_ctx {
 		struct vt_limit_state limit;
 		struct vt_reuse_state reuse;
 		struct vt_mirror_state mirror;
+		struct vt_fault_state fault;
 	};
 };
 
@@ -333,6 +353,7 @@ extern const struct vt_role vt_onoff_role;
 /* Harness services for the scenarios (vmalock_harness.c) */
 
 __printf(3, 4) void vt_violation(struct vt_ctx *ctx, enum vt_inv inv, const char *fmt, ...);
+void vt_role_skipped(struct vt_worker *w, const char *why);
 
 static inline void vt_count(struct vt_ctx *ctx, enum vt_stat s)
 {

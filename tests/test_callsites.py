@@ -82,7 +82,18 @@ class Static(unittest.TestCase):
 		del syms['vma_start_write_tail']
 		sites, unresolved = callsites.static_sites(syms, lambda obj: read(OBJECTS[obj]))
 		self.assertNotIn('do_mprotect_pkey', sites['write'])
-		self.assertEqual(unresolved, ['write __vma_start_write<-vma_start_write_tail'])
+		self.assertEqual(unresolved, ['unresolved (a tail call with no direct caller): '
+					      'write __vma_start_write<-vma_start_write_tail'])
+
+	def test_kunit_objects_left_out(self):
+		syms = callsites.parse_nm(read('vmlinux.a.nm').replace('arch/x86/mm/fault.o',
+									 'mm/tests/fault_kunit.o'))
+		objects = {'mm/vma.o': OBJECTS['mm/vma.o'],
+			   'mm/tests/fault_kunit.o': OBJECTS['arch/x86/mm/fault.o']}
+		sites, notes = callsites.static_sites(syms, lambda obj: read(objects[obj]))
+		self.assertEqual(sites['read'], {})
+		self.assertNotIn('do_mprotect_pkey', sites['write'])
+		self.assertEqual(notes, ['left out, a KUnit suite: mm/tests/fault_kunit.o (3 calls)'])
 
 	def test_round_trip(self):
 		sites, unresolved = fixture_sites()

@@ -52,6 +52,9 @@ MONITOR_KINDS = {'write': 'write', 'write_killed': 'write', 'detach': 'detach', 
 EXPECTED = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'expected-sites.txt')
 STATUSES = ('expected', 'later')
 
+# KUnit suites built in (mm/tests/vmalock_kunit.o, ...): their sites are
+# the tests' own, reached by the KUnit run only, so not listed.
+TEST_OBJECT_RE = re.compile(r'(^|/)tests?/|_kunit\.o$|_test\.o$')
 SUFFIX_RE = re.compile(r'(\.(isra|constprop|part|cold|lto_priv|llvm)(\.\d+)?)+$')
 FUNC_RE = re.compile(r'^[0-9a-f]+ <(\S+)>:$')
 INSN_RE = re.compile(r'^\s+[0-9a-f]+:\t(\S+)\s*(.*)$')
@@ -143,15 +146,15 @@ def archive_symbols(kbuild):
 
 
 def static_sites(syms, disasm):
-	"""({kind: {function: {'insns': N, 'via': set}}}, [unresolved]).
+	"""({kind: {function: {'insns': N, 'via': set}}}, [notes]).
 
 	syms: parse_nm() of the objects; disasm(object): its `objdump -dr`.
 	A function calling a helper is a site. A function that jumps to one (a
 	tail call) is not what the monitor reports: the return address is then
 	in the function's own callers, which are followed instead (within the
-	object if the function is local). unresolved: such functions with no
-	direct caller (called through a pointer): the monitor names their
-	callers, which no object shows.
+	object if the function is local). notes: such functions with no direct
+	caller (called through a pointer: the monitor names their callers,
+	which no object shows), and the KUnit objects left out.
 	"""
 	cache = {}
 
@@ -161,7 +164,7 @@ def static_sites(syms, disasm):
 		return cache[obj]
 
 	sites = {k: {} for k in KINDS}
-	unresolved = []
+	unresolved, tests = [], {}
 	todo = [(sym, kind, None, sym) for sym, kind in reversed(HELPERS)]
 	seen = set()
 	while todo:
@@ -176,6 +179,9 @@ def static_sites(syms, disasm):
 				if tgt != target:
 					continue
 				found = True
+				if TEST_OBJECT_RE.search(obj):
+					tests[obj] = tests.get(obj, 0) + 1
+					continue
 				if insn.startswith('call'):
 					site = sites[kind].setdefault(source_name(func),
 								      {'insns': 0, 'via': set()})
@@ -188,8 +194,10 @@ def static_sites(syms, disasm):
 				todo.append((caller, kind, obj if local else None,
 					     f'{via}<-{source_name(caller)}'))
 		if not found and via != target:
-			unresolved.append(f'{kind} {via}')
-	return sites, sorted(set(unresolved))
+			unresolved.append(f'unresolved (a tail call with no direct caller): {kind} {via}')
+	notes = sorted(set(unresolved))
+	notes += [f'left out, a KUnit suite: {obj} ({n} calls)' for obj, n in sorted(tests.items())]
+	return sites, notes
 
 
 def kbuild_sites(kbuild):
@@ -206,11 +214,11 @@ def objdump(path):
 	return r.stdout
 
 
-def format_static(sites, unresolved, source):
+def format_static(sites, notes, source):
 	lines = [f'# The per-VMA lock call sites of {source}, one line per kind and',
 		 '# function (callsites.py): kind, function, call instructions, helpers',
 		 '# called (A<-B: B tail-calls A, so its callers are the sites)']
-	lines += [f'# unresolved (a tail call with no direct caller): {u}' for u in unresolved]
+	lines += [f'# {n}' for n in notes]
 	for kind in KINDS:
 		for func in sorted(sites[kind]):
 			s = sites[kind][func]
@@ -410,10 +418,10 @@ def main(argv=None):
 	try:
 		if args.cmd == 'static':
 			t0 = time.monotonic()
-			sites, unresolved = kbuild_sites(args.kbuild)
+			sites, notes = kbuild_sites(args.kbuild)
 			if not any(sites.values()):
 				raise SitesError(f'{args.kbuild}: no call site found in vmlinux.a')
-			text = format_static(sites, unresolved, os.path.abspath(args.kbuild))
+			text = format_static(sites, notes, os.path.abspath(args.kbuild))
 			if args.output:
 				with open(args.output, 'w') as f:
 					f.write(text)

@@ -6,6 +6,7 @@
 # coverage of that list by the monitor's call-site lines, and the verdict
 # that fails a run missing an expected site.
 
+import json
 import os
 import shutil
 import subprocess
@@ -17,6 +18,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 FIX = os.path.join(HERE, 'fixtures', 'callsites')
 SCRIPTS = os.path.join(HERE, '..', 'scripts')
 CLI = os.path.join(SCRIPTS, 'vmalock', 'callsites.py')
+JUDGE = os.path.join(SCRIPTS, 'vmalock', 'judge.py')
 sys.path.insert(0, SCRIPTS)
 from vmalock import callsites  # noqa: E402
 from vmalock import ktap  # noqa: E402
@@ -189,6 +191,86 @@ class Coverage(unittest.TestCase):
 			callsites.parse_expected('user write f maybe because\n', 'e')
 		with self.assertRaisesRegex(callsites.SitesError, r'e:1: want RUN KIND FUNCTION'):
 			callsites.parse_expected('user write f expected\n', 'e')
+
+	def test_shipped_expected_list(self):
+		rows = callsites.load_expected()
+		self.assertTrue(any(r['status'] == 'expected' for r in rows))
+		keys = [(r['run'], r['kind'], r['function']) for r in rows]
+		self.assertEqual(len(keys), len(set(keys)), 'a site listed twice')
+
+
+class Judge(unittest.TestCase):
+	"""judge.py on a saved results directory whose user run reached the
+	shipped list's expected sites, or all but one."""
+
+	def setUp(self):
+		self.tmp = tempfile.mkdtemp()
+		self.addCleanup(shutil.rmtree, self.tmp)
+		self.main = os.path.join(self.tmp, 'main')
+		os.makedirs(self.main)
+		expected = [r for r in callsites.load_expected()
+			    if r['run'] == 'user' and r['status'] == 'expected']
+		self.expected = expected
+		static = {k: {} for k in callsites.KINDS}
+		for r in expected + [{'kind': 'write', 'function': 'never_reached_here'}]:
+			static[r['kind']][r['function']] = {'insns': 1, 'via': {'__vma_start_write'}}
+		self.static = callsites.format_static(static, [], 'test')
+		with open(os.path.join(self.main, 'boot.info'), 'w') as f:
+			f.write('runs=user\nstatus=0\n')
+		with open(os.path.join(self.main, 'console.log'), 'w') as f:
+			f.write('VMALOCK-GUEST-DONE\n')
+
+	def results(self, reached):
+		lines = ['VMALOCK-RESULTS-BEGIN run=user', 'KTAP version 1', '1..1',
+			 f'# sysmon: call_sites={len(reached)} shown={len(reached)} not_counted=0 '
+			 'most_read_locks_held=1']
+		lines += [f"# sysmon: site kind={r['kind']} calls=7 locked=7 with_readers=0 "
+			  f"max_wait_us=0 caller={r['function']}+0x10/0x100" for r in reached]
+		lines += ['ok 1 user_stress', 'VMALOCK-RESULTS-END run=user']
+		with open(os.path.join(self.main, 'results.raw'), 'w') as f:
+			f.write('\n'.join(lines) + '\n')
+
+	def judge(self):
+		r = subprocess.run([sys.executable, JUDGE, self.tmp], capture_output=True, text=True)
+		with open(os.path.join(self.tmp, 'summary.txt')) as f:
+			return r, f.read().splitlines()
+
+	def test_static_list_unavailable(self):
+		self.results(self.expected)
+		r, summary = self.judge()
+		self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+		self.assertIn('SKIP call-sites-user (static list unavailable)', summary)
+
+	def test_all_reached(self):
+		with open(os.path.join(self.tmp, 'call-sites-static.txt'), 'w') as f:
+			f.write(self.static)
+		self.results(self.expected)
+		r, summary = self.judge()
+		self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+		n = len(self.expected)
+		line = [s for s in summary if s.startswith('PASS call-sites-user (')]
+		self.assertEqual(len(line), 1, summary)
+		self.assertIn(f'write reached {sum(e["kind"] == "write" for e in self.expected)} of '
+			      f'{sum(e["kind"] == "write" for e in self.expected) + 1}', line[0])
+		with open(os.path.join(self.main, 'results-user.json')) as f:
+			doc = json.load(f)
+		cov = doc['call_site_coverage']
+		self.assertEqual(cov['verdict'], 'PASS')
+		self.assertEqual(sum(c['reached'] for c in cov['kinds'].values()), n)
+		self.assertIn('never_reached_here', cov['kinds']['write']['unreached'])
+		with open(os.path.join(self.main, 'call-site-coverage-user.txt')) as f:
+			self.assertIn('never_reached_here', f.read())
+
+	def test_expected_site_missed_fails_run(self):
+		with open(os.path.join(self.tmp, 'call-sites-static.txt'), 'w') as f:
+			f.write(self.static)
+		missed = self.expected[0]
+		self.results(self.expected[1:])
+		r, summary = self.judge()
+		self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+		want = (f"FAIL call-sites-user (expected but not reached: {missed['kind']} "
+			f"{missed['function']};")
+		self.assertTrue(any(s.startswith(want) for s in summary), summary)
 
 
 if __name__ == '__main__':

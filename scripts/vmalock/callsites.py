@@ -394,8 +394,9 @@ def judge_run(bootdir, run, sites, summary, log, static_path=None, expected_path
 	if os.path.exists(path):
 		with open(path) as f:
 			doc = json.load(f)
-		doc['call_site_coverage'] = {'summary': summary_line(cov), 'verdict': v,
-					     'detail': detail, 'kinds': cov}
+		doc['call_site_coverage'] = {
+			'summary': summary_line(cov), 'verdict': v, 'detail': detail, 'kinds': cov,
+			'expected': [e for e in expected if e['run'] == run]}
 		with open(path, 'w') as f:
 			json.dump(doc, f, indent=4)
 			f.write('\n')

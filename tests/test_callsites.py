@@ -185,6 +185,27 @@ class Coverage(unittest.TestCase):
 		self.assertEqual(callsites.verdict('user', cov, self.expected),
 				 ('FAIL', 'no write site in the static list: extraction broken?'))
 
+	def test_cli_coverage(self):
+		tmp = tempfile.mkdtemp()
+		self.addCleanup(shutil.rmtree, tmp)
+		static = os.path.join(tmp, 'call-sites-static.txt')
+		with open(static, 'w') as f:
+			f.write(callsites.format_static(self.static, [], 'fixture'))
+		table = os.path.join(tmp, 'call-sites-user.txt')
+		with open(table, 'w') as f:	# as judge.py writes it
+			f.write('call_sites=1 shown=1 not_counted=0 most_read_locks_held=1\n'
+				'kind    calls  locked  with_readers  max_wait_us  caller\n'
+				'read    9      9       0             0            '
+				'do_user_addr_fault+0x312/0xb60\n')
+		r = subprocess.run([sys.executable, CLI, 'coverage', static, table, '--run', 'nosuchrun'],
+				   capture_output=True, text=True)
+		self.assertEqual(r.returncode, 0, r.stderr)
+		self.assertIn('read         9             0            0  -         do_user_addr_fault',
+			      r.stdout)
+		self.assertEqual(r.stdout.splitlines()[-1],
+				 'no verdict: write reached 0 of 6, with readers 0 of 0; '
+				 'detach reached 0 of 1, with readers 0 of 0; read reached 1 of 1')
+
 	def test_bad_expected_list(self):
 		with self.assertRaisesRegex(callsites.SitesError,
 					    r'e:1: .*STATUS one of expected, later'):

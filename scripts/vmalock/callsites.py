@@ -46,7 +46,8 @@ HELPERS = (
 	('__vma_lock_do_trace_read_locked', 'read'),	# vma_start_read_locked*()
 )
 
-# The monitor's kinds (vt_site_kind_names[]) as kinds of this list.
+# The monitor's kinds (vt_site_kind_names[]) as kinds of this list: a
+# killable write lock given up on a fatal signal ran at a write site.
 MONITOR_KINDS = {'write': 'write', 'write_killed': 'write', 'detach': 'detach', 'read': 'read'}
 
 EXPECTED = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'expected-sites.txt')

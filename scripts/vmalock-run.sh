@@ -181,6 +181,14 @@ build_kernel() {
 	kunit_py=$(cat "$kbuild/.vmalock-kdir")/tools/testing/kunit/kunit.py
 }
 
+# The built kernel's own list of lock call sites, for the judge's coverage
+# check; in the results directory, so that --recheck has it.
+static_sites() {
+	rm -f "$out/call-sites-static.txt"
+	python3 "$top/scripts/vmalock/callsites.py" static "$kbuild" -o "$out/call-sites-static.txt" >&2 ||
+		echo "call sites: no static list: coverage not judged" >&2
+}
+
 build_module() {
 	make -s -C "$kbuild" M="$top" ARCH=x86_64 modules >&2
 	gcc -O2 -Wall -static -pthread -o "$out/vmalock_user_stress" "$top/user/vmalock_user_stress.c"
@@ -205,6 +213,7 @@ if [ -n "$images" ]; then
 else
 	stage deps "$top/scripts/deps.sh" >&2
 	stage kernel build_kernel
+	stage call-sites static_sites
 	stage module build_module
 	stage initramfs initramfs
 fi

@@ -28,6 +28,7 @@ import sys
 import xml.etree.ElementTree as ET
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from vmalock import callsites  # noqa: E402
 from vmalock import ktap  # noqa: E402
 from vmalock import names  # noqa: E402
 from vmalock import watch  # noqa: E402
@@ -133,6 +134,11 @@ def judge_run(bootdir, run, raw, kunit_py, log):
 				 ktap.sysmon_summary(res))
 		print(f'results: run {run}: {len(sites)} lock call sites reached, '
 		      f'see call-sites-{run}.txt', file=log)
+	# Which of the built kernel's call sites the run reached (call-sites-static.txt).
+	try:
+		coverage = callsites.judge_run(bootdir, run, sites, ktap.sysmon_summary(res), log)
+	except (OSError, callsites.SitesError) as e:
+		coverage = [('FAIL', f'call-sites-{run}', str(e))]
 	want = expected_invariants(run)
 	met = ktap.report(res, run, f'vmalock_test.{run}', expect, file=log, want=want)
 	if run == 'kunit':
@@ -144,7 +150,7 @@ def judge_run(bootdir, run, raw, kunit_py, log):
 	if not checks or (not met and not any(v == 'FAIL' for v, _, _ in checks)):
 		checks.append(('FAIL', run, ktap.run_verdict(res, expect, want)[1] if checks else
 			       'no test ran'))
-	return checks
+	return checks + coverage
 
 
 def judge_boot(bootdir):

@@ -15,9 +15,15 @@
 # junit-<run>.xml and summary.txt; at the top summary.txt, junit.xml, and
 # links console.log, results.ktap and results.json to the main boot's. Prints
 # the runs' reports on stderr, then the --note lines, the summary table and
-# "vmalock: N passed, N failed[, N skipped]" on stdout.
+# "vmalock: N passed, N failed[, N skipped][, N known]" on stdout.
 #
-# Exit 0 if every check passed, 1 if any failed, 2 if DIR holds no boot.
+# A boot whose only splats are known upstream ones (known-splats.json, on a
+# kernel its entry covers) gets KNOWN with the report's link for its splat
+# check: counted apart, listed in the table, not a failure (kernel CI's
+# xfail). An unknown splat, or a known one on another kernel, is a FAIL.
+#
+# Exit 0 if every check passed or is KNOWN, 1 if any failed, 2 if DIR holds
+# no boot or the known-splats list is malformed.
 
 import argparse
 import importlib.util
@@ -28,6 +34,7 @@ import sys
 import xml.etree.ElementTree as ET
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from vmalock import known  # noqa: E402
 from vmalock import ktap  # noqa: E402
 from vmalock import names  # noqa: E402
 from vmalock import watch  # noqa: E402
@@ -104,13 +111,31 @@ ALLOW = {'leak': [r'^kmemleak: \d+ new suspected memory leaks']}
 
 
 def scan(bootdir, console):
-	"""Scan the console for splats into splats.txt; return (clean, last line)."""
-	splats, _ = scan_splats.scan(console.splitlines(), ALLOW.get(os.path.basename(bootdir), ()))
-	lines = [f'splat: {kind}: {n}: {msg}' for kind, n, msg in splats]
-	lines.append(f'splats: {len(splats)}')
+	"""Scan the console for splats into splats.txt, known upstream ones apart.
+	Return (verdict, detail, splats.txt's text); verdict PASS (none), KNOWN
+	(known ones only) or FAIL."""
+	lines = console.splitlines()
+	splats, allowed = scan_splats.scan(lines, ALLOW.get(os.path.basename(bootdir), ()))
+	kver = known.version(read_text(os.path.join(bootdir, 'kernel-version')))
+	unknown, ok, wrong = known.sort(splats, lines, kver, known.load(), allowed)
+	this = '.'.join(map(str, kver)) if kver else 'unknown'
+	out = [f'splat: {kind}: {n}: {msg}' for kind, n, msg in unknown]
+	out += [f"splat: {s[0]}: {s[1]}: {s[2]} (known upstream for kernels {known.kernels(e)}, "
+		f"not {this}: {e['link'] or e['subject']})" for s, e in wrong]
+	out += [f"known: {s[0]}: {s[1]}: {s[2]} ({e['link'] or e['subject']})" for s, e in ok]
+	out.append(f'splats: {len(unknown) + len(wrong)}' + (f', known: {len(ok)}' if ok else ''))
 	with open(os.path.join(bootdir, 'splats.txt'), 'w') as f:
-		f.write('\n'.join(lines) + '\n')
-	return not splats, '\n'.join(lines)
+		f.write('\n'.join(out) + '\n')
+	if unknown or wrong:
+		detail = f'splats: {len(unknown) + len(wrong)}' + ''.join(
+			f'; {known.name(e)} is known upstream for kernels {known.kernels(e)} only, '
+			f'this is {this}' for e in {known.name(e): e for _, e in wrong}.values())
+		detail += f'; known upstream: {len(ok)}' if ok else ''
+		return 'FAIL', detail, '\n'.join(out)
+	if ok:
+		named = dict.fromkeys(f"{known.name(e)}, {e['link'] or e['subject']}" for _, e in ok)
+		return 'KNOWN', f"known upstream: {'; '.join(named)}", '\n'.join(out)
+	return 'PASS', '', '\n'.join(out)
 
 
 def judge_run(bootdir, run, raw, kunit_py, log):
@@ -166,14 +191,13 @@ def judge_boot(bootdir):
 			      file=log)
 			problem += f'; first violation on the console: {seen[0]}'
 		checks.append(('FAIL', f'boot-{name}', problem))
-	clean, text = scan(bootdir, console)
+	verdict, detail, text = scan(bootdir, console)
 	# A broken variant may well trip the kernel's own checks: no verdict.
-	# Every other boot (main, leak, soak) must be clean.
+	# Every other boot (main, leak, soak) must be clean, or KNOWN.
 	if not name.startswith('broken-'):
 		check = 'no-kernel-splat' + ('' if name == 'main' else f'-{name}')
-		checks.append(('PASS', check, '') if clean else
-			      ('FAIL', check, text.splitlines()[-1]))
-		if not clean:
+		checks.append((verdict, check, detail))
+		if verdict != 'PASS':
 			print(text, file=log)
 	for run in filter(None, info.get('runs', '').split(',')):
 		checks += judge_run(bootdir, run, raw, info.get('kunit_py') or None, log)
@@ -221,13 +245,13 @@ def merge_junit(out, names, checks):
 	own = [c for c in checks if '/' not in c[1]]
 	suite = ET.SubElement(root, 'testsuite', name='vmalock_test.boot', tests=str(len(own)),
 			      failures=str(sum(v == 'FAIL' for v, _, _ in own)), errors='0',
-			      skipped=str(sum(v == 'SKIP' for v, _, _ in own)))
+			      skipped=str(sum(v in ('SKIP', 'KNOWN') for v, _, _ in own)))
 	for v, name, detail in own:
 		tc = ET.SubElement(suite, 'testcase', name=name, classname='vmalock_test.boot')
 		if v == 'FAIL':
 			ET.SubElement(tc, 'failure', message=detail or 'failed')
-		elif v == 'SKIP':
-			ET.SubElement(tc, 'skipped', message=detail)
+		elif v in ('SKIP', 'KNOWN'):
+			ET.SubElement(tc, 'skipped', message=(f'{v}: ' if v == 'KNOWN' else '') + detail)
 	ET.indent(root)
 	ET.ElementTree(root).write(os.path.join(out, 'junit.xml'), encoding='unicode',
 				   xml_declaration=True)
@@ -246,10 +270,11 @@ def link_main(out):
 
 
 def final_line(checks):
-	"""('vmalock: N passed, N failed[, N skipped]', N failed)."""
-	n = {v: sum(c[0] == v for c in checks) for v in ('PASS', 'FAIL', 'SKIP')}
+	"""('vmalock: N passed, N failed[, N skipped][, N known]', N failed)."""
+	n = {v: sum(c[0] == v for c in checks) for v in ('PASS', 'FAIL', 'SKIP', 'KNOWN')}
 	line = f"vmalock: {n['PASS']} passed, {n['FAIL']} failed"
-	return line + (f", {n['SKIP']} skipped" if n['SKIP'] else ''), n['FAIL']
+	line += f", {n['SKIP']} skipped" if n['SKIP'] else ''
+	return line + (f", {n['KNOWN']} known" if n['KNOWN'] else ''), n['FAIL']
 
 
 def judge_dir(out, notes=()):
@@ -260,7 +285,7 @@ def judge_dir(out, notes=()):
 	checks = []
 	for b in names:
 		checks += judge_boot(os.path.join(out, b))
-	if not any(v in ('PASS', 'FAIL') for v, _, _ in checks):
+	if not any(v in ('PASS', 'FAIL', 'KNOWN') for v, _, _ in checks):
 		checks.append(('FAIL', 'any-check', 'no check ran'))
 	write_summary(os.path.join(out, 'summary.txt'), checks)
 	merge_junit(out, names, checks)
@@ -287,7 +312,7 @@ def main(argv=None):
 		return 2
 	try:
 		return judge_dir(args.dir, args.note)
-	except OSError as e:
+	except (OSError, known.KnownError) as e:
 		print(f'judge: {e}', file=sys.stderr)
 		return 2
 

@@ -4,20 +4,21 @@
 # herd7 output parser (fixtures/herd7-*.out), the litmus header parser, the
 # function extraction behind the drift check, and the bad-input exits.
 
-import glob
 import importlib.util
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCRIPTS = os.path.join(HERE, '..', 'scripts')
 FIX = os.path.join(HERE, 'fixtures')
-TREES = sorted(t for t in glob.glob(os.path.expanduser(
-	'~/.cache/vmalock-test/src/linux-*/')) if os.path.isfile(
-	os.path.join(t, 'tools/memory-model/linux-kernel.cfg')))
+sys.path.insert(0, HERE)
+import kernel_tree  # noqa: E402
+
+TREES = kernel_tree.trees('tools/memory-model/linux-kernel.cfg')
 
 _spec = importlib.util.spec_from_file_location(
 	'lkmm', os.path.join(SCRIPTS, 'lkmm.py'))
@@ -190,7 +191,7 @@ class BadInput(unittest.TestCase):
 			     env={'KDIR': self.fake_tree(), 'HERD7': 'false'})
 
 
-@unittest.skipUnless(TREES, 'no kernel tree with tools/memory-model in the cache')
+@unittest.skipUnless(TREES, 'no kernel tree with tools/memory-model (VMALOCK_TREE=DIR)')
 class Drift(unittest.TestCase):
 	"""The drift check on a copy of the files test reuse models (hashes
 	recorded from the copy with --record), with a stand-in herd7 that

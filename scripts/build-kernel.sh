@@ -52,7 +52,7 @@ else
 	# side by side.
 	exec 8>"$CACHE/build/.lock-$(basename "$KDIR")"
 	flock 8
-	"$top/scripts/patch-kernel.sh" "$KDIR" >&2
+	"$top/scripts/patch-kernel.sh" --skip-optional "$KDIR" >&2
 	exec 8>&-
 fi
 "$top/scripts/check-tree.sh" "$KDIR" >&2
@@ -77,6 +77,13 @@ fi
 log "building $variant ($JOBS jobs)"
 make -s -C "$KDIR" O="$out" ARCH=x86_64 -j"$JOBS" bzImage modules >&2
 echo "$KDIR" > "$out/.vmalock-kdir"
+# The patches left out (name, what goes without, module parameters, why),
+# for vmalock-run.sh and the verdict.
+if [ -s "$KDIR/.vmalock-patches/skipped" ]; then
+	cp "$KDIR/.vmalock-patches/skipped" "$out/.vmalock-skipped"
+else
+	rm -f "$out/.vmalock-skipped"
+fi
 version=$(make -s -C "$KDIR" O="$out" ARCH=x86_64 kernelrelease 2>/dev/null)
 deb=$(cat "$KDIR/.debian-version" 2>/dev/null || echo "user tree ${yours:-$KDIR}")
 echo "$version ($deb)" > "$out/.vmalock-version"

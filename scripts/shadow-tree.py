@@ -13,10 +13,12 @@
 # unchanged tree rebuilds nothing. In a git tree the files are git's, tracked
 # and untracked but not ignored (build outputs of an in-tree build stay
 # out); otherwise every file but .git. The files the project's patches
-# touch (patches/*.patch) are copies instead, patched by patch-kernel.sh,
-# and made again only when your version of one of them or patches/ changed,
-# so they too keep their time stamps from run to run. A tree on another
-# file system than the cache is copied, not linked (slower, same result).
+# touch (patches/*.patch) are copies instead, patched by patch-kernel.sh
+# --skip-optional (a patch the run can go without that does not apply is
+# left out, by name), and made again only when your version of one of them
+# or patches/ changed, so they too keep their time stamps from run to run.
+# A tree on another file system than the cache is copied, not linked
+# (slower, same result).
 # Hard links, not a git worktree: a worktree holds commits, not the edits
 # you have not committed, and a tree needs not be a git tree.
 #
@@ -37,6 +39,7 @@ import sys
 
 TOP = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..')
 PATCHES = os.path.join(TOP, 'patches')
+OPTIONAL = os.path.join(TOP, 'scripts', 'lib', 'optional-patches')
 STATE = '.vmalock-shadow'
 # What patch-kernel.sh writes besides the patched files.
 OWN_EXTRA = ['.vmalock-patches', 'mm/tests/vmalock_kunit.c', 'mm/tests/vmalock_monitor.h']
@@ -123,7 +126,8 @@ def place(src, dst, link):
 
 def own_key(kdir, own):
 	"""What the patched files are made from: your version of each (or its
-	absence) and patches/."""
+	absence), patches/, and which of them a run may leave out
+	(scripts/lib/optional-patches)."""
 	h = hashlib.sha256()
 	for f in own:
 		h.update(f.encode() + b'\0')
@@ -134,7 +138,7 @@ def own_key(kdir, own):
 		else:
 			h.update(b'absent')
 	for p in sorted(glob.glob(os.path.join(PATCHES, '*.patch'))) + sorted(
-			glob.glob(os.path.join(kdir, '.vmalock-patches', '*'))):
+			glob.glob(os.path.join(kdir, '.vmalock-patches', '*'))) + [OPTIONAL]:
 		with open(p, 'rb') as fh:
 			h.update(os.path.relpath(p, os.path.dirname(os.path.dirname(p))).encode() +
 				 b'\0' + hashlib.sha256(fh.read()).digest())
@@ -213,8 +217,8 @@ def refresh(kdir, shadow):
 	# Every run, as on any tree: patch-kernel.sh finds the patches applied
 	# (or applies patches/ as changed) and links the KUnit suite of the
 	# clone in use.
-	r = subprocess.run([os.path.join(TOP, 'scripts', 'patch-kernel.sh'), shadow],
-			   stdout=sys.stderr)
+	r = subprocess.run([os.path.join(TOP, 'scripts', 'patch-kernel.sh'), '--skip-optional',
+			    shadow], stdout=sys.stderr)
 	if r.returncode != 0:
 		sys.exit(r.returncode)
 	if was is not None:

@@ -193,7 +193,8 @@ class ShadowTree(unittest.TestCase):
 					 self.read(os.path.join(self.user, path)), path)
 
 	def test_refused_patch_leaves_the_tree(self):
-		self.write(self.patched[0], 'nothing like the kernel\n')
+		"""A patch the run needs (0002's mm/Makefile) refuses the tree."""
+		self.write('mm/Makefile', 'nothing like the kernel\n')
 		before = snapshot(self.user)
 		r = run(SCRIPT, self.user, env=dict(os.environ, CACHE=self.cache))
 		self.assertEqual(r.returncode, 2, r.stderr)
@@ -233,6 +234,38 @@ esac
 """
 
 
+def write(path, text, mode='a', exe=False):
+	os.makedirs(os.path.dirname(path), exist_ok=True)
+	with open(path, mode) as f:
+		f.write(text)
+	if exe:
+		os.chmod(path, 0o755)
+
+
+def fake_tree(user, bin_):
+	"""A git tree check-tree.sh takes and the patches apply to, with a
+	stand-in merge_config.sh, and a stand-in make in bin_."""
+	pre_images(user)
+	write(os.path.join(user, 'Makefile'), 'VERSION = 7\nPATCHLEVEL = 3\n', 'w')
+	write(os.path.join(user, 'mm/Kconfig'), 'config PER_VMA_LOCK\n\tdef_bool y\n')
+	write(os.path.join(user, 'arch/x86/Kconfig'), '\tselect ARCH_SUPPORTS_PER_VMA_LOCK\n')
+	write(os.path.join(user, 'include/linux/mm_types.h'), '\trefcount_t vm_refcnt;\n'
+	      '#define VM_REFCNT_EXCLUDE_READERS_FLAG (1U << 30)\n')
+	write(os.path.join(user, 'mm/mmap_lock.c'),
+	      'struct vm_area_struct *lock_vma_under_rcu(void);\n')
+	write(os.path.join(user, 'scripts/kconfig/merge_config.sh'), MERGE_CONFIG, 'w', True)
+	write(os.path.join(bin_, 'make'), MAKE, 'w', True)
+
+
+def git_commit(user):
+	git = ['git', '-C', user]
+	subprocess.run(git + ['init', '-q'], check=True)
+	subprocess.run(git + ['add', '-A'], check=True)
+	subprocess.run(git + ['-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm',
+			      'base'], check=True)
+	return git
+
+
 class BuildKernel(unittest.TestCase):
 	"""build-kernel.sh with KDIR (fake tree, stand-in make): it builds from
 	the patched shadow with O=, and your tree is as it was."""
@@ -241,29 +274,8 @@ class BuildKernel(unittest.TestCase):
 		tmp = tempfile.mkdtemp()
 		self.addCleanup(shutil.rmtree, tmp)
 		user, cache, bin_ = (os.path.join(tmp, d) for d in ('linux', 'cache', 'bin'))
-		pre_images(user)
-
-		def write(path, text, mode='a', exe=False):
-			os.makedirs(os.path.dirname(path), exist_ok=True)
-			with open(path, mode) as f:
-				f.write(text)
-			if exe:
-				os.chmod(path, 0o755)
-		# What check-tree.sh looks for.
-		write(os.path.join(user, 'Makefile'), 'VERSION = 7\nPATCHLEVEL = 3\n', 'w')
-		write(os.path.join(user, 'mm/Kconfig'), 'config PER_VMA_LOCK\n\tdef_bool y\n')
-		write(os.path.join(user, 'arch/x86/Kconfig'), '\tselect ARCH_SUPPORTS_PER_VMA_LOCK\n')
-		write(os.path.join(user, 'include/linux/mm_types.h'), '\trefcount_t vm_refcnt;\n'
-		      '#define VM_REFCNT_EXCLUDE_READERS_FLAG (1U << 30)\n')
-		write(os.path.join(user, 'mm/mmap_lock.c'),
-		      'struct vm_area_struct *lock_vma_under_rcu(void);\n')
-		write(os.path.join(user, 'scripts/kconfig/merge_config.sh'), MERGE_CONFIG, 'w', True)
-		write(os.path.join(bin_, 'make'), MAKE, 'w', True)
-		git = ['git', '-C', user]
-		subprocess.run(git + ['init', '-q'], check=True)
-		subprocess.run(git + ['add', '-A'], check=True)
-		subprocess.run(git + ['-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm',
-				      'base'], check=True)
+		fake_tree(user, bin_)
+		git = git_commit(user)
 		status = run(*git, 'status', '--porcelain', '--ignored').stdout
 		before = snapshot(user)
 		log = os.path.join(tmp, 'make.log')

@@ -6,8 +6,10 @@
 # (the system-wide monitor: sysmon=0), which the verdict names as SKIP. A
 # patch the run needs still refuses the tree. A git tree's status and
 # diff are as they were after the shadow step, and an unchanged tree
-# re-shadows to nothing new. On a fake tree whose include/linux/mmap_lock.h
-# was rewritten where 0003's hunk #4 goes, and a stand-in make.
+# re-shadows to nothing new. A broken variant only the monitor's invariants
+# catch is not booted, and named; the verdict says how much of the harness
+# ran. On a fake tree whose include/linux/mmap_lock.h was rewritten where
+# 0003's hunk #4 goes, a stand-in make and a fake QEMU.
 
 import os
 import shutil
@@ -21,7 +23,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.join(HERE, '..')
 SCRIPTS = os.path.join(TOP, 'scripts')
 sys.path.insert(0, HERE)
+import test_boots  # noqa: E402
 import test_shadow_tree as shadow_tree  # noqa: E402
+sys.path.insert(0, SCRIPTS)
+from vmalock import judge  # noqa: E402
+from vmalock import names  # noqa: E402
 
 P3 = '0003-mm-mmap_lock-add-vma_lock-tracepoints.patch'
 WHY = 'include/linux/mmap_lock.h hunk #4 FAILED at'
@@ -198,6 +204,138 @@ class OptionalPatches(unittest.TestCase):
 		self.assertEqual(shadow_tree.snapshot(self.tree), before)
 		with open(os.path.join(r.stdout.splitlines()[-1], '.vmalock-skipped')) as f:
 			self.assertTrue(f.read().startswith(f'{P3}\tsysmon\tsysmon=0\t{INVS}\t{WHY}'))
+
+
+class Verdict(unittest.TestCase):
+	"""A kernel without patch 0003: the runs get sysmon=0, the verdict says
+	SKIP sysmon/* with the patch, file and hunk, and the rest passes.
+	vmalock-run.sh --images with test_boots.py's fake QEMU (its helpers,
+	not its tests)."""
+
+	F = test_boots.FakeBoots
+	setUp, mkdir, write, guest = F.setUp, F.mkdir, F.write, F.guest
+	run_harness, summary = F.run_harness, F.summary
+
+	def test_skip_by_name(self):
+		self.write(os.path.join(self.images, 'skipped-patches'),
+			   f'{P3}\tsysmon\tsysmon=0\t{INVS}\t{WHY} 309\n')
+		self.guest(test_boots.BANNER + test_boots.DONE, test_boots.REAL)
+		r = self.run_harness()
+		self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+		self.assertEqual(r.stdout.splitlines()[-1], 'vmalock: 3 passed, 0 failed, 1 skipped')
+		self.assertIn(f'SKIP sysmon/* (patch 0003 does not apply to this tree: {WHY} 309; '
+			      'the runs went without it, sysmon=0)', self.summary())
+		with open(os.path.join(self.out, 'main', 'qemu-cmd')) as f:
+			self.assertIn(',sysmon=0', f.read())
+
+	def broken(self, left_out):
+		"""--broken writer_no_wait,detach_unlocked; writer_no_wait caught as
+		rw_exclusion in both its scenarios, not as sys_rw_exclusion."""
+		if left_out:
+			self.write(os.path.join(self.images, 'skipped-patches'),
+				   f'{P3}\tsysmon\tsysmon=0\t{INVS}\t{WHY} 309\n')
+		ktap = ['VMALOCK-RESULTS-BEGIN run=broken-writer_no_wait', 'KTAP version 1', '1..2']
+		for n, scn in enumerate(['rw_exclusion', 'detach_free'], 1):
+			ktap += [f'# {scn}: ops=10 violations=2 time_ms=10 ops_per_s=1000 detected_ms=3',
+				 f'# {scn}: invariant rw_exclusion violated 2 times',
+				 f'# {scn}: first violation: [rw_exclusion] reader/0: VMA 5 write-locked',
+				 f'not ok {n} {scn}']
+		ktap.append('VMALOCK-RESULTS-END run=broken-writer_no_wait')
+		self.guest(test_boots.BANNER + 'VMALOCK-GUEST-DONE\n', '\n'.join(ktap) + '\n',
+			   runs='broken-writer_no_wait')
+		return self.run_harness('--no-real', '--broken', 'writer_no_wait,detach_unlocked')
+
+	def test_broken_without_sysmon(self):
+		"""Without 0003: a variant only the monitor catches is not booted,
+		and named; one it catches besides others must be caught by those."""
+		r = self.broken(True)
+		self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+		self.assertFalse(os.path.exists(os.path.join(self.out, 'broken-detach_unlocked')))
+		self.assertIn('broken-detach_unlocked not booted', r.stderr)
+		self.assertEqual(sorted(self.summary()), [
+			'PASS broken-writer_no_wait/detach_free',
+			'PASS broken-writer_no_wait/rw_exclusion',
+			'SKIP broken-detach_unlocked (caught only by sys_reader_at_detach, which needs '
+			'patch 0003: left out)',
+			f'SKIP sysmon/* (patch 0003 does not apply to this tree: {WHY} 309; the runs went '
+			'without it, sysmon=0)'])
+		lines = r.stdout.splitlines()
+		self.assertEqual(lines[-1], 'vmalock: 2 passed, 0 failed, 2 skipped')
+		self.assertEqual(lines[-2], 'vmalock: part of the harness ran: 3 of 4 patches applied '
+				 '(0003 left out: does not apply to this tree); skipped for it: sysmon/*, '
+				 'broken-detach_unlocked; everything else ran (2 checks)')
+
+	def test_broken_with_sysmon(self):
+		"""The same results with every patch: writer_no_wait must be caught as
+		sys_rw_exclusion too, and detach_unlocked boots (and, caught by
+		nothing here, fails)."""
+		r = self.broken(False)
+		self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+		s = self.summary()
+		self.assertIn('FAIL broken-writer_no_wait/rw_exclusion (caught, but not as '
+			      'sys_rw_exclusion (reported: rw_exclusion))', s)
+		self.assertTrue(os.path.isdir(os.path.join(self.out, 'broken-detach_unlocked')))
+		self.assertNotIn('part of the harness', r.stdout)
+
+	def test_no_patch_left_out(self):
+		self.guest(test_boots.BANNER + test_boots.DONE, test_boots.REAL)
+		r = self.run_harness()
+		self.assertEqual(r.stdout.splitlines()[-1], 'vmalock: 3 passed, 0 failed')
+		with open(os.path.join(self.out, 'main', 'qemu-cmd')) as f:
+			self.assertNotIn('sysmon=0', f.read())
+
+
+class Uncaught(unittest.TestCase):
+	"""Which broken variants, and which of their scenarios, can still be
+	caught without a set of invariants (names.py, judge.LeftOut)."""
+
+	HEADER = '''VT_SCENARIO(A)
+VT_SCENARIO(B)
+VT_BROKEN(ONE)
+VT_BROKEN(TWO)
+VT_BROKEN(BOTH)
+VT_CATCHES(ONE, A, LOCK_ORDER)
+VT_CATCHES(TWO, A, RW_EXCLUSION)
+VT_CATCHES(TWO, A, SYS_RW_EXCLUSION)
+VT_CATCHES(BOTH, A, RW_EXCLUSION)
+VT_CATCHES(BOTH, B, USE_AFTER_PUT)
+'''
+
+	def test_names(self):
+		caught = names.catches(self.HEADER)
+		sysmon = INVS.split(',')
+		self.assertEqual(names.uncaught(caught, sysmon), ['one'])
+		self.assertEqual(names.uncaught(caught, []), [])
+		self.assertEqual(names.without(caught, sysmon),
+				 {'one': {'a': []}, 'two': {'a': ['rw_exclusion']},
+				  'both': {'a': ['rw_exclusion'], 'b': []}})
+		# The real header: the variants only the monitor catches.
+		self.assertEqual(names.uncaught(names.load_catches(test_boots.HEADER), sysmon),
+				 ['writer_changes_unlocked', 'reader_waits_mmap', 'detach_unlocked',
+				  'reader_uses_after_put'])
+
+	def test_scenario_only_the_monitor_catches_in(self):
+		"""broken-both boots (a catches it without the monitor), b cannot
+		catch it: b is skipped by name, a judged as before."""
+		tmp = tempfile.mkdtemp()
+		self.addCleanup(shutil.rmtree, tmp)
+		header = os.path.join(tmp, 'names.h')
+		with open(header, 'w') as f:
+			f.write(self.HEADER)
+		with open(os.path.join(tmp, 'skipped-patches'), 'w') as f:
+			f.write(f'{P3}\tsysmon\tsysmon=0\t{INVS}\t{WHY} 309\n')
+		old, judge.NAMES_H = judge.NAMES_H, header
+		self.addCleanup(setattr, judge, 'NAMES_H', old)
+		gone = judge.LeftOut(tmp)
+		res = {'tests': [{'name': 'a', 'status': 'FAIL', 'skip_reason': ''},
+				 {'name': 'b', 'status': 'PASS', 'skip_reason': ''}]}
+		gone.unchecked('broken-both', res)
+		self.assertEqual([t['status'] for t in res['tests']], ['FAIL', 'SKIP'])
+		self.assertEqual(res['tests'][1]['skip_reason'],
+				 'caught only by use_after_put, which needs patch 0003: left out')
+		self.assertEqual(gone.want('broken-both'), {'a': ['rw_exclusion'], 'b': []})
+		self.assertEqual(gone.skipped, ['broken-both/b'])
+		self.assertEqual(judge.LeftOut(os.path.join(tmp, 'none')).skipped, [])
 
 
 if __name__ == '__main__':

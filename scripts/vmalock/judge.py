@@ -26,6 +26,7 @@
 # no boot or the known-splats list is malformed.
 
 import argparse
+import glob
 import importlib.util
 import io
 import os
@@ -138,8 +139,9 @@ def scan(bootdir, console):
 	return 'PASS', '', '\n'.join(out)
 
 
-def judge_run(bootdir, run, raw, kunit_py, log):
-	"""Check lines [(verdict, name, detail)] of one run of a boot."""
+def judge_run(bootdir, run, raw, kunit_py, log, gone=None):
+	"""Check lines [(verdict, name, detail)] of one run of a boot; gone: what
+	the runs went without (LeftOut)."""
 	if run == 'bench':	# not KTAP: figures and checks, for bench.py
 		import bench
 		return bench.checks('\n'.join(raw), bootdir)
@@ -151,6 +153,8 @@ def judge_run(bootdir, run, raw, kunit_py, log):
 	except ktap.ResultsError as e:
 		print(f'results: run {run}: results missing or malformed: {e}', file=log)
 		return [('FAIL', run, f'results missing or malformed: {e}')]
+	if gone and expect == 'fail':
+		gone.unchecked(run, res)
 	ktap.write_run(res, block, bootdir, run, f'vmalock_test.{run}', kunit_py)
 	sites = ktap.call_sites(res)
 	if sites:
@@ -158,7 +162,7 @@ def judge_run(bootdir, run, raw, kunit_py, log):
 				 ktap.sysmon_summary(res))
 		print(f'results: run {run}: {len(sites)} lock call sites reached, '
 		      f'see call-sites-{run}.txt', file=log)
-	want = expected_invariants(run)
+	want = gone.want(run) if gone else expected_invariants(run)
 	met = ktap.report(res, run, f'vmalock_test.{run}', expect, file=log, want=want)
 	if run == 'kunit':
 		checks = [(v, name, '') for name, v in ktap.leaves(ktap.parse_tree(block), run)]
@@ -172,7 +176,7 @@ def judge_run(bootdir, run, raw, kunit_py, log):
 	return checks
 
 
-def judge_boot(bootdir):
+def judge_boot(bootdir, gone=None):
 	"""Judge one boot; return its check lines [(verdict, name, detail)]."""
 	name = os.path.basename(bootdir)
 	info = read_info(bootdir)
@@ -200,7 +204,7 @@ def judge_boot(bootdir):
 		if verdict != 'PASS':
 			print(text, file=log)
 	for run in filter(None, info.get('runs', '').split(',')):
-		checks += judge_run(bootdir, run, raw, info.get('kunit_py') or None, log)
+		checks += judge_run(bootdir, run, raw, info.get('kunit_py') or None, log, gone)
 	write_summary(os.path.join(bootdir, 'summary.txt'), checks)
 	with open(os.path.join(bootdir, 'verdict.txt'), 'w') as f:
 		f.write(log.getvalue())
@@ -242,7 +246,8 @@ def merge_junit(out, names, checks):
 			if os.path.exists(path):
 				top = ET.parse(path).getroot()
 				root.extend(top.findall('testsuite') if top.tag == 'testsuites' else [top])
-	own = [c for c in checks if '/' not in c[1]]
+	# And the parts of the harness a patch left out takes with it (sysmon/*).
+	own = [c for c in checks if '/' not in c[1] or c[1].endswith('/*')]
 	suite = ET.SubElement(root, 'testsuite', name='vmalock_test.boot', tests=str(len(own)),
 			      failures=str(sum(v == 'FAIL' for v, _, _ in own)), errors='0',
 			      skipped=str(sum(v in ('SKIP', 'KNOWN') for v, _, _ in own)))
@@ -277,14 +282,85 @@ def final_line(checks):
 	return line + (f", {n['KNOWN']} known" if n['KNOWN'] else ''), n['FAIL']
 
 
+PATCHES = os.path.join(os.path.dirname(NAMES_H), 'patches')
+
+
+class LeftOut:
+	"""What a run went without: the patches that do not apply to the tree
+	(DIR/skipped-patches, from patch-kernel.sh by way of build-kernel.sh:
+	name, what needs it, the module parameters the runs took, the
+	invariants no longer checked, why; tab-separated, one line each), and
+	the broken variants not booted, as only those invariants catch them
+	(DIR/skipped-runs, from vmalock-run.sh: broken-NAME, one a line)."""
+
+	def __init__(self, out):
+		self.patches = []
+		for line in read_text(os.path.join(out, 'skipped-patches')).splitlines():
+			f = line.split('\t')
+			if len(f) == 5:
+				self.patches.append(dict(zip(('name', 'what', 'params', 'invs', 'why'), f)))
+		self.invs = {i: p for p in self.patches for i in p['invs'].split(',') if i}
+		self.runs = [r for r in read_text(os.path.join(out, 'skipped-runs')).split() if r]
+		self.skipped = []	# the checks skipped for them, by name
+
+	def short(self, p):
+		return f"patch {p['name'][:4]}"
+
+	def needs(self, invs):
+		"""'which needs patch NNNN' for invariants not checked."""
+		who = sorted({self.short(self.invs[i]) for i in invs})
+		return f"{', '.join(invs)}, which need{'s' if len(invs) == 1 else ''} " \
+			f"{' and '.join(who)}: left out"
+
+	def checks(self):
+		"""The SKIP lines: each patch's part of the harness, each run not booted."""
+		out = [('SKIP', f"{p['what']}/*", f"{self.short(p)} does not apply to this tree: "
+			f"{p['why']}; the runs went without it, {p['params']}") for p in self.patches]
+		caught = names.load_catches(NAMES_H)
+		for run in self.runs:
+			invs = sorted({i for t in caught.get(run[len('broken-'):], {}).values()
+				       for i in t if i in self.invs})
+			out.append(('SKIP', run, f'caught only by {self.needs(invs)}' if invs else
+				    'not booted: what catches it was left out'))
+		self.skipped += [name for _, name, _ in out]
+		return out
+
+	def unchecked(self, run, res):
+		"""A broken run's scenarios that only invariants not checked could
+		report in: skipped, with the reason, in res (the run's results)."""
+		want = expected_invariants(run) or {}
+		for t in res['tests']:
+			invs = want.get(t['name'])
+			if invs and all(i in self.invs for i in invs) and t['status'] != 'SKIP':
+				t['status'], t['skip_reason'] = 'SKIP', f'caught only by {self.needs(invs)}'
+				self.skipped.append(f"{run}/{t['name']}")
+
+	def want(self, run):
+		"""The invariants a broken run must report, but those not checked."""
+		want = expected_invariants(run)
+		return want and names.without({run: want}, self.invs)[run]
+
+	def note(self, checks):
+		"""How much of the harness ran, in one line, if not all of it."""
+		if not self.patches:
+			return None
+		total = len(glob.glob(os.path.join(PATCHES, '*.patch')))
+		ran = sum(v != 'SKIP' for v, _, _ in checks)
+		left = ' and '.join(p['name'][:4] for p in self.patches)
+		return (f"vmalock: part of the harness ran: {total - len(self.patches)} of {total} "
+			f"patches applied ({left} left out: does not apply to this tree); skipped "
+			f"for it: {', '.join(self.skipped)}; everything else ran ({ran} checks)")
+
+
 def judge_dir(out, notes=()):
 	names = boots(out)
 	if not names:
 		print(f'judge: {out}: no boot directory (<boot>/boot.info)', file=sys.stderr)
 		return 2
-	checks = []
+	gone = LeftOut(out)
+	checks = gone.checks()
 	for b in names:
-		checks += judge_boot(os.path.join(out, b))
+		checks += judge_boot(os.path.join(out, b), gone)
 	if not any(v in ('PASS', 'FAIL', 'KNOWN') for v, _, _ in checks):
 		checks.append(('FAIL', 'any-check', 'no check ran'))
 	write_summary(os.path.join(out, 'summary.txt'), checks)
@@ -298,6 +374,9 @@ def judge_dir(out, notes=()):
 	for v, name, detail in table:
 		print(f'{v}  {name:<{w}}  ({detail})' if detail else f'{v}  {name}')
 	line, failed = final_line(checks)
+	note = gone.note(checks)
+	if note:
+		print(note)
 	print(line)
 	return 1 if failed else 0
 

@@ -5,8 +5,10 @@
 #
 # Usage: build-kernel.sh VARIANT
 # Environment:
-#   KDIR   kernel source tree (default: the Debian linux-source fetched by
-#          get-kernel.sh); patched by patch-kernel.sh either way
+#   KDIR   your kernel source tree, never written to: it is built from a
+#          patched shadow of it in the cache (shadow-tree.py). Default:
+#          the Debian linux-source fetched by get-kernel.sh, the project's
+#          own, patched in place by patch-kernel.sh
 #   CACHE  cache directory (default ~/.cache/vmalock-test)
 #   JOBS   parallel make jobs (default: CPUs + 1)
 #
@@ -35,16 +37,24 @@ log() { echo "build-kernel: $*" >&2; }
 
 # Your tree or the Debian one: refused (exit 2) unless it has the vm_refcnt
 # lock and the patches apply, before anything is written.
+yours=${KDIR:-}
 [ -n "${KDIR:-}" ] || KDIR=$("$top/scripts/get-kernel.sh" | tail -1)
 check_kdir "$KDIR"
 KDIR=$(cd "$KDIR" && pwd)
-# Two clones (or two shells) sharing a tree: one patches it at a time, and
-# one builds each variant at a time; variants build side by side.
 mkdir -p "$CACHE/build"
-exec 8>"$CACHE/build/.lock-$(basename "$KDIR")"
-flock 8
-"$top/scripts/patch-kernel.sh" "$KDIR" >&2
-exec 8>&-
+if [ -n "$yours" ]; then
+	# Yours: patched and built in its shadow, refreshed now.
+	yours=$KDIR
+	KDIR=$(python3 "$top/scripts/shadow-tree.py" "$KDIR" | tail -1)
+else
+	# Two clones (or two shells) sharing the Debian tree: one patches it
+	# at a time, and one builds each variant at a time; variants build
+	# side by side.
+	exec 8>"$CACHE/build/.lock-$(basename "$KDIR")"
+	flock 8
+	"$top/scripts/patch-kernel.sh" --skip-optional "$KDIR" >&2
+	exec 8>&-
+fi
 "$top/scripts/check-tree.sh" "$KDIR" >&2
 
 out=$CACHE/build/$(basename "$KDIR")-$variant
@@ -67,8 +77,15 @@ fi
 log "building $variant ($JOBS jobs)"
 make -s -C "$KDIR" O="$out" ARCH=x86_64 -j"$JOBS" bzImage modules >&2
 echo "$KDIR" > "$out/.vmalock-kdir"
+# The patches left out (name, what goes without, module parameters, why),
+# for vmalock-run.sh and the verdict.
+if [ -s "$KDIR/.vmalock-patches/skipped" ]; then
+	cp "$KDIR/.vmalock-patches/skipped" "$out/.vmalock-skipped"
+else
+	rm -f "$out/.vmalock-skipped"
+fi
 version=$(make -s -C "$KDIR" O="$out" ARCH=x86_64 kernelrelease 2>/dev/null)
-deb=$(cat "$KDIR/.debian-version" 2>/dev/null || echo "user tree $KDIR")
+deb=$(cat "$KDIR/.debian-version" 2>/dev/null || echo "user tree ${yours:-$KDIR}")
 echo "$version ($deb)" > "$out/.vmalock-version"
 log "built $version"
 echo "$out"

@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Install what a fresh Debian 12 machine lacks to build and boot the test
-# kernel. Idempotent: does nothing when every package is already present.
+# kernel and to run every host test (docutils for the docs, gnuplot for the
+# bench plots). Idempotent: does nothing when every package is already
+# present.
 #
 # Usage: deps.sh [--lava] [--lava-dispatcher]
 #   --lava             also what scripts/lava-job.sh needs to write and
@@ -13,7 +15,7 @@ set -euo pipefail
 
 pkgs=(qemu-system-x86 qemu-utils flex bison bc libelf-dev libssl-dev dwarves
       cpio busybox-static xz-utils zstd kmod python3 gcc make rsync libc6-dev
-      sparse ca-certificates python3-docutils gzip)
+      sparse ca-certificates python3-docutils gzip gnuplot-nox)
 for opt in "$@"; do
 	case $opt in
 	--lava) pkgs+=(lava-common python3-yaml) ;;

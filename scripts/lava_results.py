@@ -28,7 +28,7 @@ import re
 import sys
 
 VERDICT = {'pass': 'PASS', 'fail': 'FAIL', 'skip': 'SKIP'}
-SUMMARY_RE = re.compile(r'^(PASS|FAIL|SKIP) (\S+)(?: \((.*)\))?$')
+SUMMARY_RE = re.compile(r'^(PASS|FAIL|SKIP|KNOWN) (\S+)(?: \((.*)\))?$')
 
 
 class ResultsError(Exception):

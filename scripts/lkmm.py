@@ -12,7 +12,11 @@
 #   Written-for: Linux X.Y.Z    the tree the Models hashes were taken from
 #   Models: PATH FUNCTION HASH  a kernel function or macro the test models;
 #                               HASH is sha256 (first 16 hex digits) of its
-#                               text with whitespace runs made one space
+#                               text with whitespace runs made one space,
+#                               as the project's patches (patches/) make
+#                               it: the text a test kernel is built from,
+#                               whether or not the tree in hand has been
+#                               patched yet (patched_source())
 # Every test that is not a twin must have a twin: a test that cannot fail
 # proves nothing.
 
@@ -23,10 +27,12 @@ import re
 import shlex
 import subprocess
 import sys
+import tempfile
 import time
 
 TOP = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..')
 LITMUS_DIR = os.path.join(TOP, 'lkmm')
+PATCHES_DIR = os.path.join(TOP, 'patches')
 RESULTS = ('Always', 'Sometimes', 'Never')
 HERD_TIMEOUT = 300
 
@@ -149,12 +155,72 @@ def text_hash(text):
 	return hashlib.sha256(norm.encode()).hexdigest()[:16]
 
 
-def func_hash(kdir, path, func):
-	"""(hash, error) of function func in kdir/path."""
+def file_diffs(patch):
+	"""{path: its diff} of the files a patch (its text) changes."""
+	lines = patch.splitlines(True)
+	starts = [i - 1 for i, line in enumerate(lines)
+		  if line.startswith('+++ b/') and i and lines[i - 1].startswith('--- ')]
+	diffs = {}
+	for n, i in enumerate(starts):
+		end = starts[n + 1] if n + 1 < len(starts) else len(lines)
+		for j in range(i + 2, end):
+			if lines[j].startswith('diff ') or lines[j] == '-- \n':
+				end = j
+				break
+		path = lines[i + 1][len('+++ b/'):].split('\t')[0].rstrip('\n')
+		diffs[path] = ''.join(lines[i:end])
+	return diffs
+
+
+def _patch(tree, diff, *flags):
+	# No fuzz: a hunk whose context differs means the text differs.
+	return subprocess.run(['patch', '-d', tree, '-p1', '-s', '-f', '-F0',
+			       '--no-backup-if-mismatch', '-r', '-', *flags], input=diff,
+			      capture_output=True, text=True).returncode == 0
+
+
+_patched = {}
+
+
+def patched_source(kdir, path, patches_dir=PATCHES_DIR):
+	"""The text of kdir/path as the project's patches make it, or None if
+	the tree has no such file. Each patch's diff of the file, in order, is
+	applied to a scratch copy unless the copy has it already (it reverses);
+	a diff that does neither means the tree's text differs from the one the
+	patches were made for: the text is left as it is there (and its hashes
+	will differ)."""
+	key = (os.path.abspath(kdir), path, patches_dir)
+	if key in _patched:
+		return _patched[key]
 	try:
 		with open(os.path.join(kdir, path), errors='replace') as f:
 			src = f.read()
 	except OSError:
+		return None
+	names = sorted(n for n in os.listdir(patches_dir) if n.endswith('.patch')) \
+		if os.path.isdir(patches_dir) else []
+	with tempfile.TemporaryDirectory() as tmp:
+		copy = os.path.join(tmp, path)
+		os.makedirs(os.path.dirname(copy), exist_ok=True)
+		with open(copy, 'w') as f:
+			f.write(src)
+		for n in names:
+			with open(os.path.join(patches_dir, n)) as f:
+				diff = file_diffs(f.read()).get(path)
+			if diff is None or _patch(tmp, diff, '-R', '--dry-run'):
+				continue
+			if not _patch(tmp, diff):
+				break
+		with open(copy, errors='replace') as f:
+			src = f.read()
+	_patched[key] = src
+	return src
+
+
+def func_hash(kdir, path, func):
+	"""(hash, error) of function func in kdir/path, as patched."""
+	src = patched_source(kdir, path)
+	if src is None:
 		return None, '%s is not in the tree' % path
 	text = extract(src, func)
 	if text is None:

@@ -16,8 +16,8 @@
 #
 # Usage: lkmm.sh [--record] [TEST...]
 #   TEST      run only these tests (file names in lkmm/, with or without .litmus)
-#   --record  print each test's "Models:" lines with the tree's hashes
-#             (to update a test after checking its model against new code)
+#   --record  rewrite each test's "Models:" hashes from the tree's text as
+#             patches/ make it (after checking the model against new code)
 # Environment: KDIR (kernel tree; default: the tree get-kernel.sh gives),
 #   CACHE (default ~/.cache/vmalock-test; herd7 is unpacked once into
 #   $CACHE/herdtools7, remove it to fetch a newer one), HERD7 (a herd7

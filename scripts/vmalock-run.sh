@@ -218,6 +218,29 @@ else
 	stage initramfs initramfs
 fi
 echo "kernel: $kversion" | tee "$out/kernel-version" >&2
+# Patches left out of this kernel (build-kernel.sh; --images: its
+# skipped-patches): the runs go on without what needs them, with the module
+# parameters that say so, and the verdict names it as SKIP. A broken variant
+# only the invariants they take along catch is not booted (skipped-runs),
+# as it could not be caught.
+rm -f "$out/skipped-patches" "$out/skipped-runs"
+left_out=$([ -n "$images" ] && echo "$images/skipped-patches" || echo "$kbuild/.vmalock-skipped")
+if [ -s "$left_out" ]; then
+	cp "$left_out" "$out/skipped-patches"
+	params="${params:+$params }$(cut -f3 "$left_out" | tr '\n' ' ' | sed 's/ *$//')"
+	cut -f1,5 "$left_out" | sed 's/\t/ left out: /;s/^/vmalock-run: /' >&2
+	uncaught=" $(names uncaught "$(cut -f4 "$left_out" | paste -sd,)") "
+	kept=""
+	for b in $broken; do
+		if [[ $uncaught == *" $b "* ]]; then
+			echo "broken-$b" >> "$out/skipped-runs"
+			echo "vmalock-run: broken-$b not booted: only what was left out catches it" >&2
+		else
+			kept+="${kept:+ }$b"
+		fi
+	done
+	broken=$kept
+fi
 
 # Time allowed for one boot: boot and teardown, plus every scenario's duration
 # several times over (TCG with KASAN is slow), before the guest counts as hung.

@@ -125,9 +125,9 @@ CASES = [
 	 '{first_file} hunk #1 FAILED'),
 	('build-kernel.sh', 'debug', {'KDIR': '{late}'}, '{last_patch} does not apply'),
 
-	('patch-kernel.sh', '', {}, 'usage: patch-kernel.sh [--check] KDIR'),
-	('patch-kernel.sh', '--frob {good}', {}, 'usage: patch-kernel.sh [--check] KDIR'),
-	('patch-kernel.sh', '--check', {}, 'usage: patch-kernel.sh [--check] KDIR'),
+	('patch-kernel.sh', '', {}, 'usage: patch-kernel.sh [--check] [--skip-optional] KDIR'),
+	('patch-kernel.sh', '--frob {good}', {}, 'usage: patch-kernel.sh [--check] [--skip-optional] KDIR'),
+	('patch-kernel.sh', '--check', {}, 'usage: patch-kernel.sh [--check] [--skip-optional] KDIR'),
 	('patch-kernel.sh', '{missing}', {}, '{missing}: not a kernel source tree (no such directory)'),
 	('patch-kernel.sh', '{notkernel}', {}, '{notkernel}: not a kernel source tree (no mm/)'),
 	('patch-kernel.sh', '{nopatch}', {}, '{first_patch} does not apply to {nopatch}: '

@@ -9,15 +9,17 @@ import importlib.util
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCRIPTS = os.path.join(HERE, '..', 'scripts')
 FIX = os.path.join(HERE, 'fixtures')
-TREES = sorted(t for t in glob.glob(os.path.expanduser(
-	'~/.cache/vmalock-test/src/linux-*/')) if os.path.isfile(
-	os.path.join(t, 'tools/memory-model/linux-kernel.cfg')))
+sys.path.insert(0, HERE)
+import kernel_tree  # noqa: E402
+
+TREES = kernel_tree.trees('tools/memory-model/linux-kernel.cfg')
 
 _spec = importlib.util.spec_from_file_location(
 	'lkmm', os.path.join(SCRIPTS, 'lkmm.py'))
@@ -146,6 +148,115 @@ class Extract(unittest.TestCase):
 		self.assertNotEqual(lkmm.text_hash('a b c'), lkmm.text_hash('a b d'))
 
 
+class PatchedSource(unittest.TestCase):
+	"""The drift hashes are of the text as patches/ make it, whether the
+	tree in hand is patched yet or not."""
+
+	PATCH = ('Subject: demo\n\n--- a/f.h\n+++ b/f.h\n@@ -1,3 +1,4 @@\n a\n b\n+x\n c\n'
+		 '--- a/g.h\n+++ b/g.h\n@@ -1 +1 @@\n-g\n+G\n-- \n2.39.5\n')
+
+	def setUp(self):
+		self.tmp = tempfile.mkdtemp()
+		self.addCleanup(shutil.rmtree, self.tmp)
+		self.patches = os.path.join(self.tmp, 'patches')
+		os.mkdir(self.patches)
+		with open(os.path.join(self.patches, '0001-demo.patch'), 'w') as f:
+			f.write(self.PATCH)
+
+	def tree(self, name, text):
+		d = os.path.join(self.tmp, name)
+		os.mkdir(d)
+		with open(os.path.join(d, 'f.h'), 'w') as f:
+			f.write(text)
+		return d
+
+	def test_file_diffs(self):
+		diffs = lkmm.file_diffs(self.PATCH)
+		self.assertEqual(sorted(diffs), ['f.h', 'g.h'])
+		self.assertTrue(diffs['g.h'].endswith('+G\n'), diffs['g.h'])
+
+	def test_unpatched_patched_and_other(self):
+		for name, text, want in [('unpatched', 'a\nb\nc\n', 'a\nb\nx\nc\n'),
+					 ('patched', 'a\nb\nx\nc\n', 'a\nb\nx\nc\n'),
+					 ('other', 'a\nq\nc\n', 'a\nq\nc\n')]:
+			self.assertEqual(lkmm.patched_source(self.tree(name, text), 'f.h',
+							     self.patches), want, name)
+		self.assertIsNone(lkmm.patched_source(self.tmp, 'none.h', self.patches))
+
+
+@unittest.skipUnless(TREES, 'no kernel tree with tools/memory-model (VMALOCK_TREE=DIR)')
+class RecordedHashes(unittest.TestCase):
+	"""The hashes in lkmm/ match the Debian tree they were recorded on,
+	patched by patches/ or not yet (a fresh machine runs lkmm before the
+	build patches the tree): no "changed since" warning on either. (Your
+	own tree may well differ: lkmm.sh then warns, as it should.)"""
+
+	def setUp(self):
+		tree = TREES[-1]
+		if not os.path.isfile(os.path.join(tree, '.debian-version')):
+			self.skipTest('%s is not a Debian linux-source tree (get-kernel.sh)' % tree)
+		want = 'Linux ' + lkmm.kernel_version(tree)
+		tests = lkmm.load_tests([])
+		written = {h['Written-for'] for _, _, h, _ in tests if h and 'Written-for' in h}
+		if written != {want}:
+			self.skipTest('tree %s is %s, the models were recorded on %s'
+				      % (tree, want, ', '.join(sorted(written))))
+		self.herd = os.path.join(tempfile.mkdtemp(), 'herd7')
+		self.addCleanup(shutil.rmtree, os.path.dirname(self.herd))
+		with open(self.herd, 'w') as f:
+			f.write('#!/bin/sh\n[ "$1" = -version ] && echo 7.58 && exit 0\n'
+				'n=$(basename "$3" .litmus)\n'
+				'r=$(sed -n "s/^ \\* Result: //p" "$3")\n'
+				'echo "Observation $n $r $([ $r = Never ] && echo 0 || echo 1) 4"\n')
+		os.chmod(self.herd, 0o755)
+		# A copy of the files the tests model, as patches/ leave them (+1)
+		# and without them (-1).
+		self.copies = {}
+		paths = {m[0] for _, _, h, _ in tests if h for m in h['models']}
+		patches = sorted(glob.glob(os.path.join(lkmm.PATCHES_DIR, '*.patch')))
+		for way in (1, -1):
+			kdir = tempfile.mkdtemp()
+			self.addCleanup(shutil.rmtree, kdir)
+			for path in paths | {'Makefile', 'tools/memory-model/linux-kernel.cfg'}:
+				os.makedirs(os.path.dirname(os.path.join(kdir, path)) or kdir,
+					    exist_ok=True)
+				shutil.copy(os.path.join(tree, path), os.path.join(kdir, path))
+			for p in patches[::way]:
+				with open(p) as f:
+					diffs = lkmm.file_diffs(f.read())
+				for path in paths & set(diffs):
+					flags = [] if way == 1 else ['-R']
+					if lkmm._patch(kdir, diffs[path], *flags, '--dry-run'):
+						self.assertTrue(lkmm._patch(kdir, diffs[path], *flags))
+			self.copies[way] = kdir
+
+	def check(self, kdir):
+		r = run('python3', os.path.join(SCRIPTS, 'lkmm.py'), '--kdir', kdir, '--herd',
+			self.herd)
+		self.assertNotIn('warning', r.stdout)
+		self.assertIn(' 0 failed', r.stdout)
+		self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+
+	def test_patched(self):
+		self.check(self.copies[1])
+
+	def test_unpatched(self):
+		self.check(self.copies[-1])
+
+	def test_other_text_warns(self):
+		"""The check can fail: vma_start_read() edited after patching."""
+		kdir = self.copies[1]
+		p = os.path.join(kdir, 'mm/mmap_lock.c')
+		with open(p) as f:
+			src = f.read()
+		text = lkmm.extract(src, 'vma_start_read')
+		with open(p, 'w') as f:
+			f.write(src.replace(text, text.replace('{', '{\n\tbarrier();', 1)))
+		r = run('python3', os.path.join(SCRIPTS, 'lkmm.py'), '--kdir', kdir, '--herd',
+			self.herd)
+		self.assertIn('mm/mmap_lock.c vma_start_read() changed since Linux', r.stdout)
+
+
 def run(*args, env=None):
 	e = dict(os.environ)
 	e.update(env or {})
@@ -190,7 +301,7 @@ class BadInput(unittest.TestCase):
 			     env={'KDIR': self.fake_tree(), 'HERD7': 'false'})
 
 
-@unittest.skipUnless(TREES, 'no kernel tree with tools/memory-model in the cache')
+@unittest.skipUnless(TREES, 'no kernel tree with tools/memory-model (VMALOCK_TREE=DIR)')
 class Drift(unittest.TestCase):
 	"""The drift check on a copy of the files test reuse models (hashes
 	recorded from the copy with --record), with a stand-in herd7 that

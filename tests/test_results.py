@@ -2,7 +2,6 @@
 #
 # Tests of scripts/results.py against the console logs in fixtures/.
 
-import glob
 import importlib.util
 import json
 import os
@@ -15,8 +14,11 @@ import xml.etree.ElementTree as ET
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCRIPT = os.path.join(HERE, '..', 'scripts', 'results.py')
 FIX = os.path.join(HERE, 'fixtures')
-KUNIT_PY = sorted(glob.glob(os.path.expanduser(
-	'~/.cache/vmalock-test/src/linux-*/tools/testing/kunit/kunit.py')))
+sys.path.insert(0, HERE)
+import kernel_tree  # noqa: E402
+
+KUNIT_PY = [os.path.join(t, 'tools/testing/kunit/kunit.py')
+	    for t in kernel_tree.trees('tools/testing/kunit/kunit.py')]
 
 _spec = importlib.util.spec_from_file_location('results', SCRIPT)
 results = importlib.util.module_from_spec(_spec)
@@ -205,7 +207,7 @@ VMALOCK-RESULTS-END run=broken-x
 		with open(os.path.join(self.out, 'results-broken-detach.ktap')) as f:
 			self.assertEqual(f.readline(), 'KTAP version 1\n')
 
-	@unittest.skipUnless(KUNIT_PY, 'no kernel tree with tools/testing/kunit/kunit.py')
+	@unittest.skipUnless(KUNIT_PY, 'no kernel tree with tools/testing/kunit/kunit.py (VMALOCK_TREE=DIR)')
 	def test_kunit_py_json(self):
 		p = self.run_script(fixture('broken.log'), '--run', 'broken-detach',
 				    '--kunit-py', KUNIT_PY[-1])
@@ -263,7 +265,7 @@ VMALOCK-RESULTS-END run=kunit
 		self.assertEqual(len(results.parse_ktap(block, has_end)['tests']), 2)
 		self.assertEqual(results.leaves(results.parse_tree(block), 'kunit'), self.KUNIT_LEAVES)
 
-	@unittest.skipUnless(KUNIT_PY, 'no kernel tree with tools/testing/kunit/kunit.py')
+	@unittest.skipUnless(KUNIT_PY, 'no kernel tree with tools/testing/kunit/kunit.py (VMALOCK_TREE=DIR)')
 	def test_kunit_tree_as_kunit_py(self):
 		"""Our nested parse sees the cases and statuses kunit.py sees."""
 		log = self.write_log(self.KUNIT)

@@ -366,10 +366,12 @@ def format_coverage(run, cov, expected):
 	return '\n'.join(lines) + '\n'
 
 
-def judge_run(bootdir, run, sites, summary, log, static_path=None, expected_path=EXPECTED):
+def judge_run(bootdir, run, sites, summary, log, static_path=None, expected_path=EXPECTED,
+	      left_out=None):
 	"""Coverage of a run's call sites: writes call-site-coverage-RUN.txt and
 	adds 'call_site_coverage' to results-RUN.json; returns the check lines
-	[(verdict, name, detail)]: call-sites-RUN if RUN has expected sites."""
+	[(verdict, name, detail)]: call-sites-RUN if RUN has expected sites.
+	left_out: why the monitor, which counts the sites, did not run."""
 	import json
 	if static_path is None:
 		static_path = os.path.join(os.path.dirname(os.path.abspath(bootdir)),
@@ -379,6 +381,8 @@ def judge_run(bootdir, run, sites, summary, log, static_path=None, expected_path
 	wanted = any(e['run'] == run and e['status'] == 'expected' for e in expected)
 	if not sites and not wanted:
 		return []
+	if left_out:
+		return [('SKIP', name, left_out)] if wanted else []
 	if not os.path.exists(static_path):
 		print(f'results: run {run}: call sites: static list unavailable', file=log)
 		return [('SKIP', name, 'static list unavailable')] if wanted else []

@@ -15,11 +15,18 @@
 # junit-<run>.xml and summary.txt; at the top summary.txt, junit.xml, and
 # links console.log, results.ktap and results.json to the main boot's. Prints
 # the runs' reports on stderr, then the --note lines, the summary table and
-# "vmalock: N passed, N failed[, N skipped]" on stdout.
+# "vmalock: N passed, N failed[, N skipped][, N known]" on stdout.
 #
-# Exit 0 if every check passed, 1 if any failed, 2 if DIR holds no boot.
+# A boot whose only splats are known upstream ones (known-splats.json, on a
+# kernel its entry covers) gets KNOWN with the report's link for its splat
+# check: counted apart, listed in the table, not a failure (kernel CI's
+# xfail). An unknown splat, or a known one on another kernel, is a FAIL.
+#
+# Exit 0 if every check passed or is KNOWN, 1 if any failed, 2 if DIR holds
+# no boot or the known-splats list is malformed.
 
 import argparse
+import glob
 import importlib.util
 import io
 import os
@@ -29,6 +36,7 @@ import xml.etree.ElementTree as ET
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from vmalock import callsites  # noqa: E402
+from vmalock import known  # noqa: E402
 from vmalock import ktap  # noqa: E402
 from vmalock import names  # noqa: E402
 from vmalock import watch  # noqa: E402
@@ -105,17 +113,36 @@ ALLOW = {'leak': [r'^kmemleak: \d+ new suspected memory leaks']}
 
 
 def scan(bootdir, console):
-	"""Scan the console for splats into splats.txt; return (clean, last line)."""
-	splats, _ = scan_splats.scan(console.splitlines(), ALLOW.get(os.path.basename(bootdir), ()))
-	lines = [f'splat: {kind}: {n}: {msg}' for kind, n, msg in splats]
-	lines.append(f'splats: {len(splats)}')
+	"""Scan the console for splats into splats.txt, known upstream ones apart.
+	Return (verdict, detail, splats.txt's text); verdict PASS (none), KNOWN
+	(known ones only) or FAIL."""
+	lines = console.splitlines()
+	splats, allowed = scan_splats.scan(lines, ALLOW.get(os.path.basename(bootdir), ()))
+	kver = known.version(read_text(os.path.join(bootdir, 'kernel-version')))
+	unknown, ok, wrong = known.sort(splats, lines, kver, known.load(), allowed)
+	this = '.'.join(map(str, kver)) if kver else 'unknown'
+	out = [f'splat: {kind}: {n}: {msg}' for kind, n, msg in unknown]
+	out += [f"splat: {s[0]}: {s[1]}: {s[2]} (known upstream for kernels {known.kernels(e)}, "
+		f"not {this}: {e['link'] or e['subject']})" for s, e in wrong]
+	out += [f"known: {s[0]}: {s[1]}: {s[2]} ({e['link'] or e['subject']})" for s, e in ok]
+	out.append(f'splats: {len(unknown) + len(wrong)}' + (f', known: {len(ok)}' if ok else ''))
 	with open(os.path.join(bootdir, 'splats.txt'), 'w') as f:
-		f.write('\n'.join(lines) + '\n')
-	return not splats, '\n'.join(lines)
+		f.write('\n'.join(out) + '\n')
+	if unknown or wrong:
+		detail = f'splats: {len(unknown) + len(wrong)}' + ''.join(
+			f'; {known.name(e)} is known upstream for kernels {known.kernels(e)} only, '
+			f'this is {this}' for e in {known.name(e): e for _, e in wrong}.values())
+		detail += f'; known upstream: {len(ok)}' if ok else ''
+		return 'FAIL', detail, '\n'.join(out)
+	if ok:
+		named = dict.fromkeys(f"{known.name(e)}, {e['link'] or e['subject']}" for _, e in ok)
+		return 'KNOWN', f"known upstream: {'; '.join(named)}", '\n'.join(out)
+	return 'PASS', '', '\n'.join(out)
 
 
-def judge_run(bootdir, run, raw, kunit_py, log):
-	"""Check lines [(verdict, name, detail)] of one run of a boot."""
+def judge_run(bootdir, run, raw, kunit_py, log, gone=None):
+	"""Check lines [(verdict, name, detail)] of one run of a boot; gone: what
+	the runs went without (LeftOut)."""
 	if run == 'bench':	# not KTAP: figures and checks, for bench.py
 		import bench
 		return bench.checks('\n'.join(raw), bootdir)
@@ -127,6 +154,8 @@ def judge_run(bootdir, run, raw, kunit_py, log):
 	except ktap.ResultsError as e:
 		print(f'results: run {run}: results missing or malformed: {e}', file=log)
 		return [('FAIL', run, f'results missing or malformed: {e}')]
+	if gone and expect == 'fail':
+		gone.unchecked(run, res)
 	ktap.write_run(res, block, bootdir, run, f'vmalock_test.{run}', kunit_py)
 	sites = ktap.call_sites(res)
 	if sites:
@@ -134,12 +163,14 @@ def judge_run(bootdir, run, raw, kunit_py, log):
 				 ktap.sysmon_summary(res))
 		print(f'results: run {run}: {len(sites)} lock call sites reached, '
 		      f'see call-sites-{run}.txt', file=log)
-	# Which of the built kernel's call sites the run reached (call-sites-static.txt).
+	# Which of the built kernel's call sites the run reached (call-sites-static.txt);
+	# the monitor counts them, so without it (patch 0003 left out) nothing is.
 	try:
-		coverage = callsites.judge_run(bootdir, run, sites, ktap.sysmon_summary(res), log)
+		coverage = callsites.judge_run(bootdir, run, sites, ktap.sysmon_summary(res), log,
+					       left_out=gone and gone.without('sysmon'))
 	except (OSError, callsites.SitesError) as e:
 		coverage = [('FAIL', f'call-sites-{run}', str(e))]
-	want = expected_invariants(run)
+	want = gone.want(run) if gone else expected_invariants(run)
 	met = ktap.report(res, run, f'vmalock_test.{run}', expect, file=log, want=want)
 	if run == 'kunit':
 		checks = [(v, name, '') for name, v in ktap.leaves(ktap.parse_tree(block), run)]
@@ -153,7 +184,7 @@ def judge_run(bootdir, run, raw, kunit_py, log):
 	return checks + coverage
 
 
-def judge_boot(bootdir):
+def judge_boot(bootdir, gone=None):
 	"""Judge one boot; return its check lines [(verdict, name, detail)]."""
 	name = os.path.basename(bootdir)
 	info = read_info(bootdir)
@@ -172,17 +203,16 @@ def judge_boot(bootdir):
 			      file=log)
 			problem += f'; first violation on the console: {seen[0]}'
 		checks.append(('FAIL', f'boot-{name}', problem))
-	clean, text = scan(bootdir, console)
+	verdict, detail, text = scan(bootdir, console)
 	# A broken variant may well trip the kernel's own checks: no verdict.
-	# Every other boot (main, leak, soak) must be clean.
+	# Every other boot (main, leak, soak) must be clean, or KNOWN.
 	if not name.startswith('broken-'):
 		check = 'no-kernel-splat' + ('' if name == 'main' else f'-{name}')
-		checks.append(('PASS', check, '') if clean else
-			      ('FAIL', check, text.splitlines()[-1]))
-		if not clean:
+		checks.append((verdict, check, detail))
+		if verdict != 'PASS':
 			print(text, file=log)
 	for run in filter(None, info.get('runs', '').split(',')):
-		checks += judge_run(bootdir, run, raw, info.get('kunit_py') or None, log)
+		checks += judge_run(bootdir, run, raw, info.get('kunit_py') or None, log, gone)
 	write_summary(os.path.join(bootdir, 'summary.txt'), checks)
 	with open(os.path.join(bootdir, 'verdict.txt'), 'w') as f:
 		f.write(log.getvalue())
@@ -224,16 +254,17 @@ def merge_junit(out, names, checks):
 			if os.path.exists(path):
 				top = ET.parse(path).getroot()
 				root.extend(top.findall('testsuite') if top.tag == 'testsuites' else [top])
-	own = [c for c in checks if '/' not in c[1]]
+	# And the parts of the harness a patch left out takes with it (sysmon/*).
+	own = [c for c in checks if '/' not in c[1] or c[1].endswith('/*')]
 	suite = ET.SubElement(root, 'testsuite', name='vmalock_test.boot', tests=str(len(own)),
 			      failures=str(sum(v == 'FAIL' for v, _, _ in own)), errors='0',
-			      skipped=str(sum(v == 'SKIP' for v, _, _ in own)))
+			      skipped=str(sum(v in ('SKIP', 'KNOWN') for v, _, _ in own)))
 	for v, name, detail in own:
 		tc = ET.SubElement(suite, 'testcase', name=name, classname='vmalock_test.boot')
 		if v == 'FAIL':
 			ET.SubElement(tc, 'failure', message=detail or 'failed')
-		elif v == 'SKIP':
-			ET.SubElement(tc, 'skipped', message=detail)
+		elif v in ('SKIP', 'KNOWN'):
+			ET.SubElement(tc, 'skipped', message=(f'{v}: ' if v == 'KNOWN' else '') + detail)
 	ET.indent(root)
 	ET.ElementTree(root).write(os.path.join(out, 'junit.xml'), encoding='unicode',
 				   xml_declaration=True)
@@ -252,10 +283,88 @@ def link_main(out):
 
 
 def final_line(checks):
-	"""('vmalock: N passed, N failed[, N skipped]', N failed)."""
-	n = {v: sum(c[0] == v for c in checks) for v in ('PASS', 'FAIL', 'SKIP')}
+	"""('vmalock: N passed, N failed[, N skipped][, N known]', N failed)."""
+	n = {v: sum(c[0] == v for c in checks) for v in ('PASS', 'FAIL', 'SKIP', 'KNOWN')}
 	line = f"vmalock: {n['PASS']} passed, {n['FAIL']} failed"
-	return line + (f", {n['SKIP']} skipped" if n['SKIP'] else ''), n['FAIL']
+	line += f", {n['SKIP']} skipped" if n['SKIP'] else ''
+	return line + (f", {n['KNOWN']} known" if n['KNOWN'] else ''), n['FAIL']
+
+
+PATCHES = os.path.join(os.path.dirname(NAMES_H), 'patches')
+
+
+class LeftOut:
+	"""What a run went without: the patches that do not apply to the tree
+	(DIR/skipped-patches, from patch-kernel.sh by way of build-kernel.sh:
+	name, what needs it, the module parameters the runs took, the
+	invariants no longer checked, why; tab-separated, one line each), and
+	the broken variants not booted, as only those invariants catch them
+	(DIR/skipped-runs, from vmalock-run.sh: broken-NAME, one a line)."""
+
+	def __init__(self, out):
+		self.patches = []
+		for line in read_text(os.path.join(out, 'skipped-patches')).splitlines():
+			f = line.split('\t')
+			if len(f) == 5:
+				self.patches.append(dict(zip(('name', 'what', 'params', 'invs', 'why'), f)))
+		self.invs = {i: p for p in self.patches for i in p['invs'].split(',') if i}
+		self.runs = [r for r in read_text(os.path.join(out, 'skipped-runs')).split() if r]
+		self.skipped = []	# the checks skipped for them, by name
+
+	def short(self, p):
+		return f"patch {p['name'][:4]}"
+
+	def needs(self, invs):
+		"""'which needs patch NNNN' for invariants not checked."""
+		who = sorted({self.short(self.invs[i]) for i in invs})
+		return f"{', '.join(invs)}, which need{'s' if len(invs) == 1 else ''} " \
+			f"{' and '.join(who)}: left out"
+
+	def checks(self):
+		"""The SKIP lines: each patch's part of the harness, each run not booted."""
+		out = [('SKIP', f"{p['what']}/*", f"{self.short(p)} does not apply to this tree: "
+			f"{p['why']}; the runs went without it, {p['params']}") for p in self.patches]
+		caught = names.load_catches(NAMES_H)
+		for run in self.runs:
+			invs = sorted({i for t in caught.get(run[len('broken-'):], {}).values()
+				       for i in t if i in self.invs})
+			out.append(('SKIP', run, f'caught only by {self.needs(invs)}' if invs else
+				    'not booted: what catches it was left out'))
+		self.skipped += [name for _, name, _ in out]
+		return out
+
+	def unchecked(self, run, res):
+		"""A broken run's scenarios that only invariants not checked could
+		report in: skipped, with the reason, in res (the run's results)."""
+		want = expected_invariants(run) or {}
+		for t in res['tests']:
+			invs = want.get(t['name'])
+			if invs and all(i in self.invs for i in invs) and t['status'] != 'SKIP':
+				t['status'], t['skip_reason'] = 'SKIP', f'caught only by {self.needs(invs)}'
+				self.skipped.append(f"{run}/{t['name']}")
+
+	def without(self, what):
+		"""Why the part @what of the harness did not run, or None if it did."""
+		for p in self.patches:
+			if p['what'] == what:
+				return f"{self.short(p)} does not apply to this tree: {p['why']}"
+		return None
+
+	def want(self, run):
+		"""The invariants a broken run must report, but those not checked."""
+		want = expected_invariants(run)
+		return want and names.without({run: want}, self.invs)[run]
+
+	def note(self, checks):
+		"""How much of the harness ran, in one line, if not all of it."""
+		if not self.patches:
+			return None
+		total = len(glob.glob(os.path.join(PATCHES, '*.patch')))
+		ran = sum(v != 'SKIP' for v, _, _ in checks)
+		left = ' and '.join(p['name'][:4] for p in self.patches)
+		return (f"vmalock: part of the harness ran: {total - len(self.patches)} of {total} "
+			f"patches applied ({left} left out: does not apply to this tree); skipped "
+			f"for it: {', '.join(self.skipped)}; everything else ran ({ran} checks)")
 
 
 def judge_dir(out, notes=()):
@@ -263,10 +372,11 @@ def judge_dir(out, notes=()):
 	if not names:
 		print(f'judge: {out}: no boot directory (<boot>/boot.info)', file=sys.stderr)
 		return 2
-	checks = []
+	gone = LeftOut(out)
+	checks = gone.checks()
 	for b in names:
-		checks += judge_boot(os.path.join(out, b))
-	if not any(v in ('PASS', 'FAIL') for v, _, _ in checks):
+		checks += judge_boot(os.path.join(out, b), gone)
+	if not any(v in ('PASS', 'FAIL', 'KNOWN') for v, _, _ in checks):
 		checks.append(('FAIL', 'any-check', 'no check ran'))
 	write_summary(os.path.join(out, 'summary.txt'), checks)
 	merge_junit(out, names, checks)
@@ -279,6 +389,9 @@ def judge_dir(out, notes=()):
 	for v, name, detail in table:
 		print(f'{v}  {name:<{w}}  ({detail})' if detail else f'{v}  {name}')
 	line, failed = final_line(checks)
+	note = gone.note(checks)
+	if note:
+		print(note)
 	print(line)
 	return 1 if failed else 0
 
@@ -293,7 +406,7 @@ def main(argv=None):
 		return 2
 	try:
 		return judge_dir(args.dir, args.note)
-	except OSError as e:
+	except (OSError, known.KnownError) as e:
 		print(f'judge: {e}', file=sys.stderr)
 		return 2
 

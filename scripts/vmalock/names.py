@@ -9,6 +9,8 @@
 #                                            how many scenarios a run of
 #                                            SCENARIOS (all or a,b,c) runs,
 #                                            with the broken VARIANT if given
+#        names.py HEADER uncaught INV,INV    the broken variants that only
+#                                            those invariants catch
 # Exit 2 with a one-line error on an unknown name or an unreadable header.
 
 import re
@@ -80,6 +82,22 @@ def load_catches(path):
 		return catches(f.read())
 
 
+def without(caught, invariants):
+	"""caught ({broken: {scenario: [invariants]}}) with the invariants given
+	(not checked in this run) taken out; a scenario may be left with none."""
+	gone = set(invariants)
+	return {b: {s: [i for i in invs if i not in gone] for s, invs in targets.items()}
+		for b, targets in caught.items()}
+
+
+def uncaught(caught, invariants):
+	"""The broken variants that, without the invariants given, no scenario
+	they must be reported in can report any more (in caught's order): a
+	boot of theirs would show nothing."""
+	return [b for b, targets in without(caught, invariants).items()
+		if not any(targets.values())]
+
+
 def scenario_runs(scenarios, broken, spec, variant=None):
 	"""Scenarios a run of spec ('all' or 'a,b,c') runs, as the module picks them."""
 	known = [n for n, _ in scenarios]
@@ -96,7 +114,8 @@ def scenario_runs(scenarios, broken, spec, variant=None):
 def main(argv):
 	try:
 		if len(argv) < 2:
-			raise NamesError('usage: names.py HEADER broken | runs SCENARIOS [VARIANT]')
+			raise NamesError('usage: names.py HEADER broken | runs SCENARIOS [VARIANT] | '
+					 'uncaught INV,INV')
 		scenarios, broken = load(argv[0])
 		if argv[1:] == ['broken']:
 			print(' '.join(broken))
@@ -105,6 +124,8 @@ def main(argv):
 			if variant and variant not in broken:
 				raise NamesError(f"unknown broken variant '{variant}'")
 			print(len(scenario_runs(scenarios, broken, argv[2], variant)))
+		elif argv[1] == 'uncaught' and len(argv) == 3:
+			print(' '.join(uncaught(load_catches(argv[0]), filter(None, argv[2].split(',')))))
 		else:
 			raise NamesError(f'unknown command {" ".join(argv[1:])!r}')
 	except OSError as e:

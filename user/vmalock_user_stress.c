@@ -1264,6 +1264,16 @@ static void skip_errno(int cls, const char *feature, const char *call)
 	skip(cls, feature, reason);
 }
 
+/*
+ * The classes below take mmap_lock for whole-range work (collapse, page-out,
+ * migration): on a slow guest (TCG, KASAN) they would starve the others and
+ * keep the run from ending in time. A pause between rounds leaves room.
+ */
+static void pause_between_rounds(void)
+{
+	usleep(5000);
+}
+
 /* ------------------------------------------------------------------ */
 /* collapse: MADV_COLLAPSE and khugepaged on a range being faulted and    */
 /* partly dropped                                                       */
@@ -1289,6 +1299,9 @@ static void *collapser(void *arg)
 		skip_errno(C_COLLAPSE, "thp_collapse", "madvise(MADV_HUGEPAGE)");
 		return NULL;
 	}
+	/* Copying 512 pages at every fork would slow the others down. */
+	if (madvise(p, HPAGE_SIZE, MADV_DONTFORK))
+		die("madvise(MADV_DONTFORK)");
 	publish(A_COLLAPSE, p, HPAGE_SIZE);
 	atomic_store(&collapse_at, p);
 	while (go_on(C_COLLAPSE)) {
@@ -1327,6 +1340,7 @@ static void *collapser(void *arg)
 			}
 		}
 		atomic_fetch_add(&ops[C_COLLAPSE], 1);
+		pause_between_rounds();
 	}
 	/* Left mapped: the dropper may still be inside a DONTNEED of it. */
 	publish(A_COLLAPSE, NULL, 0);
@@ -1356,7 +1370,7 @@ static void *collapse_dropper(void *arg)
 			die("madvise(MADV_DONTNEED)");
 		for (i = start; i < start + len; i++)
 			atomic_fetch_add(&collapse_drops[i], 1);
-		usleep(2000);
+		pause_between_rounds();
 	}
 	return NULL;
 }
@@ -1400,10 +1414,9 @@ struct vt_uffdio_set_mode {
 static struct uffd_ops_state {
 	int fd;
 	char *base;		/* UFFD_PAGES, registered MISSING (and WP) */
-	atomic_ullong gen;	/* what COPY writes this round */
 	atomic_long wp_faults, rwp_faults, missing_faults;
 	atomic_bool over;
-	char *copy_src;
+	char *copy_src;		/* what COPY copies, written before each round */
 } uo = { .fd = -1 };
 
 static int uffd_open(u64 features, u64 *available)
@@ -1465,13 +1478,11 @@ static void *uffd_handler(void *arg)
 				atomic_fetch_add(&uo.wp_faults, 1);
 				rc = ioctl(uo.fd, UFFDIO_WRITEPROTECT, &wp);
 			} else if (((addr - (uintptr_t)uo.base) / page_size) % 2 == 0) {
+				size_t off = addr - (uintptr_t)uo.base;
 				struct uffdio_copy c = { .dst = addr, .len = page_size,
-							 .src = (uintptr_t)uo.copy_src };
-				int page = (addr - (uintptr_t)uo.base) / page_size;
+							 .src = (uintptr_t)uo.copy_src + off };
 
 				atomic_fetch_add(&uo.missing_faults, 1);
-				fill(uo.copy_src, page_size,
-				     pattern(page + 1, atomic_load(&uo.gen)));
 				rc = ioctl(uo.fd, UFFDIO_COPY, &c);
 			} else {
 				struct uffdio_zeropage z = {
@@ -1522,10 +1533,12 @@ static void *uffd_ops(void *arg)
 	if (wp)
 		mode |= UFFDIO_REGISTER_MODE_WP;
 	uo.base = map_isolated(len);
-	uo.copy_src = map_anon(NULL, page_size, 0);
+	/* The handler writes no memory: a fault of its own could wait on a fork. */
+	uo.copy_src = map_anon(NULL, UFFD_SHOWN * page_size, 0);
 	/* Moved pages must not be shared with a fork child: MOVE refuses those. */
 	src = map_anon(NULL, UFFD_MOVED * page_size, 0);
 	if (uo.copy_src == MAP_FAILED || src == MAP_FAILED ||
+	    madvise(uo.copy_src, UFFD_SHOWN * page_size, MADV_DONTFORK) ||
 	    madvise(src, UFFD_MOVED * page_size, MADV_DONTFORK))
 		die("mmap");
 	if (set_mode) {
@@ -1550,7 +1563,7 @@ static void *uffd_ops(void *arg)
 					       .mode = mode };
 		long before;
 
-		atomic_store(&uo.gen, ++gen);
+		fill_pages(uo.copy_src, UFFD_SHOWN, 1, ++gen);
 		/*
 		 * Registered before the pages go: a fault that began before
 		 * could not fill one after (registering write-locks the VMA).
@@ -1609,6 +1622,7 @@ static void *uffd_ops(void *arg)
 				.mode = VT_UFFDIO_RWPROTECT_MODE_RWP };
 			struct vt_uffdio_set_mode sm = { 0 };
 			bool async = gen & 1;
+			long toggled;
 
 			fill_pages(rwp_area, RWP_PAGES, 200, gen);
 			before = atomic_load(&uo.rwp_faults);
@@ -1621,10 +1635,14 @@ static void *uffd_ops(void *arg)
 				sm.disable = VT_UFFD_FEATURE_RWP_ASYNC;
 			if (ioctl(uo.fd, VT_UFFDIO_SET_MODE, &sm))
 				fail(C_UFFD, "UFFDIO_SET_MODE: %s", strerror(errno));
+			toggled = atomic_load(&uo.rwp_faults);
 			check_pages(C_UFFD, "read-write-protected", rwp_area, RWP_PAGES, 200, gen);
 			if (!async &&
 			    (u64)(atomic_load(&uo.rwp_faults) > before) != want(C_UFFD, 1))
-				fail(C_UFFD, "read of a read-write-protected page: no RWP fault");
+				fail(C_UFFD,
+				     "read of %d read-write-protected pages: no RWP fault (round %llu; reported before the toggle %ld, after %ld)",
+				     RWP_PAGES, gen, toggled - before,
+				     atomic_load(&uo.rwp_faults) - toggled);
 			rw.mode = 0;
 			if (ioctl(uo.fd, VT_UFFDIO_RWPROTECT, &rw))
 				fail(C_UFFD, "UFFDIO_RWPROTECT off: %s", strerror(errno));
@@ -1636,6 +1654,7 @@ static void *uffd_ops(void *arg)
 		check_fill(C_UFFD, "copied page 0 unregistered", uo.base, page_size,
 			   pattern(1, gen));
 		atomic_fetch_add(&ops[C_UFFD], 1);
+		pause_between_rounds();
 	}
 	publish(A_UFFD, NULL, 0);
 	publish(A_UFFD_RWP, NULL, 0);
@@ -1726,13 +1745,14 @@ static void *numa_mover(void *arg)
 					     i, status[i], !node);
 			check_pages(C_NUMA, "after move_pages", p, NUMA_PAGES, 1, gen);
 		}
-		if (gen % 8 == 3) {
-			/* The whole process, from the other node to this one. */
+		if (gen == 3) {
+			/* The whole process, from the other node to this one: once, it is slow. */
 			if (syscall(SYS_migrate_pages, 0, 8 * sizeof(mask), &old, &mask) < 0)
 				fail(C_NUMA, "migrate_pages: %s", strerror(errno));
 			check_pages(C_NUMA, "after migrate_pages", p, NUMA_PAGES, 1, gen);
 		}
 		atomic_fetch_add(&ops[C_NUMA], 1);
+		pause_between_rounds();
 	}
 	publish(A_NUMA, NULL, 0);
 	return NULL;
@@ -1798,6 +1818,7 @@ static void *ksm_merger(void *arg)
 			check_fill(C_KSM, "unmerged page", p + (size_t)i * page_size, page_size,
 				   i == k ? mine : same);
 		atomic_fetch_add(&ops[C_KSM], 1);
+		pause_between_rounds();
 	}
 	publish(A_KSM, NULL, 0);
 	return NULL;
@@ -1853,6 +1874,7 @@ static void *swapper(void *arg)
 		usleep(1000);	/* the touchers fault some back in */
 		check_pages(C_SWAP, "swapped in", p, SWAP_PAGES, 1, gen);
 		atomic_fetch_add(&ops[C_SWAP], 1);
+		pause_between_rounds();
 	}
 	publish(A_SWAP, NULL, 0);
 	close(pm);
@@ -1889,6 +1911,7 @@ static void *hugetlber(void *arg)
 		if (munmap(p, HPAGE_SIZE))
 			die("munmap");
 		atomic_fetch_add(&ops[C_HUGETLB], 1);
+		pause_between_rounds();
 	}
 	return NULL;
 }
@@ -1961,6 +1984,7 @@ static void *sealer(void *arg)
 		}
 		check_sealed(s, len, gen);
 		atomic_fetch_add(&ops[C_MSEAL], 1);
+		pause_between_rounds();
 	}
 	publish(A_MSEAL, NULL, 0);
 	return NULL;
@@ -2014,6 +2038,7 @@ static void *guarder(void *arg)
 			fail(C_GUARD, "MADV_GUARD_REMOVE: %s", strerror(errno));
 		check_fill(C_GUARD, "guard removed", g, (size_t)n * page_size, 0);
 		atomic_fetch_add(&ops[C_GUARD], 1);
+		pause_between_rounds();
 	}
 	segv_jump = NULL;
 	publish(A_GUARD, NULL, 0);
@@ -2049,11 +2074,14 @@ static void *pmadviser(void *arg)
 		skip_errno(C_PMADV, "process_madvise", "pidfd_open()");
 		return NULL;
 	}
+	if (madvise(p, HPAGE_SIZE, MADV_DONTFORK))
+		die("madvise(MADV_DONTFORK)");
 	publish(A_PMADV, p, HPAGE_SIZE);
 	while (go_on(C_PMADV) && nr_off < (int)ARRAY_SIZE(pm_advices)) {
 		unsigned int a = ++gen % ARRAY_SIZE(pm_advices);
 		struct iovec iov[3];
-		int i, cut1 = 1 + rand_r(&seed) % (n / 2), cut2 = n / 2 + rand_r(&seed) % (n / 2);
+		/* Up to 32 pages each: paging out more holds mmap_lock too long. */
+		int i, cut1 = 1 + rand_r(&seed) % 32, cut2 = n - 1 - rand_r(&seed) % 32;
 
 		if (off[a])
 			continue;
@@ -2085,6 +2113,7 @@ static void *pmadviser(void *arg)
 		}
 		check_pages(C_PMADV, pm_advices[a].name, p, n, 1, gen);
 		atomic_fetch_add(&ops[C_PMADV], 1);
+		pause_between_rounds();
 	}
 	close(pidfd);
 	publish(A_PMADV, NULL, 0);
@@ -2202,6 +2231,7 @@ static void *pagemapper(void *arg)
 				   written[k] ? pattern(k + 1, gen) : 0);
 		if (scan)
 			atomic_fetch_add(&ops[C_PAGEMAP_SCAN], 1);
+		pause_between_rounds();
 		if (!scan && !soft_dirty)
 			break;
 	}
@@ -2281,6 +2311,7 @@ static void *mlock_whole(void *arg)
 		if (munlock(s, len))
 			die("munlock");
 		atomic_fetch_add(&ops[C_MLOCK_WHOLE], 1);
+		pause_between_rounds();
 	}
 	publish(A_MLOCK_WHOLE, NULL, 0);
 	return NULL;
@@ -2301,6 +2332,7 @@ static void *mprotect_whole(void *arg)
 			fail(C_MPROTECT_WHOLE, "mprotect: %s", strerror(errno));
 		check_pages(C_MPROTECT_WHOLE, "mprotect()ed", s, WHOLE_PAGES, 1, w.gen);
 		atomic_fetch_add(&ops[C_MPROTECT_WHOLE], 1);
+		pause_between_rounds();
 	}
 	publish(A_MPROTECT_WHOLE, NULL, 0);
 	return NULL;
@@ -2339,6 +2371,7 @@ static void *madvise_whole(void *arg)
 		}
 		check_advice(C_MADVISE_WHOLE, adv, s, len, s, len, w.gen);
 		atomic_fetch_add(&ops[C_MADVISE_WHOLE], 1);
+		pause_between_rounds();
 	}
 	publish(A_MADVISE_WHOLE, NULL, 0);
 	return NULL;

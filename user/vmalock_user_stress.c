@@ -2449,6 +2449,26 @@ static const struct kind {
 
 #define NR_KINDS	ARRAY_SIZE(kinds)
 
+/*
+ * Every thread waits at the start line until all are made: each
+ * pthread_create() maps a stack, and on a slow guest the threads already
+ * running (mprotect, fork, collapse...) would keep the main thread's mmap()
+ * waiting for mmap_lock so long that the run never really began.
+ */
+static pthread_barrier_t start_line;
+static struct start {
+	void *(*body)(void *arg);
+	void *arg;
+} starts[MAX_THREADS];
+
+static void *start_thread(void *arg)
+{
+	struct start *st = arg;
+
+	pthread_barrier_wait(&start_line);
+	return st->body(st->arg);
+}
+
 /* The classes each kind checks, for -k: a class whose kind is off is not run. */
 static const char *const class_kind[NR_CLASSES] = {
 	"writer", "fork", "mprotect", "mremap", "mremap", "munmap", "newmap",
@@ -2620,16 +2640,30 @@ int main(int argc, char **argv)
 	publish(A_MAIN, region, (size_t)nr_pages * page_size);
 	if (!only || in_list(only, "procmaps") || in_list(only, "mapschurn"))
 		setup_maps_slots();
+	for (i = 0; i < (int)NR_KINDS; i++)
+		if (!only || in_list(only, kinds[i].name))
+			n += kinds[i].count ? *kinds[i].count : 1;
+	if (n > MAX_THREADS) {
+		fprintf(stderr, "vmalock_user_stress: %d threads, at most %d\n", n, MAX_THREADS);
+		exit(2);
+	}
+	errno = pthread_barrier_init(&start_line, NULL, n + 1);
+	if (errno)
+		die("pthread_barrier_init");
+	n = 0;
 	for (i = 0; i < (int)NR_KINDS; i++) {
 		if (only && !in_list(only, kinds[i].name))
 			continue;
 		for (j = 0; j < (kinds[i].count ? *kinds[i].count : 1); j++) {
-			errno = pthread_create(&th[n++], NULL, kinds[i].body,
-					       (void *)(intptr_t)(kinds[i].count ? j : i & 1));
+			starts[n].body = kinds[i].body;
+			starts[n].arg = (void *)(intptr_t)(kinds[i].count ? j : i & 1);
+			errno = pthread_create(&th[n], NULL, start_thread, &starts[n]);
+			n++;
 			if (errno)
 				die("pthread_create");
 		}
 	}
+	pthread_barrier_wait(&start_line);
 	sleep(seconds);
 	atomic_store(&stop, true);
 	/* Grace for classes that have not run once yet: as long again, plus 5 s. */

@@ -201,6 +201,7 @@ initramfs() {
 	cp /bin/busybox "$root/bin/busybox"
 	ln -s busybox "$root/bin/sh"
 	cp "$top/scripts/guest/init" "$root/init"
+	cp "$top/scripts/guest/mm-setup" "$root/mm-setup"
 	cp "$top/vmalock_test.ko" "$out/vmalock_user_stress" "$root/"
 	(cd "$root" && find . | cpio -o -H newc --quiet) > "$out/initramfs.cpio"
 	rm -rf "$root"
@@ -253,7 +254,7 @@ boot_timeout() { # number of scenario runs
 # boot.info (runs, time limit, QEMU's exit status, why the watch stopped it).
 qemu_boot() { # name accel runs timeout [kernel arguments]
 	local name=$1 acc=$2 runs=$3 limit=$4 dir=$out/$1 append rc=0 qpid
-	append="console=ttyS0 panic=-1 loglevel=6 vt.runs=$runs vt.scenarios=$scenarios ${5:-}"
+	append="console=ttyS0 panic=-1 loglevel=6 numa=fake=2 vt.runs=$runs vt.scenarios=$scenarios ${5:-}"
 	append+=" vt.params=duration_ms=$duration_ms${params:+,${params// /,}}"
 	[ "$acc" = tcg ] && acc=tcg,thread=multi
 	local cmd=(qemu-system-x86_64 -accel "$acc" -smp "$smp" -m 2G

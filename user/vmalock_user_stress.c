@@ -30,6 +30,31 @@
  *              fixed mapping must never be missing (a gap), changed, or a
  *              line torn, and the entries must be in order (as the kernel's
  *              selftests/proc/proc-maps-race.c checks)
+ *   collapse   MADV_COLLAPSE (and khugepaged, MADV_HUGEPAGE) of a 2 MB range
+ *              a second thread MADV_DONTNEEDs parts of: every page holds
+ *              what was written, or zero after a DONTNEED of it
+ *   uffd_ops   userfaultfd: missing faults answered by COPY (the copy
+ *              arrives) and ZEROPAGE (reads zero), WRITEPROTECT (the WP
+ *              fault is reported), MOVE (the pages arrive, the source
+ *              reads zero), register/unregister each round, and on Linux
+ *              7.3 SET_MODE toggles of RWP_ASYNC while RWP faults wait
+ *   numa       mbind(MPOL_BIND, MOVE|STRICT) between nodes 0 and 1 (then
+ *              move_pages says every page is on the node), the home node,
+ *              move_pages and migrate_pages; contents kept
+ *   ksm        identical pages MADV_MERGEABLE while ksmd runs; a write to
+ *              one after the merge stays its own; MADV_UNMERGEABLE
+ *   swap       MADV_PAGEOUT to swap, swapped in by faults; contents kept
+ *   hugetlb    a MAP_HUGETLB page faulted at once, unmapped, mapped again
+ *   mseal      mseal() the middle of a range: mprotect, munmap and mremap
+ *              of it give EPERM, its contents stay
+ *   guard      MADV_GUARD_INSTALL/REMOVE: a read of a guard page is a
+ *              SIGSEGV, the others keep their contents, removed reads zero
+ *   process_madvise  COLD, PAGEOUT, COLLAPSE on the own pidfd; contents kept
+ *   pagemap    clear_refs (4) clears the soft-dirty bit, written pages get
+ *              it again; PAGEMAP_SCAN finds just the written pages present
+ *   mlock_whole, mprotect_whole, madvise_whole  as mlock, mprotect and
+ *              madvise, on whole VMAs (PROT_NONE neighbours: no split, no
+ *              merge), so that the caller's own vma_start_write() counts
  *   touch      fault (atomic add of zero: a write that keeps the contents)
  *              at random pages of every range above; SIGSEGV is expected
  *              when a range just moved, and counted
@@ -37,7 +62,8 @@
  * Usage: vmalock_user_stress [-t seconds] [-w writers] [-p pages] [-s]
  *                            [-k kind,...] [-X class,...]
  *        vmalock_user_stress --selftest-maps|--selftest-smaps FILE [START-END...]
- * Prints "# skip: <feature>: <reason>" for each feature the kernel lacks,
+ * Prints "# skip: <feature>: <reason>" for each feature the kernel lacks (a
+ * class skipped whole names a feature ending in the class's name),
  * then one line: the count of each class, failed=CLASS,... and
  * skipped=CLASS,... (classes skipped whole); exits 0 if no check failed, 1 if
  * one did (stderr names the class), 2 on bad usage or a failed system call.
@@ -70,6 +96,8 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <linux/userfaultfd.h>
+#include <poll.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -83,13 +111,18 @@ typedef uint32_t u32;
 /* Check classes: one count and one failure count each, named in the output. */
 enum class {
 	C_FAULT, C_FORK, C_MPROTECT, C_MREMAP, C_DONTUNMAP, C_MUNMAP, C_NEWMAP,
-	C_GROWSDOWN, C_MADVISE, C_MLOCK, C_MAPS, C_SMAPS, C_QUERY, C_TOUCH,
-	NR_CLASSES
+	C_GROWSDOWN, C_MADVISE, C_MLOCK, C_MAPS, C_SMAPS, C_QUERY, C_COLLAPSE,
+	C_UFFD, C_NUMA, C_KSM, C_SWAP, C_HUGETLB, C_MSEAL, C_GUARD, C_PMADV,
+	C_CLEAR_REFS, C_PAGEMAP_SCAN, C_MLOCK_WHOLE, C_MPROTECT_WHOLE,
+	C_MADVISE_WHOLE, C_TOUCH, NR_CLASSES
 };
 
 static const char *const class_name[NR_CLASSES] = {
 	"fault", "fork", "mprotect", "mremap", "dontunmap", "munmap", "newmap",
-	"growsdown", "madvise", "mlock", "maps", "smaps", "procmap_query", "touch",
+	"growsdown", "madvise", "mlock", "maps", "smaps", "procmap_query", "collapse",
+	"uffd_ops", "numa", "ksm", "swap", "hugetlb", "mseal", "guard", "process_madvise",
+	"clear_refs", "pagemap_scan", "mlock_whole", "mprotect_whole", "madvise_whole",
+	"touch",
 };
 
 static atomic_long ops[NR_CLASSES], fails[NR_CLASSES], skipped[NR_CLASSES];
@@ -100,7 +133,7 @@ static int nr_writers = 4;
 static int nr_pages = 256;
 static int seconds = 5;
 static bool shared;
-static unsigned int sabotage;	/* -X: classes whose check expects a wrong value */
+static unsigned long long sabotage;	/* -X: classes whose check expects a wrong value */
 static char *region;
 static atomic_bool stop, hard_stop;
 
@@ -115,7 +148,11 @@ static bool go_on(int cls)
 }
 
 /* Ranges the touchers fault in; owners publish them as they change. */
-enum { A_MAIN, A_REMAP, A_UNMAP, A_NEWMAP, A_STACK, A_MADV, A_MLOCK, A_MAPS, NR_AREAS };
+enum {
+	A_MAIN, A_REMAP, A_UNMAP, A_NEWMAP, A_STACK, A_MADV, A_MLOCK, A_MAPS, A_COLLAPSE,
+	A_UFFD, A_UFFD_RWP, A_NUMA, A_KSM, A_SWAP, A_HUGETLB, A_MSEAL, A_GUARD, A_PMADV,
+	A_PAGEMAP, A_MLOCK_WHOLE, A_MPROTECT_WHOLE, A_MADVISE_WHOLE, NR_AREAS
+};
 static struct area {
 	_Atomic(uintptr_t) base;
 	atomic_size_t len;
@@ -152,7 +189,7 @@ static int owner_of(u64 word)
 /* The value a check compares with: wrong on purpose for the -X class. */
 static u64 want(int cls, u64 v)
 {
-	return sabotage & 1u << cls ? v ^ 1 : v;
+	return sabotage & 1ULL << cls ? v ^ 1 : v;
 }
 
 static void fail(int cls, const char *fmt, ...)
@@ -174,7 +211,7 @@ static void fail(int cls, const char *fmt, ...)
 static void skip(int cls, const char *feature, const char *reason)
 {
 	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-	static char said[32][32];
+	static char said[64][32];
 	static int nr_said;
 	int i;
 
@@ -182,14 +219,15 @@ static void skip(int cls, const char *feature, const char *reason)
 	for (i = 0; i < nr_said; i++)
 		if (!strcmp(said[i], feature))
 			break;
-	if (i == nr_said && nr_said < 32) {
+	if (i == nr_said && nr_said < 64) {
 		snprintf(said[nr_said++], sizeof(said[0]), "%s", feature);
 		printf("# skip: %s: %s\n", feature, reason);
 		fflush(stdout);
 		atomic_fetch_add(&nr_skips, 1);
-		if (cls >= 0)
-			atomic_store(&skipped[cls], 1);
 	}
+	/* Said once, but every class that depends on it is skipped. */
+	if (cls >= 0)
+		atomic_store(&skipped[cls], 1);
 	pthread_mutex_unlock(&lock);
 }
 
@@ -678,6 +716,66 @@ static int uffd_cycle(void *p, size_t len)
 	return ioctl(uffd, UFFDIO_UNREGISTER, &reg.range);
 }
 
+/* Give the advice (or mbind, or a userfaultfd cycle) to [sub, sub + sublen). */
+static int advise(const struct advice *adv, char *sub, size_t sublen, u64 gen)
+{
+	unsigned long nodes = 1;
+
+	if (adv->advice == -2)
+		return uffd_cycle(sub, sublen);
+	if (adv->advice < 0)
+		return syscall(SYS_mbind, sub, sublen, gen & 1 ? MPOL_PREFERRED : MPOL_DEFAULT,
+			       gen & 1 ? &nodes : NULL, gen & 1 ? 8 * sizeof(nodes) : 0, 0);
+	return madvise(sub, sublen, adv->advice);
+}
+
+/* The advice failed: true if the kernel does not take it (said, by name, once). */
+static bool advice_refused(const struct advice *adv)
+{
+	char feature[32], reason[64];
+
+	if (errno != EINVAL && errno != ENOSYS && errno != EPERM)
+		return false;
+	/*
+	 * A known advice on no range succeeds: then EINVAL was about the
+	 * range. For MADV_COLLAPSE that is a lost race (a PTE not there or
+	 * not anonymous, the VMA changing under the scan), as EAGAIN is.
+	 */
+	if (errno == EINVAL && adv->advice >= 0) {
+		if (!madvise(region, 0, adv->advice)) {
+			errno = adv->advice == 25 /* MADV_COLLAPSE */ ? EAGAIN : EINVAL;
+			return false;
+		}
+		errno = EINVAL;
+	}
+	snprintf(feature, sizeof(feature), adv->advice < 0 ? "%s" : "madvise_%s", adv->name);
+	snprintf(reason, sizeof(reason), "%s gives %s",
+		 adv->advice == -2 ? "userfaultfd" :
+		 adv->advice < 0 ? "mbind()" : "madvise()", strerrorname_np(errno));
+	skip(-1, feature, reason);
+	return true;
+}
+
+/* Every page of [p, p + len) filled with gen, the advice given to sub. */
+static void check_advice(int cls, const struct advice *adv, char *p, size_t len,
+			 char *sub, size_t sublen, u64 gen)
+{
+	char what[48], *pg;
+
+	for (pg = p; pg < p + len; pg += page_size) {
+		bool inside = pg >= sub && pg < sub + sublen;
+
+		snprintf(what, sizeof(what), "%s: page %ld", adv->name,
+			 (long)((pg - p) / page_size));
+		if (inside && adv->zeroes)
+			check_fill(cls, what, pg, page_size, 0);
+		else if (inside && adv->maybe && differs(pg, page_size, 0) >= 0)
+			check_fill(cls, what, pg, page_size, gen);
+		else
+			check_fill(cls, what, pg, page_size, gen);
+	}
+}
+
 static void *madviser(void *arg)
 {
 	size_t len = MADV_PAGES * page_size;
@@ -695,52 +793,23 @@ static void *madviser(void *arg)
 		const struct advice *adv = &advices[a];
 		int start = rand_r(&seed) % MADV_PAGES;
 		int n = 1 + rand_r(&seed) % (MADV_PAGES - start);
-		char *sub = p + (size_t)start * page_size, *pg;
+		char *sub = p + (size_t)start * page_size;
 		size_t sublen = (size_t)n * page_size;
-		char what[48];
-		int r;
 
 		if (off[a])
 			continue;
 		fill(p, len, gen);
-		if (adv->advice == -2) {
-			r = uffd_cycle(sub, sublen);
-		} else if (adv->advice < 0) {
-			unsigned long nodes = 1;
-
-			r = syscall(SYS_mbind, sub, sublen, gen & 1 ? MPOL_PREFERRED : MPOL_DEFAULT,
-				    gen & 1 ? &nodes : NULL, gen & 1 ? 8 * sizeof(nodes) : 0, 0);
-		} else {
-			r = madvise(sub, sublen, adv->advice);
+		if (advise(adv, sub, sublen, gen)) {
+			if (advice_refused(adv)) {
+				off[a] = true;
+				continue;
+			}
+			if (errno != EAGAIN && errno != ENOMEM) {
+				fail(C_MADVISE, "madvise(%s): %s", adv->name, strerror(errno));
+				continue;
+			}
 		}
-		if (r && (errno == EINVAL || errno == ENOSYS || errno == EPERM)) {
-			char feature[32], reason[64];
-
-			snprintf(feature, sizeof(feature), adv->advice < 0 ? "%s" : "madvise_%s",
-				 adv->name);
-			snprintf(reason, sizeof(reason), "%s gives %s",
-				 adv->advice == -2 ? "userfaultfd" :
-				 adv->advice < 0 ? "mbind()" : "madvise()", strerrorname_np(errno));
-			skip(-1, feature, reason);
-			off[a] = true;
-			continue;
-		}
-		if (r && errno != EAGAIN && errno != ENOMEM) {
-			fail(C_MADVISE, "madvise(%s): %s", adv->name, strerror(errno));
-			continue;
-		}
-		for (pg = p; pg < p + len; pg += page_size) {
-			bool inside = pg >= sub && pg < sub + sublen;
-
-			snprintf(what, sizeof(what), "%s: page %ld", adv->name,
-				 (long)((pg - p) / page_size));
-			if (inside && adv->zeroes)
-				check_fill(C_MADVISE, what, pg, page_size, 0);
-			else if (inside && adv->maybe && differs(pg, page_size, 0) >= 0)
-				check_fill(C_MADVISE, what, pg, page_size, gen);
-			else
-				check_fill(C_MADVISE, what, pg, page_size, gen);
-		}
+		check_advice(C_MADVISE, adv, p, len, sub, sublen, gen);
 		atomic_fetch_add(&ops[C_MADVISE], 1);
 	}
 	publish(A_MADV, NULL, 0);
@@ -1027,7 +1096,7 @@ static void *mapschurn(void *arg)
 /* -X maps, smaps, procmap_query: one more fixed range, one page off, not there. */
 static int nr_fixed_checked(int cls)
 {
-	if (!(sabotage & 1u << cls))
+	if (!(sabotage & 1ULL << cls))
 		return MAPS_SLOTS;
 	fixed[MAPS_SLOTS].start = fixed[0].start + page_size;
 	fixed[MAPS_SLOTS].end = fixed[0].end + page_size;
@@ -1120,6 +1189,1215 @@ static void *procmaps(void *arg)
 }
 
 /* ------------------------------------------------------------------ */
+/* Helpers for the classes below                                        */
+
+#define HPAGE_SIZE	(2UL << 20)
+#define PM_SOFT_DIRTY	(1ULL << 55)
+#define PM_SWAPPED	(1ULL << 62)
+#define PM_PRESENT	(1ULL << 63)
+
+/* A mapping of its own: PROT_NONE pages on both sides, so it never merges. */
+static char *map_isolated(size_t len)
+{
+	char *p = mmap(NULL, len + 2 * page_size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		die("mmap");
+	if (mprotect(p + page_size, len, PROT_READ | PROT_WRITE))
+		die("mprotect");
+	return p + page_size;
+}
+
+/* One huge page's worth, 2 MB-aligned: THP can back it whole. */
+static char *map_hpage_aligned(void)
+{
+	char *raw = map_anon(NULL, 2 * HPAGE_SIZE, 0), *p;
+
+	if (raw == MAP_FAILED)
+		die("mmap");
+	p = (char *)(((uintptr_t)raw + HPAGE_SIZE - 1) & ~(HPAGE_SIZE - 1));
+	if (p > raw)
+		munmap(raw, p - raw);
+	munmap(p + HPAGE_SIZE, raw + HPAGE_SIZE - p);
+	return p;
+}
+
+/* The /proc/self/pagemap entry of the page at addr. */
+static u64 pagemap_of(int fd, const void *addr)
+{
+	u64 e;
+
+	if (pread(fd, &e, sizeof(e), (off_t)((uintptr_t)addr / page_size * sizeof(e))) !=
+	    sizeof(e))
+		die("read /proc/self/pagemap");
+	return e;
+}
+
+static int open_pagemap(void)
+{
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+
+	if (fd < 0)
+		die("open /proc/self/pagemap");
+	return fd;
+}
+
+/* Each page of [p, p + n pages) holds pattern(first + i, gen); check them. */
+static void fill_pages(char *p, int n, int first, u64 gen)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		fill(p + (size_t)i * page_size, page_size, pattern(first + i, gen));
+}
+
+static void check_pages(int cls, const char *what, const char *p, int n, int first, u64 gen)
+{
+	char buf[64];
+	int i;
+
+	for (i = 0; i < n; i++) {
+		snprintf(buf, sizeof(buf), "%s: page %d", what, i);
+		check_fill(cls, buf, p + (size_t)i * page_size, page_size, pattern(first + i, gen));
+	}
+}
+
+/* A call the kernel refuses as unknown: the feature is missing, said by name. */
+static bool unsupported(int err)
+{
+	return err == EINVAL || err == ENOSYS || err == ENOTTY || err == EOPNOTSUPP;
+}
+
+static void skip_errno(int cls, const char *feature, const char *call)
+{
+	char reason[96];
+
+	snprintf(reason, sizeof(reason), "%s gives %s", call, strerrorname_np(errno));
+	skip(cls, feature, reason);
+}
+
+/*
+ * The classes below take mmap_lock for whole-range work (collapse, page-out,
+ * migration): on a slow guest (TCG, KASAN) they would starve the others and
+ * keep the run from ending in time. A pause between rounds leaves room.
+ */
+static void pause_between_rounds(void)
+{
+	usleep(5000);
+}
+
+/* ------------------------------------------------------------------ */
+/* collapse: MADV_COLLAPSE and khugepaged on a range being faulted and    */
+/* partly dropped                                                       */
+
+static _Atomic(char *) collapse_at;
+/* Per page: bumped before and after each DONTNEED of it (odd: one is on). */
+static atomic_uint *collapse_drops;
+static atomic_long collapsed;
+
+static void *collapser(void *arg)
+{
+	int n = HPAGE_SIZE / page_size, i;
+	char *p = map_hpage_aligned();
+	unsigned int *seen = calloc(n, sizeof(*seen));
+	bool collapse = true;
+	u64 gen = 0;
+
+	(void)arg;
+	collapse_drops = calloc(n, sizeof(*collapse_drops));
+	if (!seen || !collapse_drops)
+		die("calloc");
+	if (madvise(p, HPAGE_SIZE, MADV_HUGEPAGE)) {
+		skip_errno(C_COLLAPSE, "thp_collapse", "madvise(MADV_HUGEPAGE)");
+		return NULL;
+	}
+	/* Copying 512 pages at every fork would slow the others down. */
+	if (madvise(p, HPAGE_SIZE, MADV_DONTFORK))
+		die("madvise(MADV_DONTFORK)");
+	/*
+	 * The advice is known to the kernel or not, whatever the range: ask
+	 * with none. On a range, EINVAL also means "not now" (a PTE that is
+	 * not there or not anonymous, the VMA changing under the scan).
+	 */
+	if (madvise(p, 0, 25 /* MADV_COLLAPSE */)) {
+		skip_errno(-1, "madv_collapse", "madvise(MADV_COLLAPSE)");
+		collapse = false;
+	}
+	publish(A_COLLAPSE, p, HPAGE_SIZE);
+	atomic_store(&collapse_at, p);
+	while (go_on(C_COLLAPSE)) {
+		gen++;
+		for (i = 0; i < n; i++) {
+			seen[i] = atomic_load(&collapse_drops[i]);
+			fill(p + (size_t)i * page_size, page_size, pattern(i + 1, gen));
+		}
+		/* EINVAL, EAGAIN, ENOMEM, EBUSY: lost a race, nothing more to check. */
+		if (collapse && !madvise(p, HPAGE_SIZE, 25 /* MADV_COLLAPSE */))
+			atomic_fetch_add(&collapsed, 1);
+		for (i = 0; i < n; i++) {
+			const u64 *pg = (const u64 *)(p + (size_t)i * page_size);
+			u64 v = want(C_COLLAPSE, pattern(i + 1, gen));
+			size_t w;
+
+			for (w = 0; w < WORDS_PER_PAGE; w++) {
+				u64 got = get(pg + w);
+				unsigned int now;
+
+				if (got == v)
+					continue;
+				/* Zero only after a DONTNEED since the write began. */
+				now = atomic_load(&collapse_drops[i]);
+				if (!got && (now != seen[i] || (seen[i] & 1)))
+					continue;
+				fail(C_COLLAPSE, "page %d word %zu holds %#llx, want %#llx%s",
+				     i, w, got, v, got ? "" : " (no DONTNEED of it)");
+				break;
+			}
+		}
+		atomic_fetch_add(&ops[C_COLLAPSE], 1);
+		pause_between_rounds();
+	}
+	/* Left mapped: the dropper may still be inside a DONTNEED of it. */
+	publish(A_COLLAPSE, NULL, 0);
+	free(seen);
+	return NULL;
+}
+
+static void *collapse_dropper(void *arg)
+{
+	int n = HPAGE_SIZE / page_size;
+	unsigned int seed = 8;
+
+	(void)arg;
+	while (!atomic_load(&stop)) {
+		char *p = atomic_load(&collapse_at);
+		int start = rand_r(&seed) % n, len = 1 + rand_r(&seed) % 32, i;
+
+		if (!p) {
+			usleep(1000);
+			continue;
+		}
+		if (start + len > n)
+			len = n - start;
+		for (i = start; i < start + len; i++)
+			atomic_fetch_add(&collapse_drops[i], 1);
+		if (madvise(p + (size_t)start * page_size, (size_t)len * page_size, MADV_DONTNEED))
+			die("madvise(MADV_DONTNEED)");
+		for (i = start; i < start + len; i++)
+			atomic_fetch_add(&collapse_drops[i], 1);
+		pause_between_rounds();
+	}
+	return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* uffd_ops: missing faults answered by COPY and ZEROPAGE, MOVE,         */
+/* WRITEPROTECT, register cycles, and SET_MODE toggles of RWP_ASYNC      */
+
+/* The uapi of Linux 6.8 (MOVE) and 7.3 (RWP, SET_MODE): newer than Debian 12's. */
+#define VT_UFFD_FEATURE_MOVE		(1 << 16)
+#define VT_UFFD_FEATURE_RWP		(1 << 17)
+#define VT_UFFD_FEATURE_RWP_ASYNC	(1 << 18)
+#define VT_UFFDIO_REGISTER_MODE_RWP	((u64)1 << 3)
+#define VT_UFFD_PAGEFAULT_FLAG_RWP	(1 << 3)
+#define VT_UFFDIO_RWPROTECT_MODE_RWP	((u64)1 << 0)
+struct vt_uffdio_move {
+	u64 dst, src, len, mode;
+	int64_t move;
+};
+
+struct vt_uffdio_rwprotect {
+	struct uffdio_range range;
+	u64 mode;
+};
+
+struct vt_uffdio_set_mode {
+	u64 enable, disable;
+};
+
+#define VT_UFFDIO_MOVE		_IOWR(UFFDIO, 0x05, struct vt_uffdio_move)
+#define VT_UFFDIO_RWPROTECT	_IOWR(UFFDIO, 0x09, struct vt_uffdio_rwprotect)
+#define VT_UFFDIO_SET_MODE	_IOW(UFFDIO, 0x0A, struct vt_uffdio_set_mode)
+
+#define UFFD_PAGES	32	/* the first half touched by all, the rest moved into */
+#define UFFD_SHOWN	16
+#define UFFD_MOVED	4
+#define UFFD_MOVE_SLOTS	((UFFD_PAGES - UFFD_SHOWN) / UFFD_MOVED)
+#define RWP_PAGES	8
+
+/* The uffd_ops thread's userfaultfd, shared with its handler. */
+static struct uffd_ops_state {
+	int fd;
+	char *base;		/* UFFD_PAGES, registered MISSING (and WP) */
+	atomic_long wp_faults, rwp_faults, missing_faults;
+	atomic_bool over;
+	char *copy_src;		/* what COPY copies, written before each round */
+} uo = { .fd = -1 };
+
+static int uffd_open(u64 features, u64 *available)
+{
+	struct uffdio_api api = { .api = UFFD_API, .features = features };
+	int fd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
+
+	if (fd < 0 && errno == EINVAL)
+		fd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return -1;
+	if (ioctl(fd, UFFDIO_API, &api)) {
+		close(fd);
+		return -1;
+	}
+	if (available)
+		*available = api.features;
+	return fd;
+}
+
+static void uffd_wake(u64 addr)
+{
+	struct uffdio_range r = { .start = addr, .len = page_size };
+
+	ioctl(uo.fd, UFFDIO_WAKE, &r);
+}
+
+/* Answers faults: missing even pages with a copy, odd ones with the zero page. */
+static void *uffd_handler(void *arg)
+{
+	struct uffd_msg msg[16];
+
+	(void)arg;
+	while (!atomic_load(&uo.over)) {
+		struct pollfd pfd = { .fd = uo.fd, .events = POLLIN };
+		ssize_t r;
+		int i;
+
+		if (poll(&pfd, 1, 50) <= 0)
+			continue;
+		r = read(uo.fd, msg, sizeof(msg));
+		for (i = 0; i < (int)(r > 0 ? r / sizeof(msg[0]) : 0); i++) {
+			u64 flags = msg[i].arg.pagefault.flags;
+			u64 addr = msg[i].arg.pagefault.address & ~((u64)page_size - 1);
+			int rc;
+
+			if (msg[i].event != UFFD_EVENT_PAGEFAULT)
+				continue;
+			if (flags & VT_UFFD_PAGEFAULT_FLAG_RWP) {
+				struct vt_uffdio_rwprotect rw = {
+					.range = { .start = addr, .len = page_size } };
+
+				atomic_fetch_add(&uo.rwp_faults, 1);
+				rc = ioctl(uo.fd, VT_UFFDIO_RWPROTECT, &rw);
+			} else if (flags & UFFD_PAGEFAULT_FLAG_WP) {
+				struct uffdio_writeprotect wp = {
+					.range = { .start = addr, .len = page_size } };
+
+				atomic_fetch_add(&uo.wp_faults, 1);
+				rc = ioctl(uo.fd, UFFDIO_WRITEPROTECT, &wp);
+			} else if (((addr - (uintptr_t)uo.base) / page_size) % 2 == 0) {
+				size_t off = addr - (uintptr_t)uo.base;
+				struct uffdio_copy c = { .dst = addr, .len = page_size,
+							 .src = (uintptr_t)uo.copy_src + off };
+
+				atomic_fetch_add(&uo.missing_faults, 1);
+				rc = ioctl(uo.fd, UFFDIO_COPY, &c);
+			} else {
+				struct uffdio_zeropage z = {
+					.range = { .start = addr, .len = page_size } };
+
+				atomic_fetch_add(&uo.missing_faults, 1);
+				rc = ioctl(uo.fd, UFFDIO_ZEROPAGE, &z);
+			}
+			/* Answered meanwhile (EEXIST) or the layout changing (EAGAIN): retry it. */
+			if (rc)
+				uffd_wake(addr);
+		}
+	}
+	return NULL;
+}
+
+static void *uffd_ops(void *arg)
+{
+	u64 avail = 0, mode = UFFDIO_REGISTER_MODE_MISSING, gen = 0;
+	size_t len = UFFD_PAGES * page_size;
+	bool wp, move, rwp, set_mode;
+	char *src, *rwp_area = NULL;
+	pthread_t handler;
+	int probe, i;
+
+	(void)arg;
+	probe = uffd_open(0, &avail);
+	if (probe < 0) {
+		skip_errno(C_UFFD, "uffd_ops", "userfaultfd()");
+		return NULL;
+	}
+	close(probe);
+	wp = avail & UFFD_FEATURE_PAGEFAULT_FLAG_WP;
+	move = avail & VT_UFFD_FEATURE_MOVE;
+	rwp = avail & VT_UFFD_FEATURE_RWP;
+	set_mode = rwp && (avail & VT_UFFD_FEATURE_RWP_ASYNC);
+	if (!wp)
+		skip(-1, "uffd_wp", "no UFFD_FEATURE_PAGEFAULT_FLAG_WP");
+	if (!move)
+		skip(-1, "uffd_move", "no UFFD_FEATURE_MOVE (Linux < 6.8)");
+	if (!set_mode)
+		skip(-1, "uffd_set_mode", "no UFFD_FEATURE_RWP/RWP_ASYNC (Linux < 7.3)");
+	uo.fd = uffd_open((wp ? UFFD_FEATURE_PAGEFAULT_FLAG_WP : 0) |
+			  (move ? VT_UFFD_FEATURE_MOVE : 0) | (rwp ? VT_UFFD_FEATURE_RWP : 0),
+			  NULL);
+	if (uo.fd < 0)
+		die("userfaultfd");
+	if (wp)
+		mode |= UFFDIO_REGISTER_MODE_WP;
+	uo.base = map_isolated(len);
+	/* The handler writes no memory: a fault of its own could wait on a fork. */
+	uo.copy_src = map_anon(NULL, UFFD_SHOWN * page_size, 0);
+	/* Moved pages must not be shared with a fork child: MOVE refuses those. */
+	src = map_anon(NULL, UFFD_MOVED * page_size, 0);
+	if (uo.copy_src == MAP_FAILED || src == MAP_FAILED ||
+	    madvise(uo.copy_src, UFFD_SHOWN * page_size, MADV_DONTFORK) ||
+	    madvise(src, UFFD_MOVED * page_size, MADV_DONTFORK))
+		die("mmap");
+	if (set_mode) {
+		struct uffdio_register reg = {
+			.range = { .start = 0, .len = RWP_PAGES * page_size },
+			.mode = VT_UFFDIO_REGISTER_MODE_RWP };
+
+		rwp_area = map_isolated(RWP_PAGES * page_size);
+		reg.range.start = (uintptr_t)rwp_area;
+		if (ioctl(uo.fd, UFFDIO_REGISTER, &reg)) {
+			skip_errno(-1, "uffd_set_mode", "UFFDIO_REGISTER_MODE_RWP");
+			set_mode = false;
+		} else {
+			publish(A_UFFD_RWP, rwp_area, RWP_PAGES * page_size);
+		}
+	}
+	errno = pthread_create(&handler, NULL, uffd_handler, NULL);
+	if (errno)
+		die("pthread_create");
+	while (go_on(C_UFFD)) {
+		struct uffdio_register reg = { .range = { .start = (uintptr_t)uo.base, .len = len },
+					       .mode = mode };
+		long before;
+
+		fill_pages(uo.copy_src, UFFD_SHOWN, 1, ++gen);
+		/*
+		 * Registered before the pages go: a fault that began before
+		 * could not fill one after (registering write-locks the VMA).
+		 */
+		if (ioctl(uo.fd, UFFDIO_REGISTER, &reg)) {
+			skip_errno(C_UFFD, "uffd_ops", "UFFDIO_REGISTER");
+			break;
+		}
+		if (madvise(uo.base, len, MADV_DONTNEED))
+			die("madvise(MADV_DONTNEED)");
+		publish(A_UFFD, uo.base, UFFD_SHOWN * page_size);
+		/* Missing pages: each fault answered by a copy or the zero page. */
+		for (i = 0; i < UFFD_SHOWN; i++) {
+			char what[48];
+
+			snprintf(what, sizeof(what), "%s page %d",
+				 i % 2 ? "zeropage" : "copied", i);
+			check_fill(C_UFFD, what, uo.base + (size_t)i * page_size, page_size,
+				   i % 2 ? 0 : pattern(i + 1, gen));
+		}
+		if (wp) {
+			struct uffdio_writeprotect w = { .range = reg.range,
+							 .mode = UFFDIO_WRITEPROTECT_MODE_WP };
+
+			before = atomic_load(&uo.wp_faults);
+			if (ioctl(uo.fd, UFFDIO_WRITEPROTECT, &w))
+				fail(C_UFFD, "UFFDIO_WRITEPROTECT: %s", strerror(errno));
+			/* A write to a protected page waits for the handler. */
+			__atomic_fetch_add((u64 *)uo.base, 0, __ATOMIC_RELAXED);
+			if ((u64)(atomic_load(&uo.wp_faults) > before) != want(C_UFFD, 1))
+				fail(C_UFFD, "write to a write-protected page: no WP fault");
+			w.mode = 0;
+			if (ioctl(uo.fd, UFFDIO_WRITEPROTECT, &w))
+				fail(C_UFFD, "UFFDIO_WRITEPROTECT off: %s", strerror(errno));
+			check_fill(C_UFFD, "page 0 after WP", uo.base, page_size, pattern(1, gen));
+		}
+		if (move) {
+			int at = UFFD_SHOWN + (int)(gen % UFFD_MOVE_SLOTS) * UFFD_MOVED;
+			struct vt_uffdio_move mv = {
+				.dst = (uintptr_t)uo.base + (size_t)at * page_size,
+				.src = (uintptr_t)src, .len = UFFD_MOVED * page_size };
+
+			fill_pages(src, UFFD_MOVED, 100, gen);
+			if (ioctl(uo.fd, VT_UFFDIO_MOVE, &mv) == 0) {
+				check_pages(C_UFFD, "moved", (char *)(uintptr_t)mv.dst, UFFD_MOVED,
+					    100, gen);
+				check_fill(C_UFFD, "moved from", src, UFFD_MOVED * page_size, 0);
+			} else if (errno != EBUSY && errno != EAGAIN) {
+				fail(C_UFFD, "UFFDIO_MOVE: %s", strerror(errno));
+			}
+		}
+		if (set_mode) {
+			struct vt_uffdio_rwprotect rw = {
+				.range = { .start = (uintptr_t)rwp_area,
+					   .len = RWP_PAGES * page_size },
+				.mode = VT_UFFDIO_RWPROTECT_MODE_RWP };
+			struct vt_uffdio_set_mode sm = { 0 };
+			bool async = gen & 1;
+			long toggled;
+
+			fill_pages(rwp_area, RWP_PAGES, 200, gen);
+			before = atomic_load(&uo.rwp_faults);
+			if (ioctl(uo.fd, VT_UFFDIO_RWPROTECT, &rw))
+				fail(C_UFFD, "UFFDIO_RWPROTECT: %s", strerror(errno));
+			/* Toggled while the touchers' faults on it wait in the handler. */
+			if (async)
+				sm.enable = VT_UFFD_FEATURE_RWP_ASYNC;
+			else
+				sm.disable = VT_UFFD_FEATURE_RWP_ASYNC;
+			if (ioctl(uo.fd, VT_UFFDIO_SET_MODE, &sm))
+				fail(C_UFFD, "UFFDIO_SET_MODE: %s", strerror(errno));
+			toggled = atomic_load(&uo.rwp_faults);
+			check_pages(C_UFFD, "read-write-protected", rwp_area, RWP_PAGES, 200, gen);
+			if (!async &&
+			    (u64)(atomic_load(&uo.rwp_faults) > before) != want(C_UFFD, 1))
+				fail(C_UFFD,
+				     "read of %d read-write-protected pages: no RWP fault (round %llu; reported before the toggle %ld, after %ld)",
+				     RWP_PAGES, gen, toggled - before,
+				     atomic_load(&uo.rwp_faults) - toggled);
+			rw.mode = 0;
+			if (ioctl(uo.fd, VT_UFFDIO_RWPROTECT, &rw))
+				fail(C_UFFD, "UFFDIO_RWPROTECT off: %s", strerror(errno));
+		}
+		publish(A_UFFD, NULL, 0);
+		/* Wakes the faults still waiting: they retry unregistered. */
+		if (ioctl(uo.fd, UFFDIO_UNREGISTER, &reg.range))
+			fail(C_UFFD, "UFFDIO_UNREGISTER: %s", strerror(errno));
+		check_fill(C_UFFD, "copied page 0 unregistered", uo.base, page_size,
+			   pattern(1, gen));
+		atomic_fetch_add(&ops[C_UFFD], 1);
+		pause_between_rounds();
+	}
+	publish(A_UFFD, NULL, 0);
+	publish(A_UFFD_RWP, NULL, 0);
+	if (set_mode) {
+		struct uffdio_range r = { .start = (uintptr_t)rwp_area,
+					  .len = RWP_PAGES * page_size };
+
+		ioctl(uo.fd, UFFDIO_UNREGISTER, &r);
+	}
+	atomic_store(&uo.over, true);
+	pthread_join(handler, NULL);
+	return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* numa: pages moved between nodes 0 and 1 under the faults              */
+
+#define MPOL_BIND	2
+#define MPOL_MF_STRICT	(1 << 0)
+#define MPOL_MF_MOVE	(1 << 1)
+#define NUMA_PAGES	16
+#ifndef SYS_set_mempolicy_home_node
+#define SYS_set_mempolicy_home_node	450
+#endif
+
+static void *numa_mover(void *arg)
+{
+	size_t len = NUMA_PAGES * page_size;
+	void *pages[NUMA_PAGES];
+	int status[NUMA_PAGES], nodes[NUMA_PAGES], i;
+	bool home = true;
+	char *p;
+	u64 gen = 0;
+
+	(void)arg;
+	if (access("/sys/devices/system/node/node1", F_OK)) {
+		skip(C_NUMA, "numa", "one NUMA node (the guest boots with numa=fake=2)");
+		return NULL;
+	}
+	p = map_isolated(len);
+	/* A page a fork child maps too is not moved by MPOL_MF_MOVE. */
+	if (madvise(p, len, MADV_DONTFORK))
+		die("madvise(MADV_DONTFORK)");
+	for (i = 0; i < NUMA_PAGES; i++)
+		pages[i] = p + (size_t)i * page_size;
+	publish(A_NUMA, p, len);
+	while (go_on(C_NUMA)) {
+		int node = ++gen & 1;
+		unsigned long mask = 1UL << node, old = 1UL << !node;
+
+		fill_pages(p, NUMA_PAGES, 1, gen);
+		/* STRICT: success means every page is on the node now. */
+		if (syscall(SYS_mbind, p, len, MPOL_BIND, &mask, 8 * sizeof(mask),
+			    MPOL_MF_MOVE | MPOL_MF_STRICT) == 0) {
+			if (syscall(SYS_move_pages, 0, NUMA_PAGES, pages, NULL, status, 0))
+				die("move_pages");
+			for (i = 0; i < NUMA_PAGES; i++)
+				if ((u64)status[i] != want(C_NUMA, node))
+					fail(C_NUMA, "page %d on node %d after mbind to node %d",
+					     i, status[i], node);
+		} else if (unsupported(errno)) {
+			skip_errno(C_NUMA, "numa", "mbind(MPOL_BIND, MPOL_MF_MOVE)");
+			break;
+		} else if (errno != EIO && errno != EBUSY && errno != ENOMEM) {
+			fail(C_NUMA, "mbind: %s", strerror(errno));
+		}
+		check_pages(C_NUMA, "after mbind", p, NUMA_PAGES, 1, gen);
+		if (home && gen % 4 == 1 &&
+		    syscall(SYS_set_mempolicy_home_node, p, len, node, 0)) {
+			if (unsupported(errno)) {
+				skip_errno(-1, "set_mempolicy_home_node",
+					   "set_mempolicy_home_node()");
+				home = false;
+			} else {
+				fail(C_NUMA, "set_mempolicy_home_node: %s", strerror(errno));
+			}
+		}
+		if (gen % 4 == 2) {
+			/* Back by hand: a page said moved must be there. */
+			for (i = 0; i < NUMA_PAGES; i++)
+				nodes[i] = !node;
+			if (syscall(SYS_move_pages, 0, NUMA_PAGES, pages, nodes, status,
+				    MPOL_MF_MOVE) < 0)
+				fail(C_NUMA, "move_pages: %s", strerror(errno));
+			for (i = 0; i < NUMA_PAGES; i++)
+				if (status[i] >= 0 && (u64)status[i] != want(C_NUMA, !node))
+					fail(C_NUMA, "page %d on node %d after move_pages to %d",
+					     i, status[i], !node);
+			check_pages(C_NUMA, "after move_pages", p, NUMA_PAGES, 1, gen);
+		}
+		if (gen == 3) {
+			/* The whole process, from the other node to this one: once, it is slow. */
+			if (syscall(SYS_migrate_pages, 0, 8 * sizeof(mask), &old, &mask) < 0)
+				fail(C_NUMA, "migrate_pages: %s", strerror(errno));
+			check_pages(C_NUMA, "after migrate_pages", p, NUMA_PAGES, 1, gen);
+		}
+		atomic_fetch_add(&ops[C_NUMA], 1);
+		pause_between_rounds();
+	}
+	publish(A_NUMA, NULL, 0);
+	return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* ksm: identical pages merged by ksmd; writes after that stay private   */
+
+#define KSM_PAGES	32
+static atomic_long ksm_merged;
+
+static long read_long(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	long v = -1;
+
+	if (f) {
+		if (fscanf(f, "%ld", &v) != 1)
+			v = -1;
+		fclose(f);
+	}
+	return v;
+}
+
+static void *ksm_merger(void *arg)
+{
+	size_t len = KSM_PAGES * page_size;
+	char *p = map_isolated(len);
+	unsigned int seed = 9;
+	u64 gen = 0;
+
+	(void)arg;
+	if (madvise(p, len, MADV_DONTFORK))
+		die("madvise(MADV_DONTFORK)");
+	if (read_long("/sys/kernel/mm/ksm/run") != 1)
+		printf("# ksm: ksmd is not running (/sys/kernel/mm/ksm/run): no merges\n");
+	publish(A_KSM, p, len);
+	while (go_on(C_KSM)) {
+		u64 same = pattern(0x4b, ++gen), mine = pattern(0x4c, gen);
+		int k = rand_r(&seed) % KSM_PAGES, i, tries;
+		long merged = 0;
+
+		fill(p, len, same);
+		if (madvise(p, len, 12 /* MADV_MERGEABLE */)) {
+			skip_errno(C_KSM, "ksm", "madvise(MADV_MERGEABLE)");
+			break;
+		}
+		/* Give ksmd two scans' time to merge some. */
+		for (tries = 0; tries < 20 && merged <= 0 && !atomic_load(&hard_stop); tries++) {
+			usleep(10000);
+			merged = read_long("/proc/self/ksm_merging_pages");
+		}
+		if (merged > 0)
+			atomic_fetch_add(&ksm_merged, merged);
+		/* A write to a merged page breaks COW: the others keep theirs. */
+		fill(p + (size_t)k * page_size, page_size, mine);
+		for (i = 0; i < KSM_PAGES; i++)
+			check_fill(C_KSM, i == k ? "written page" : "merged page",
+				   p + (size_t)i * page_size, page_size, i == k ? mine : same);
+		if (madvise(p, len, 13 /* MADV_UNMERGEABLE */))
+			fail(C_KSM, "madvise(MADV_UNMERGEABLE): %s", strerror(errno));
+		for (i = 0; i < KSM_PAGES; i++)
+			check_fill(C_KSM, "unmerged page", p + (size_t)i * page_size, page_size,
+				   i == k ? mine : same);
+		atomic_fetch_add(&ops[C_KSM], 1);
+		pause_between_rounds();
+	}
+	publish(A_KSM, NULL, 0);
+	return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* swap: paged out, faulted back in by the touchers and the checker      */
+
+#define SWAP_PAGES	32
+static atomic_long swapped_out;
+
+static bool swap_active(void)
+{
+	FILE *f = fopen("/proc/swaps", "r");
+	char line[256];
+	int n = 0;
+
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f))
+		n++;
+	fclose(f);
+	return n > 1;
+}
+
+static void *swapper(void *arg)
+{
+	size_t len = SWAP_PAGES * page_size;
+	int pm, i;
+	char *p;
+	u64 gen = 0;
+
+	(void)arg;
+	if (!swap_active()) {
+		skip(C_SWAP, "swap", "no swap active (/proc/swaps lists none)");
+		return NULL;
+	}
+	pm = open_pagemap();
+	p = map_isolated(len);
+	/* A page a fork child maps too is not paged out. */
+	if (madvise(p, len, MADV_DONTFORK))
+		die("madvise(MADV_DONTFORK)");
+	publish(A_SWAP, p, len);
+	while (go_on(C_SWAP)) {
+		fill_pages(p, SWAP_PAGES, 1, ++gen);
+		if (madvise(p, len, 21 /* MADV_PAGEOUT */)) {
+			skip_errno(C_SWAP, "madvise_pageout_swap", "madvise(MADV_PAGEOUT)");
+			break;
+		}
+		for (i = 0; i < SWAP_PAGES; i++)
+			if (pagemap_of(pm, p + (size_t)i * page_size) & PM_SWAPPED)
+				atomic_fetch_add(&swapped_out, 1);
+		usleep(1000);	/* the touchers fault some back in */
+		check_pages(C_SWAP, "swapped in", p, SWAP_PAGES, 1, gen);
+		atomic_fetch_add(&ops[C_SWAP], 1);
+		pause_between_rounds();
+	}
+	publish(A_SWAP, NULL, 0);
+	close(pm);
+	return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* hugetlb: a MAP_HUGETLB page faulted at once, unmapped, mapped again   */
+
+static void *hugetlber(void *arg)
+{
+	int n = HPAGE_SIZE / page_size;
+	u64 gen = 0;
+
+	(void)arg;
+	if (read_long("/proc/sys/vm/nr_hugepages") <= 0) {
+		skip(C_HUGETLB, "hugetlb", "no huge pages reserved (/proc/sys/vm/nr_hugepages 0)");
+		return NULL;
+	}
+	while (go_on(C_HUGETLB)) {
+		char *p = map_anon(NULL, HPAGE_SIZE, MAP_HUGETLB);
+
+		if (p == MAP_FAILED) {
+			skip_errno(C_HUGETLB, "hugetlb", "mmap(MAP_HUGETLB)");
+			break;
+		}
+		/* A fork child's COW of it could take the only free huge page. */
+		if (madvise(p, HPAGE_SIZE, MADV_DONTFORK))
+			die("madvise(MADV_DONTFORK)");
+		publish(A_HUGETLB, p, HPAGE_SIZE);
+		fill_pages(p, n, 1, ++gen);
+		check_pages(C_HUGETLB, "huge page", p, n, 1, gen);
+		publish(A_HUGETLB, NULL, 0);
+		if (munmap(p, HPAGE_SIZE))
+			die("munmap");
+		atomic_fetch_add(&ops[C_HUGETLB], 1);
+		pause_between_rounds();
+	}
+	return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* mseal: a sealed range refuses mprotect, munmap, mremap; keeps contents */
+
+#ifndef SYS_mseal
+#define SYS_mseal	462
+#endif
+#define MSEAL_KEPT	32	/* sealed ranges are never freed: so many at most */
+
+static void check_sealed(char *s, size_t len, u64 gen)
+{
+	struct {
+		const char *name;
+		int r;
+	} calls[3];
+	int i;
+
+	calls[0].name = "mprotect";
+	calls[0].r = mprotect(s, len, PROT_READ) ? errno : 0;
+	calls[1].name = "munmap";
+	calls[1].r = munmap(s, page_size) ? errno : 0;
+	calls[2].name = "mremap";
+	calls[2].r = mremap(s, len, 2 * len, MREMAP_MAYMOVE) == MAP_FAILED ? errno : 0;
+	for (i = 0; i < 3; i++)
+		if ((u64)calls[i].r != want(C_MSEAL, EPERM))
+			fail(C_MSEAL, "%s of a sealed range: %s, want errno %llu", calls[i].name,
+			     calls[i].r ? strerrorname_np(calls[i].r) : "success",
+			     want(C_MSEAL, EPERM));
+	check_pages(C_MSEAL, "sealed", s, len / page_size, 1, gen);
+}
+
+static void *sealer(void *arg)
+{
+	char *sealed[MSEAL_KEPT];
+	unsigned int seed = 10;
+	size_t len = 2 * page_size;
+	int nr = 0;
+	u64 gen = 0;
+
+	(void)arg;
+	while (go_on(C_MSEAL)) {
+		char *s;
+
+		gen++;
+		if (nr < MSEAL_KEPT) {
+			/* Four pages, the middle two sealed: the VMA splits. */
+			char *p = map_anon(NULL, 4 * page_size, 0);
+
+			if (p == MAP_FAILED)
+				die("mmap");
+			s = p + page_size;
+			fill_pages(s, 2, 1, gen);
+			publish(A_MSEAL, p, 4 * page_size);
+			if (syscall(SYS_mseal, s, len, 0)) {
+				skip_errno(C_MSEAL, "mseal", "mseal()");
+				break;
+			}
+			/* The unsealed ends go as before. */
+			publish(A_MSEAL, s, len);
+			if (munmap(p, page_size) || munmap(s + len, page_size))
+				fail(C_MSEAL, "munmap next to a sealed range: %s", strerror(errno));
+			sealed[nr++] = s;
+		} else {
+			s = sealed[rand_r(&seed) % nr];
+			publish(A_MSEAL, s, len);
+			fill_pages(s, 2, 1, gen);
+		}
+		check_sealed(s, len, gen);
+		atomic_fetch_add(&ops[C_MSEAL], 1);
+		pause_between_rounds();
+	}
+	publish(A_MSEAL, NULL, 0);
+	return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* guard: guard regions installed in a range being faulted               */
+
+#define MADV_GUARD_INSTALL	102
+#define MADV_GUARD_REMOVE	103
+#define GUARD_PAGES	16
+
+static void *guarder(void *arg)
+{
+	size_t len = GUARD_PAGES * page_size;
+	char *p = map_isolated(len);
+	unsigned int seed = 11;
+	sigjmp_buf jb;
+	volatile int k;
+	u64 gen = 0;
+
+	(void)arg;
+	publish(A_GUARD, p, len);
+	segv_jump = &jb;
+	while (go_on(C_GUARD)) {
+		int start = rand_r(&seed) % GUARD_PAGES;
+		int n = 1 + rand_r(&seed) % (GUARD_PAGES - start), i;
+		char *g = p + (size_t)start * page_size;
+
+		fill_pages(p, GUARD_PAGES, 1, ++gen);
+		if (madvise(g, (size_t)n * page_size, MADV_GUARD_INSTALL)) {
+			skip_errno(C_GUARD, "madvise_guard", "madvise(MADV_GUARD_INSTALL)");
+			break;
+		}
+		for (k = 0; k < n; k++) {
+			volatile bool segv = true;
+
+			if (!sigsetjmp(jb, 1)) {
+				(void)get((u64 *)(g + (size_t)k * page_size));
+				segv = false;
+			}
+			if ((u64)segv != want(C_GUARD, 1))
+				fail(C_GUARD, "a read of guard page %d: %s", start + k,
+				     segv ? "SIGSEGV" : "no SIGSEGV");
+		}
+		for (i = 0; i < GUARD_PAGES; i++)
+			if (i < start || i >= start + n)
+				check_pages(C_GUARD, "beside the guard", p + (size_t)i * page_size,
+					    1, i + 1, gen);
+		if (madvise(g, (size_t)n * page_size, MADV_GUARD_REMOVE))
+			fail(C_GUARD, "MADV_GUARD_REMOVE: %s", strerror(errno));
+		check_fill(C_GUARD, "guard removed", g, (size_t)n * page_size, 0);
+		atomic_fetch_add(&ops[C_GUARD], 1);
+		pause_between_rounds();
+	}
+	segv_jump = NULL;
+	publish(A_GUARD, NULL, 0);
+	return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* process_madvise: on the own pidfd, across ranges being faulted         */
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open	434
+#endif
+#ifndef SYS_process_madvise
+#define SYS_process_madvise	440
+#endif
+
+static void *pmadviser(void *arg)
+{
+	static const struct advice pm_advices[] = {
+		{ "cold", 20, false, false },
+		{ "pageout", 21, false, false },
+		{ "collapse", 25, false, false },
+	};
+	bool off[ARRAY_SIZE(pm_advices)] = { false };
+	int n = HPAGE_SIZE / page_size, pidfd, nr_off = 0;
+	char *p = map_hpage_aligned();
+	unsigned int seed = 12, a;
+	u64 gen = 0;
+
+	(void)arg;
+	pidfd = syscall(SYS_pidfd_open, getpid(), 0);
+	if (pidfd < 0) {
+		skip_errno(C_PMADV, "process_madvise", "pidfd_open()");
+		return NULL;
+	}
+	if (madvise(p, HPAGE_SIZE, MADV_DONTFORK))
+		die("madvise(MADV_DONTFORK)");
+	/* Each advice the kernel takes or not, asked with no range (see collapser()). */
+	for (a = 0; a < ARRAY_SIZE(pm_advices); a++) {
+		struct iovec none = { .iov_base = p, .iov_len = 0 };
+		char feature[40];
+
+		if (!syscall(SYS_process_madvise, pidfd, &none, 1, pm_advices[a].advice, 0))
+			continue;
+		if (!unsupported(errno) && errno != EPERM)
+			die("process_madvise");
+		snprintf(feature, sizeof(feature), "%s_process_madvise", pm_advices[a].name);
+		skip_errno(-1, feature, "process_madvise()");
+		off[a] = true;
+		if (++nr_off == (int)ARRAY_SIZE(pm_advices))
+			skip(C_PMADV, "process_madvise", "no advice taken");
+	}
+	publish(A_PMADV, p, HPAGE_SIZE);
+	while (go_on(C_PMADV) && nr_off < (int)ARRAY_SIZE(pm_advices)) {
+		struct iovec iov[3];
+		/* Up to 32 pages each: paging out more holds mmap_lock too long. */
+		int i, cut1 = 1 + rand_r(&seed) % 32, cut2 = n - 1 - rand_r(&seed) % 32;
+
+		a = ++gen % ARRAY_SIZE(pm_advices);
+		if (off[a])
+			continue;
+		fill_pages(p, n, 1, gen);
+		/* Two ranges with a gap between, or the whole huge page for collapse. */
+		iov[0].iov_base = p;
+		iov[0].iov_len = (size_t)cut1 * page_size;
+		iov[1].iov_base = p + (size_t)cut2 * page_size;
+		iov[1].iov_len = (size_t)(n - cut2) * page_size;
+		iov[2].iov_base = p;
+		iov[2].iov_len = HPAGE_SIZE;
+		i = a == 2 ? 2 : 0;	/* collapse: the whole huge page */
+		if (syscall(SYS_process_madvise, pidfd, iov + i, a == 2 ? 1 : 2,
+			    pm_advices[a].advice, 0) < 0 &&
+		    errno != EAGAIN && errno != ENOMEM && errno != EBUSY &&
+		    /* A collapse that lost a race: see collapser(). */
+		    !(errno == EINVAL && a == 2))
+			fail(C_PMADV, "process_madvise(%s): %s", pm_advices[a].name,
+			     strerror(errno));
+		check_pages(C_PMADV, pm_advices[a].name, p, n, 1, gen);
+		atomic_fetch_add(&ops[C_PMADV], 1);
+		pause_between_rounds();
+	}
+	close(pidfd);
+	publish(A_PMADV, NULL, 0);
+	return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* clear_refs and PAGEMAP_SCAN: soft-dirty and present pages as written  */
+
+struct vt_page_region {
+	u64 start, end, categories;
+};
+
+struct vt_pm_scan_arg {
+	u64 size, flags, start, end, walk_end, vec, vec_len, max_pages;
+	u64 category_inverted, category_mask, category_anyof_mask, return_mask;
+};
+
+#define VT_PAGEMAP_SCAN		_IOWR('f', 16, struct vt_pm_scan_arg)
+#define VT_PAGE_IS_PRESENT	(1 << 3)
+#define VT_PAGE_IS_SOFT_DIRTY	(1 << 7)
+#define PM_PAGES	8	/* touched by all; as many after, checked */
+
+/* Write "4" to clear_refs: every soft-dirty bit and VMA flag of the process clears. */
+static bool clear_soft_dirty(void)
+{
+	int fd = open("/proc/self/clear_refs", O_WRONLY);
+	bool ok = fd >= 0 && write(fd, "4", 1) == 1;
+
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+static void *pagemapper(void *arg)
+{
+	size_t len = 2 * PM_PAGES * page_size;
+	char *p = map_isolated(len), *c = p + PM_PAGES * page_size;
+	struct vt_page_region regions[PM_PAGES];
+	bool soft_dirty, scan = true;
+	int pm = open_pagemap(), k;
+	u64 gen = 0;
+
+	(void)arg;
+	/* A new VMA is soft-dirty whole, if the kernel has the bit at all. */
+	fill(c, page_size, 1);
+	soft_dirty = pagemap_of(pm, c) & PM_SOFT_DIRTY;
+	if (!soft_dirty)
+		skip(C_CLEAR_REFS, "clear_refs",
+		     "pagemap shows no soft-dirty bit on a new mapping (no CONFIG_MEM_SOFT_DIRTY)");
+	publish(A_PAGEMAP, p, PM_PAGES * page_size);
+	while ((scan && go_on(C_PAGEMAP_SCAN)) || (soft_dirty && go_on(C_CLEAR_REFS))) {
+		struct vt_pm_scan_arg sa = {
+			.size = sizeof(sa), .start = (uintptr_t)c,
+			.end = (uintptr_t)c + PM_PAGES * page_size,
+			.vec = (uintptr_t)regions, .vec_len = PM_PAGES,
+			.category_mask = VT_PAGE_IS_PRESENT,
+			.return_mask = VT_PAGE_IS_PRESENT | VT_PAGE_IS_SOFT_DIRTY };
+		bool written[PM_PAGES], found[PM_PAGES] = { false };
+		int nr;
+
+		gen++;
+		if (madvise(c, PM_PAGES * page_size, MADV_DONTNEED))
+			die("madvise(MADV_DONTNEED)");
+		if (soft_dirty && !clear_soft_dirty()) {
+			skip_errno(C_CLEAR_REFS, "clear_refs",
+				   "write of 4 to /proc/self/clear_refs");
+			soft_dirty = false;
+		}
+		for (k = 0; soft_dirty && k < PM_PAGES; k++)
+			if (!!(pagemap_of(pm, c + (size_t)k * page_size) & PM_SOFT_DIRTY) !=
+			    want(C_CLEAR_REFS, 0))
+				fail(C_CLEAR_REFS, "page %d soft-dirty after clear_refs", k);
+		for (k = 0; k < PM_PAGES; k++) {
+			written[k] = (k + gen) % 3 == 0;
+			if (written[k])
+				fill(c + (size_t)k * page_size, page_size, pattern(k + 1, gen));
+		}
+		if (soft_dirty) {
+			for (k = 0; k < PM_PAGES; k++) {
+				u64 e = pagemap_of(pm, c + (size_t)k * page_size);
+
+				if (!!(e & PM_SOFT_DIRTY) != want(C_CLEAR_REFS, written[k]))
+					fail(C_CLEAR_REFS, "page %d %swritten, soft-dirty bit %s",
+					     k, written[k] ? "" : "not ",
+					     written[k] ? "clear" : "set");
+			}
+			atomic_fetch_add(&ops[C_CLEAR_REFS], 1);
+		}
+		if (scan) {
+			nr = ioctl(pm, VT_PAGEMAP_SCAN, &sa);
+			if (nr < 0 && unsupported(errno)) {
+				skip_errno(C_PAGEMAP_SCAN, "pagemap_scan", "ioctl(PAGEMAP_SCAN)");
+				scan = false;
+			} else if (nr < 0) {
+				fail(C_PAGEMAP_SCAN, "ioctl(PAGEMAP_SCAN): %s", strerror(errno));
+			}
+			while (nr-- > 0) {
+				u64 a;
+
+				if (soft_dirty && !(regions[nr].categories & VT_PAGE_IS_SOFT_DIRTY))
+					fail(C_PAGEMAP_SCAN, "written pages found not soft-dirty");
+				for (a = regions[nr].start; a < regions[nr].end; a += page_size)
+					if (a >= sa.start && a < sa.end)
+						found[(a - sa.start) / page_size] = true;
+			}
+			for (k = 0; scan && k < PM_PAGES; k++)
+				if (found[k] != want(C_PAGEMAP_SCAN, written[k]))
+					fail(C_PAGEMAP_SCAN, "page %d %swritten, %sfound present",
+					     k, written[k] ? "" : "not ", found[k] ? "" : "not ");
+		}
+		for (k = 0; k < PM_PAGES; k++)
+			check_fill(scan ? C_PAGEMAP_SCAN : C_CLEAR_REFS, "scanned page",
+				   c + (size_t)k * page_size, page_size,
+				   written[k] ? pattern(k + 1, gen) : 0);
+		if (scan)
+			atomic_fetch_add(&ops[C_PAGEMAP_SCAN], 1);
+		pause_between_rounds();
+		if (!scan && !soft_dirty)
+			break;
+	}
+	publish(A_PAGEMAP, NULL, 0);
+	close(pm);
+	return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Whole VMAs: mlock, mprotect and madvise on exact VMA boundaries, so    */
+/* that no split write-locks first and the caller's own                 */
+/* vma_start_write() (mlock_fixup, mprotect_fixup, madvise_update_vma)  */
+/* is the one that counts                                               */
+
+#define WHOLE_SLOTS	4
+#define WHOLE_PAGES	4
+
+struct whole {
+	int cls, area;
+	char *slot[WHOLE_SLOTS];
+	unsigned int seed;
+	u64 gen;
+};
+
+/* The next slot, filled and shown to the touchers. */
+static char *whole_next(struct whole *w)
+{
+	char *s = w->slot[rand_r(&w->seed) % WHOLE_SLOTS];
+
+	publish(w->area, s, WHOLE_PAGES * page_size);
+	fill_pages(s, WHOLE_PAGES, 1, ++w->gen);
+	return s;
+}
+
+static void whole_init(struct whole *w, int cls, int area)
+{
+	int i;
+
+	w->cls = cls;
+	w->area = area;
+	w->seed = 13 + cls;
+	w->gen = 0;
+	for (i = 0; i < WHOLE_SLOTS; i++)
+		w->slot[i] = map_isolated(WHOLE_PAGES * page_size);
+}
+
+static void *mlock_whole(void *arg)
+{
+	size_t len = WHOLE_PAGES * page_size;
+	unsigned char vec[WHOLE_PAGES];
+	struct whole w;
+	int i;
+
+	(void)arg;
+	whole_init(&w, C_MLOCK_WHOLE, A_MLOCK_WHOLE);
+	while (go_on(C_MLOCK_WHOLE)) {
+		char *s = whole_next(&w);
+
+		if (madvise(s, len, MADV_DONTNEED))
+			die("madvise(MADV_DONTNEED)");
+		fill_pages(s, WHOLE_PAGES / 2, 1, w.gen);
+		if (mlock(s, len)) {
+			if (errno == ENOMEM || errno == EPERM) {
+				skip_errno(C_MLOCK_WHOLE, "mlock_whole", "mlock()");
+				break;
+			}
+			die("mlock");
+		}
+		if (mincore(s, len, vec))
+			die("mincore");
+		for (i = 0; i < WHOLE_PAGES; i++)
+			if ((vec[i] & 1) != want(C_MLOCK_WHOLE, 1))
+				fail(C_MLOCK_WHOLE, "page %d of an mlock()ed VMA not present", i);
+		check_pages(C_MLOCK_WHOLE, "mlock()ed", s, WHOLE_PAGES / 2, 1, w.gen);
+		check_fill(C_MLOCK_WHOLE, "mlock()ed, never written",
+			   s + len / 2, len / 2, 0);
+		if (munlock(s, len))
+			die("munlock");
+		atomic_fetch_add(&ops[C_MLOCK_WHOLE], 1);
+		pause_between_rounds();
+	}
+	publish(A_MLOCK_WHOLE, NULL, 0);
+	return NULL;
+}
+
+static void *mprotect_whole(void *arg)
+{
+	size_t len = WHOLE_PAGES * page_size;
+	struct whole w;
+
+	(void)arg;
+	whole_init(&w, C_MPROTECT_WHOLE, A_MPROTECT_WHOLE);
+	while (go_on(C_MPROTECT_WHOLE)) {
+		char *s = whole_next(&w);
+		int prot = PROT_READ | PROT_WRITE | (w.gen & 1 ? PROT_EXEC : 0);
+
+		if (mprotect(s, len, prot))
+			fail(C_MPROTECT_WHOLE, "mprotect: %s", strerror(errno));
+		check_pages(C_MPROTECT_WHOLE, "mprotect()ed", s, WHOLE_PAGES, 1, w.gen);
+		atomic_fetch_add(&ops[C_MPROTECT_WHOLE], 1);
+		pause_between_rounds();
+	}
+	publish(A_MPROTECT_WHOLE, NULL, 0);
+	return NULL;
+}
+
+static void *madvise_whole(void *arg)
+{
+	size_t len = WHOLE_PAGES * page_size;
+	bool off[NR_ADVICES] = { false };
+	struct whole w;
+
+	(void)arg;
+	whole_init(&w, C_MADVISE_WHOLE, A_MADVISE_WHOLE);
+	while (go_on(C_MADVISE_WHOLE)) {
+		unsigned int a = (w.gen + 1) % NR_ADVICES;
+		const struct advice *adv = &advices[a];
+		char *s;
+
+		/* userfaultfd: uffd_ops registers whole VMAs already. */
+		if (off[a] || adv->advice == -2) {
+			w.gen++;
+			continue;
+		}
+		s = whole_next(&w);
+		fill(s, len, w.gen);	/* one value, as check_advice() wants */
+		if (advise(adv, s, len, w.gen)) {
+			if (advice_refused(adv)) {
+				off[a] = true;
+				continue;
+			}
+			if (errno != EAGAIN && errno != ENOMEM) {
+				fail(C_MADVISE_WHOLE, "madvise(%s): %s", adv->name,
+				     strerror(errno));
+				continue;
+			}
+		}
+		check_advice(C_MADVISE_WHOLE, adv, s, len, s, len, w.gen);
+		atomic_fetch_add(&ops[C_MADVISE_WHOLE], 1);
+		pause_between_rounds();
+	}
+	publish(A_MADVISE_WHOLE, NULL, 0);
+	return NULL;
+}
+
+/* ------------------------------------------------------------------ */
 /* touch: faults at random pages of every range, where they may be moving */
 
 static void *toucher(void *arg)
@@ -1171,16 +2449,52 @@ static const struct kind {
 	{ "mlock", mlocker, NULL },
 	{ "procmaps", procmaps, NULL },
 	{ "mapschurn", mapschurn, NULL },
+	{ "collapse", collapser, NULL },
+	{ "collapse", collapse_dropper, NULL },
+	{ "uffd_ops", uffd_ops, NULL },
+	{ "numa", numa_mover, NULL },
+	{ "ksm", ksm_merger, NULL },
+	{ "swap", swapper, NULL },
+	{ "hugetlb", hugetlber, NULL },
+	{ "mseal", sealer, NULL },
+	{ "guard", guarder, NULL },
+	{ "process_madvise", pmadviser, NULL },
+	{ "pagemap", pagemapper, NULL },
+	{ "mlock_whole", mlock_whole, NULL },
+	{ "mprotect_whole", mprotect_whole, NULL },
+	{ "madvise_whole", madvise_whole, NULL },
 	{ "touch", toucher, NULL },
 	{ "touch", toucher, NULL },
 };
 
 #define NR_KINDS	ARRAY_SIZE(kinds)
 
+/*
+ * Every thread waits at the start line until all are made: each
+ * pthread_create() maps a stack, and on a slow guest the threads already
+ * running (mprotect, fork, collapse...) would keep the main thread's mmap()
+ * waiting for mmap_lock so long that the run never really began.
+ */
+static pthread_barrier_t start_line;
+static struct start {
+	void *(*body)(void *arg);
+	void *arg;
+} starts[MAX_THREADS];
+
+static void *start_thread(void *arg)
+{
+	struct start *st = arg;
+
+	pthread_barrier_wait(&start_line);
+	return st->body(st->arg);
+}
+
 /* The classes each kind checks, for -k: a class whose kind is off is not run. */
 static const char *const class_kind[NR_CLASSES] = {
 	"writer", "fork", "mprotect", "mremap", "mremap", "munmap", "newmap",
-	"growsdown", "madvise", "mlock", "procmaps", "procmaps", "procmaps", "touch",
+	"growsdown", "madvise", "mlock", "procmaps", "procmaps", "procmaps", "collapse",
+	"uffd_ops", "numa", "ksm", "swap", "hugetlb", "mseal", "guard", "process_madvise",
+	"pagemap", "pagemap", "mlock_whole", "mprotect_whole", "madvise_whole", "touch",
 };
 
 static int number(const char *opt, const char *s, int min, int max)
@@ -1327,7 +2641,7 @@ int main(int argc, char **argv)
 						(int)strcspn(s, ","), s);
 					exit(2);
 				}
-				sabotage |= 1u << i;
+				sabotage |= 1ULL << i;
 			}
 			break;
 		default:
@@ -1346,16 +2660,30 @@ int main(int argc, char **argv)
 	publish(A_MAIN, region, (size_t)nr_pages * page_size);
 	if (!only || in_list(only, "procmaps") || in_list(only, "mapschurn"))
 		setup_maps_slots();
+	for (i = 0; i < (int)NR_KINDS; i++)
+		if (!only || in_list(only, kinds[i].name))
+			n += kinds[i].count ? *kinds[i].count : 1;
+	if (n > MAX_THREADS) {
+		fprintf(stderr, "vmalock_user_stress: %d threads, at most %d\n", n, MAX_THREADS);
+		exit(2);
+	}
+	errno = pthread_barrier_init(&start_line, NULL, n + 1);
+	if (errno)
+		die("pthread_barrier_init");
+	n = 0;
 	for (i = 0; i < (int)NR_KINDS; i++) {
 		if (only && !in_list(only, kinds[i].name))
 			continue;
 		for (j = 0; j < (kinds[i].count ? *kinds[i].count : 1); j++) {
-			errno = pthread_create(&th[n++], NULL, kinds[i].body,
-					       (void *)(intptr_t)(kinds[i].count ? j : i & 1));
+			starts[n].body = kinds[i].body;
+			starts[n].arg = (void *)(intptr_t)(kinds[i].count ? j : i & 1);
+			errno = pthread_create(&th[n], NULL, start_thread, &starts[n]);
+			n++;
 			if (errno)
 				die("pthread_create");
 		}
 	}
+	pthread_barrier_wait(&start_line);
 	sleep(seconds);
 	atomic_store(&stop, true);
 	/* Grace for classes that have not run once yet: as long again, plus 5 s. */
@@ -1379,8 +2707,10 @@ int main(int argc, char **argv)
 		printf(" %s=%ld", class_name[i], atomic_load(&ops[i]));
 		total_fails += atomic_load(&fails[i]);
 	}
-	printf(" touch_segv=%ld maps_overlaps=%ld skips=%ld failed=", atomic_load(&touch_segv),
-	       atomic_load(&maps_overlaps), atomic_load(&nr_skips));
+	printf(" touch_segv=%ld maps_overlaps=%ld collapsed=%ld ksm_merged=%ld swapped_out=%ld",
+	       atomic_load(&touch_segv), atomic_load(&maps_overlaps), atomic_load(&collapsed),
+	       atomic_load(&ksm_merged), atomic_load(&swapped_out));
+	printf(" skips=%ld failed=", atomic_load(&nr_skips));
 	for (i = 0, j = 0; i < NR_CLASSES; i++)
 		if (atomic_load(&fails[i]))
 			printf("%s%s", j++ ? "," : "", class_name[i]);

@@ -146,6 +146,36 @@ VMALOCK-RESULTS-END run=broken-x
 		self.assertIn('no scenario ran', p.stdout)
 		self.assertEqual(self.run_script(log).returncode, 0)
 
+	def test_missing_kernel_feature(self):
+		# What this kernel lacks is skipped by name, and the run goes on.
+		skip01 = 'patch 0001 (export of __vma_exclude_readers_for_detach) not in this kernel'
+		skip03 = 'vma_lock tracepoints (patch 0003) not in this kernel: a and b not checked'
+		text = GOOD.replace('1..2', '1..3').replace('ok 2 b', f'ok 2 b # SKIP {skip01}') \
+			.replace('VMALOCK-RESULTS-END', f'ok 3 sysmon # SKIP {skip03}\nVMALOCK-RESULTS-END')
+		res = parse_text(text)
+		self.assertEqual(results.sysmon_skipped(res), skip03)
+		judged = [(t['name'], v, why) for t, v, why in results.verdicts(res, 'pass')]
+		self.assertEqual(judged, [('a', 'PASS', ''), ('b', 'SKIP', skip01),
+					  ('sysmon', 'SKIP', skip03)])
+		self.assertEqual(results.run_verdict(res, 'pass'),
+				 (True, '1 passed, 0 failed, 2 skipped'))
+		# A broken variant whose scenarios all need what is missing: not
+		# run, by name; one that only the system-wide monitor catches:
+		# skipped, while its other invariants are still required.
+		broken = text.replace('ok 1 a', 'ok 1 a # SKIP vma_start_write_killable() not in this kernel')
+		met, why = results.run_verdict(parse_text(broken), 'fail')
+		self.assertTrue(met)
+		self.assertIn('broken variant not run: patch 0001', why)
+		res = parse_text(text.replace('ok 2 b # SKIP', 'ok 2 c # SKIP'))
+		judged = results.verdicts(res, 'fail', {'a': ['sys_rw_exclusion']})
+		self.assertEqual(judged[0][1:], ('SKIP', f'caught only by sysmon: {skip03}'))
+		self.assertTrue(results.run_verdict(res, 'fail', {'a': ['sys_rw_exclusion']})[0])
+		judged = results.verdicts(res, 'fail', {'a': ['sys_rw_exclusion', 'rw_exclusion']})
+		self.assertEqual(judged[0][1:], ('FAIL', 'passed'))
+		# Skipped for another reason, nothing ran: not caught.
+		self.assertFalse(results.run_verdict(parse_text(
+			broken.replace('not in this kernel', 'failed')), 'fail')[0])
+
 	def test_malformed(self):
 		# (also: outputs of an earlier good attempt are removed)
 		self.assertEqual(self.run_script(fixture('pass.log')).returncode, 0)

@@ -312,3 +312,41 @@ VMALOCK-RESULTS-END run=kunit
 
 if __name__ == '__main__':
 	unittest.main()
+
+
+GROUPS = os.path.join(HERE, '..', 'scripts', 'vmalock', 'groups.py')
+
+
+class GroupsTest(unittest.TestCase):
+	"""groups.py: the verdict table of test.sh --generations."""
+
+	def summary(self, d, text):
+		os.makedirs(d)
+		with open(os.path.join(d, 'summary.txt'), 'w') as f:
+			f.write(text)
+
+	def test_table(self):
+		with tempfile.TemporaryDirectory() as tmp:
+			self.summary(os.path.join(tmp, 'a'), 'PASS no-kernel-splat\nPASS real/mirror\n'
+				     'SKIP real/detach_free (patch 0001 (export of x) not in this kernel)\n'
+				     'PASS kunit/vmalock/refcnt\nFAIL broken-r1/detach_free (NOT caught)\n'
+				     'PASS broken-r2/rw_exclusion ([rw_exclusion] after 3 ms)\n')
+			self.summary(os.path.join(tmp, 'b'), 'PASS no-kernel-splat\nPASS real/mirror\n'
+				     'PASS user/stress\n')
+			p = subprocess.run([sys.executable, GROUPS, f'7.2={tmp}/a', f'7.3={tmp}/b',
+					    f'none={tmp}/c'], capture_output=True, text=True)
+		self.assertEqual(p.returncode, 0, p.stderr)
+		rows = {line.split()[0]: line.split()[1:] for line in p.stdout.splitlines()[1:-1]}
+		self.assertEqual(rows['real'], ['1/0/1', '1/0/0', 'no', 'summary'])
+		self.assertEqual(rows['broken'], ['1/1/0', '-', 'no', 'summary'])
+		self.assertEqual(rows['kunit'], ['1/0/0', '-', 'no', 'summary'])
+		self.assertEqual(rows['user'], ['-', '1/0/0', 'no', 'summary'])
+		self.assertEqual(rows['boot'], ['1/0/0', '1/0/0', 'no', 'summary'])
+		self.assertEqual(rows['total'], ['4/1/1', '3/0/0', 'no', 'summary'])
+		self.assertEqual(p.stdout.splitlines()[1].split()[0], 'real')
+
+	def test_usage(self):
+		for args in ([], ['nolabel'], ['=dir']):
+			p = subprocess.run([sys.executable, GROUPS] + args, capture_output=True, text=True)
+			self.assertEqual(p.returncode, 2)
+			self.assertIn('usage: groups.py LABEL=DIR', p.stderr)

@@ -272,7 +272,7 @@ static int vt_find_broken(const char *name)
 struct vt_result {
 	enum vt_scn scn;
 	bool skipped;
-	char skip_reason[96];
+	char skip_reason[160];	/* a missing feature, simulated, fits */
 	u64 time_ms;
 	u64 detected_ms;
 	s64 stats[NR_VT_STATS];

@@ -185,10 +185,9 @@ static const struct {
 /* Why feature @f is missing, into @buf of @size. */
 static int vt_feature_missing(int f, char *buf, size_t size)
 {
-	if (vt_features[f].without)
-		return scnprintf(buf, size, "%s (simulated: built with VT_WITHOUT=%s)",
-				 vt_features[f].missing, vt_features[f].name);
-	return scnprintf(buf, size, "%s", vt_features[f].missing);
+	/* No "=" here: the KTAP header's key=value pairs are the features line's. */
+	return scnprintf(buf, size, "%s%s", vt_features[f].missing,
+			 vt_features[f].without ? " (simulated: built with VT_WITHOUT)" : "");
 }
 
 /* The first of the features @needs (BIT(VT_FEAT_*)) the kernel lacks, or -1. */
@@ -902,6 +901,7 @@ static int vt_controller_fn(void *unused)
 	struct vt_result *res;
 	size_t len = 0;
 	int num = 0, n = hweight_long(vt_run_mask) + vt_run_sysmon_skipped;
+	const char *sep;
 	char *buf;
 	int i;
 
@@ -917,6 +917,12 @@ static int vt_controller_fn(void *unused)
 	for (i = 0; i < NR_VT_FEATURES; i++)
 		len += scnprintf(buf + len, VT_RESULTS_SIZE - len, " %s=%d",
 				 vt_features[i].name, vt_features[i].present);
+	for (i = 0, sep = " without="; i < NR_VT_FEATURES; i++)
+		if (vt_features[i].without) {
+			len += scnprintf(buf + len, VT_RESULTS_SIZE - len, "%s%s",
+					 sep, vt_features[i].name);
+			sep = ",";
+		}
 	for (i = 0; i < NR_VT_FEATURES; i++)
 		if (!vt_features[i].present) {
 			len += scnprintf(buf + len, VT_RESULTS_SIZE - len, "\n# vmalock_test: ");

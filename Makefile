@@ -6,6 +6,7 @@
 #   make check             W=1 and sparse (C=1) builds, checkpatch --strict
 #   make run               the main job (scripts/vmalock-run.sh)
 #   make test              the project's tests (scripts/test.sh)
+#   make test-generations  those tests on Linux 7.2 and 7.3 (test.sh --generations)
 #   make bench             benchmarks on the perf kernel (scripts/bench.sh)
 #
 # KDIR defaults to the debug test kernel built by scripts/build-kernel.sh,
@@ -32,7 +33,10 @@ run:
 test:
 	scripts/test.sh
 
+test-generations:
+	scripts/test.sh --generations
+
 bench:
 	scripts/bench.sh
 
-.PHONY: all modules clean check run test bench
+.PHONY: all modules clean check run test test-generations bench

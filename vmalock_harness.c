@@ -157,6 +157,50 @@ const char * const vt_stat_names[NR_VT_STATS] = {
 	[STAT_MAX_WAIT_US] = "max_write_wait_us",
 };
 
+/*
+ * What the kernel built against has (vmalock_compat.h, Kbuild): each name
+ * and value goes in the KTAP header; what needs a missing one is skipped,
+ * by name, with the reason below. @without: built as if the kernel lacked
+ * it (make VT_WITHOUT=name), which the reason then says.
+ */
+#define VT_FEATURE(feat, have, reason) \
+	{ #feat, VT_HAVE_##have, IS_ENABLED(VT_WITHOUT_##have), reason }
+static const struct {
+	const char *name;
+	bool present;
+	bool without;
+	const char *missing;
+} vt_features[NR_VT_FEATURES] = {
+	[VT_FEAT_DETACH_EXPORT] = VT_FEATURE(detach_export, DETACH_EXPORT,
+		"patch 0001 (export of __vma_exclude_readers_for_detach) not in this kernel"),
+	[VT_FEAT_WRITE_KILLABLE] = VT_FEATURE(write_killable, WRITE_KILLABLE,
+		"vma_start_write_killable() not in this kernel"),
+	[VT_FEAT_VMA_LOCK_TRACE] = VT_FEATURE(vma_lock_trace, VMA_LOCK_TRACE,
+		"vma_lock tracepoints (patch 0003) not in this kernel"),
+	/* Nothing here calls it: its absence says /proc maps readers take mmap_lock. */
+	[VT_FEAT_LOCK_NEXT_VMA] = VT_FEATURE(lock_next_vma, LOCK_NEXT_VMA,
+		"lock_next_vma() not in this kernel: /proc maps readers take mmap_lock"),
+};
+
+/* Why feature @f is missing, into @buf of @size. */
+static int vt_feature_missing(int f, char *buf, size_t size)
+{
+	/* No "=" here: the KTAP header's key=value pairs are the features line's. */
+	return scnprintf(buf, size, "%s%s", vt_features[f].missing,
+			 vt_features[f].without ? " (simulated: built with VT_WITHOUT)" : "");
+}
+
+/* The first of the features @needs (BIT(VT_FEAT_*)) the kernel lacks, or -1. */
+static int vt_missing(unsigned long needs)
+{
+	int f;
+
+	for (f = 0; f < NR_VT_FEATURES; f++)
+		if ((needs & BIT(f)) && !vt_features[f].present)
+			return f;
+	return -1;
+}
+
 /* The IDs of vmalock_names.h, lower-cased at load as the names users see. */
 struct vt_name {
 	const char *id;
@@ -227,7 +271,7 @@ static int vt_find_broken(const char *name)
 struct vt_result {
 	enum vt_scn scn;
 	bool skipped;
-	char skip_reason[96];
+	char skip_reason[160];	/* a missing feature, simulated, fits */
 	u64 time_ms;
 	u64 detected_ms;
 	s64 stats[NR_VT_STATS];
@@ -259,6 +303,7 @@ static unsigned long vt_run_mask;
 static enum vt_broken vt_run_broken;
 static u64 vt_run_seed;
 static bool vt_run_sysmon;		/* the run started the system-wide monitor */
+static bool vt_run_sysmon_skipped;	/* asked for, but this kernel cannot */
 static char *vt_results;		/* KTAP of the last run */
 static size_t vt_results_len;
 
@@ -736,10 +781,17 @@ static void vt_run_scenario(enum vt_scn scn, struct vt_result *res)
 {
 	const struct vt_scenario *s = &vt_scenarios[scn];
 	struct vt_ctx *ctx;
-	int err;
+	int err, f;
 
 	memset(res, 0, sizeof(*res));
 	res->scn = scn;
+	f = vt_missing(s->needs);
+	if (f >= 0) {
+		res->skipped = true;
+		vt_feature_missing(f, res->skip_reason, sizeof(res->skip_reason));
+		pr_warn("%s: skipped: %s\n", vt_scn_name(scn), res->skip_reason);
+		return;
+	}
 	ctx = kzalloc_obj(*ctx);
 	if (!ctx) {
 		vt_skip(res, "out of memory", -ENOMEM);
@@ -848,7 +900,8 @@ static int vt_controller_fn(void *unused)
 {
 	struct vt_result *res;
 	size_t len = 0;
-	int num = 0, n = hweight_long(vt_run_mask);
+	int num = 0, n = hweight_long(vt_run_mask) + vt_run_sysmon_skipped;
+	const char *sep;
 	char *buf;
 	int i;
 
@@ -857,10 +910,25 @@ static int vt_controller_fn(void *unused)
 	if (!buf || !res)
 		goto out;
 	len += scnprintf(buf + len, VT_RESULTS_SIZE - len,
-			 "KTAP version 1\n# vmalock_test: kernel=%s broken=%s duration_ms=%d seed=%llu readers=%d writers=%d detachers=%d vmas=%d hold_us=%d onoff_ms=%d sysmon=%d\n1..%d\n",
+			 "KTAP version 1\n# vmalock_test: kernel=%s broken=%s duration_ms=%d seed=%llu readers=%d writers=%d detachers=%d vmas=%d hold_us=%d onoff_ms=%d sysmon=%d\n# vmalock_test: features",
 			 init_utsname()->release, vt_broken_name(vt_run_broken), duration_ms,
 			 vt_run_seed, readers, writers, detachers, vmas, hold_us, onoff_ms,
-			 vt_run_sysmon, n);
+			 vt_run_sysmon);
+	for (i = 0; i < NR_VT_FEATURES; i++)
+		len += scnprintf(buf + len, VT_RESULTS_SIZE - len, " %s=%d",
+				 vt_features[i].name, vt_features[i].present);
+	for (i = 0, sep = " without="; i < NR_VT_FEATURES; i++)
+		if (vt_features[i].without) {
+			len += scnprintf(buf + len, VT_RESULTS_SIZE - len, "%s%s",
+					 sep, vt_features[i].name);
+			sep = ",";
+		}
+	for (i = 0; i < NR_VT_FEATURES; i++)
+		if (!vt_features[i].present) {
+			len += scnprintf(buf + len, VT_RESULTS_SIZE - len, "\n# vmalock_test: ");
+			len += vt_feature_missing(i, buf + len, VT_RESULTS_SIZE - len);
+		}
+	len += scnprintf(buf + len, VT_RESULTS_SIZE - len, "\n1..%d\n", n);
 	for (i = 0; i < NR_SCNS; i++) {
 		if (!(vt_run_mask & BIT(i)))
 			continue;
@@ -875,6 +943,13 @@ static int vt_controller_fn(void *unused)
 		len += vt_format_result(buf + len, VT_RESULTS_SIZE - len, ++num, res);
 		if (verbose >= 2)
 			pr_info("%s done\n", vt_scn_name(i));
+	}
+	/* The system-wide checks, which every scenario's line shows when they ran. */
+	if (vt_run_sysmon_skipped) {
+		len += scnprintf(buf + len, VT_RESULTS_SIZE - len, "ok %d sysmon # SKIP ", ++num);
+		len += vt_feature_missing(VT_FEAT_VMA_LOCK_TRACE, buf + len, VT_RESULTS_SIZE - len);
+		len += scnprintf(buf + len, VT_RESULTS_SIZE - len, ": %s and %s not checked\n",
+				 vt_inv_names[INV_SYS_EXCLUSION], vt_inv_names[INV_SYS_DETACH]);
 	}
 	/* Which kernel paths took the write lock during the run, and how often. */
 	if (vt_run_sysmon)
@@ -996,12 +1071,14 @@ static int vt_start(const char *spec)
 	err = vt_parse_run(spec, b, &mask);
 	if (err)
 		goto out;
-	if (sysmon) {
+	/* Without the tracepoints the run goes on, and says sysmon was skipped. */
+	vt_run_sysmon = sysmon && vt_features[VT_FEAT_VMA_LOCK_TRACE].present;
+	if (vt_run_sysmon) {
 		err = vt_sysmon_start();
 		if (err)
 			goto out;
 	}
-	vt_run_sysmon = sysmon;
+	vt_run_sysmon_skipped = sysmon && !vt_run_sysmon;
 	vt_run_broken = b;
 	vt_run_mask = mask;
 	vt_run_seed = seed ?: get_random_u64();

@@ -31,7 +31,7 @@
  * A broken copy of an operation the kernel traces emits the event the real
  * one emits (patches/0003), so that the system-wide monitor sees it too.
  */
-#ifdef VT_HAVE_VMA_LOCK_TRACE
+#if VT_HAVE_VMA_LOCK_TRACE
 #include <trace/events/vma_lock.h>
 
 static __always_inline void vt_trace_write_locked(struct vm_area_struct *vma)
@@ -143,10 +143,27 @@ static void vt_write_lock(struct vm_area_struct *vma)
 	vma_start_write(vma);
 }
 
+/*
+ * vma_mark_detached() calls the slow path patches/0001 exports; without the
+ * export the scenarios that detach are skipped (vt_features[]).
+ */
+#if VT_HAVE_DETACH_EXPORT
 static void vt_detach(struct vm_area_struct *vma)
 {
 	vma_mark_detached(vma);
 }
+#else
+#define vt_detach	NULL
+#endif
+
+#if VT_HAVE_WRITE_KILLABLE
+static int vt_write_killable(struct vm_area_struct *vma)
+{
+	return vma_start_write_killable(vma);
+}
+#else
+#define vt_write_killable	NULL	/* killable_writer is skipped */
+#endif
 
 static void vt_write_lock_mmap(struct mm_struct *mm)
 {
@@ -213,7 +230,7 @@ static void vt_unlock_wake(struct vm_area_struct *vma, bool never)
 	struct mm_struct *mm = vma->vm_mm;
 	unsigned int newcnt;
 
-#ifdef VT_HAVE_VMA_LOCK_TRACE
+#if VT_HAVE_VMA_LOCK_TRACE
 	__vma_lock_trace_read_unlocked(vma);	/* as vma_end_read() does */
 #endif
 	__vma_lockdep_release_read(vma);
@@ -244,6 +261,7 @@ static bool vt_speculate_no_retry(struct mm_struct *mm, unsigned int seq)
  * A killed vma_start_write_killable() that leaves readers excluded (the
  * flag it added is not taken back), as a bug in its error path would.
  */
+#if VT_HAVE_WRITE_KILLABLE
 static int vt_write_killable_leak(struct vm_area_struct *vma)
 {
 	int ret = vma_start_write_killable(vma);
@@ -252,11 +270,14 @@ static int vt_write_killable_leak(struct vm_area_struct *vma)
 		refcount_add(VM_REFCNT_EXCLUDE_READERS_FLAG, &vma->vm_refcnt);
 	return ret;
 }
+#else
+#define vt_write_killable_leak	NULL	/* killable_writer is skipped */
+#endif
 
 /* R5: marks the VMA write-locked without waiting for readers to drain. */
 static void vt_write_lock_no_wait(struct vm_area_struct *vma)
 {
-	if (__is_vma_write_locked(vma))
+	if (vt_is_vma_write_locked(vma))
 		return;
 	WRITE_ONCE(vma->vm_lock_seq, __vma_raw_mm_seqnum(vma));
 	vt_trace_write_locked(vma);
@@ -390,7 +411,7 @@ static const struct vt_lock_ops vt_real_ops = {
 	.unlock_mmap = vt_write_unlock,
 	.downgrade_mmap = vt_write_downgrade,
 	.speculate_retry = mmap_lock_speculate_retry,
-	.write_vma_killable = vma_start_write_killable,
+	.write_vma_killable = vt_write_killable,
 };
 
 /* What each variant replaces. */

@@ -874,7 +874,7 @@ static void vt_killable_writer_step(struct vt_worker *w)
 	vma = vma_lookup(mm, vt_vma_addr(0));
 	ret = vma ? ctx->ops->write_vma_killable(vma) : 0;
 	if (ret == -EINTR) {
-		bool locked = __is_vma_write_locked(vma);
+		bool locked = vt_is_vma_write_locked(vma);
 
 		vt_count(ctx, STAT_KILLED);
 		cnt = refcount_read(&vma->vm_refcnt);
@@ -1508,6 +1508,7 @@ const struct vt_scenario vt_scenarios[NR_SCNS] = {
 			   { "dt", vt_detacher_step, .count = &detachers, .use_mm = true },
 			   { "st", vt_straggler_step } },
 		.coverage = vt_detach_coverage,
+		.needs = BIT(VT_FEAT_DETACH_EXPORT),
 		.needs_free_probe = true,
 	},
 	[SCN_BULK_RELEASE] = {
@@ -1541,6 +1542,7 @@ const struct vt_scenario vt_scenarios[NR_SCNS] = {
 			   { "kw", vt_killable_writer_step, vt_killable_writer_start },
 			   { "kill", vt_killer_step } },
 		.coverage = vt_killable_coverage,
+		.needs = BIT(VT_FEAT_WRITE_KILLABLE),
 	},
 	[SCN_FAULT_PATH] = {
 		.desc = "faults under the per-VMA lock while VMAs change and notifiers register",

@@ -65,7 +65,7 @@ const char * const vt_sys_count_names[NR_VT_SYS_COUNTS] = {
 	[VT_SYS_MEMORY_ERRORS] = "sys_memory_errors",
 };
 
-#ifdef VT_HAVE_VMA_LOCK_TRACE
+#if VT_HAVE_VMA_LOCK_TRACE
 
 #include <linux/kfence.h>
 #include <trace/events/error_report.h>

@@ -20,6 +20,7 @@
 #include <linux/prandom.h>
 #include <linux/spinlock.h>
 
+#include "vmalock_compat.h"
 #include "vmalock_monitor.h"
 
 /* ---------------------------------------------------------------------- */
@@ -340,6 +341,7 @@ struct vt_scenario {
 	const char *(*coverage)(struct vt_ctx *ctx);
 	/* A whole scenario in one call, instead of roles (no workers). */
 	void (*run)(struct vt_ctx *ctx);
+	unsigned long needs;	/* BIT(VT_FEAT_*): skipped by name without them */
 	bool needs_free_probe;
 	bool has_vmstat;	/* report the vma_lock_* events of /proc/vmstat */
 	bool only_named;	/* not part of "all" */

@@ -9,11 +9,78 @@
 # splats (scripts/vmalock/known-splats.json) are counted apart, not failures.
 #
 # Usage: test.sh [vmalock-run.sh options], e.g. --duration-ms 5000
+#        test.sh --generations [vmalock-run.sh options]: all of the above once
+#        per kernel generation (KVER=7.2, then KVER=7.3), each into its own
+#        results directory DIR/<X.Y> (DIR: --out, default
+#        results/generations-<timestamp>), then a verdict table of each
 # Exit status: 0 if every test passed, 1 if any failed, 2 on bad usage (the
 # options and KDIR are checked first, by vmalock-run.sh --check-args).
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
+GENERATIONS="7.2 7.3"
+
+# One line per generation, then each one's checks that did not pass.
+generations_table() { # base directory
+	local g dir kv n
+	printf '%-10s  %-24s  %6s  %6s  %7s  %6s  %s\n' \
+		generation kernel passed failed skipped time verdict
+	for g in $GENERATIONS; do
+		dir=$1/$g
+		kv=$(cat "$dir/kernel-version" 2>/dev/null || echo '?')
+		n=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$dir.log" 2>/dev/null | tail -1)
+		printf '%-10s  %-24s  %6s  %6s  %7s  %6s  %s\n' "$g" "$kv" \
+			"${n%% passed*}" "$(echo "$n" | sed -n 's/.* \([0-9]*\) failed$/\1/p')" \
+			"$(grep -c '^SKIP' "$dir/summary.txt" 2>/dev/null)" "$(cat "$dir.time")s" \
+			"$([ "$(cat "$dir.rc")" -eq 0 ] && echo PASS || echo FAIL)"
+	done
+	echo
+	# shellcheck disable=SC2046
+	python3 "$top/scripts/vmalock/groups.py" $(for g in $GENERATIONS; do echo "$g=$1/$g"; done)
+	for g in $GENERATIONS; do
+		echo "== $g: checks not passed (judge.py's $1/$g/summary.txt)"
+		grep -v '^PASS' "$1/$g/summary.txt" 2>/dev/null || echo "(none, or no summary)"
+	done
+}
+
+# --generations (anywhere among the options): this script once per generation.
+generations=0 base="" args=()
+while [ $# -gt 0 ]; do
+	case $1 in
+	--generations) generations=1 ;;
+	--out) [ $# -ge 2 ] && { base=$2; args+=("$1" "$2"); shift; } || args+=("$1") ;;
+	*) args+=("$1") ;;
+	esac
+	shift
+done
+if [ $generations -eq 1 ]; then
+	[ -z "${KDIR:-}${KBUILD:-}${KVER:-}" ] ||
+		{ echo "test: --generations picks each kernel by KVER; unset KDIR, KBUILD and KVER" >&2; exit 2; }
+	for g in $GENERATIONS; do
+		KVER=$g "$top/scripts/vmalock-run.sh" --check-args "${args[@]}" || exit 2
+	done
+	# Each generation's --out is its own directory under this one.
+	rest=() skip=0
+	for a in "${args[@]}"; do
+		if [ $skip -eq 1 ]; then skip=0; continue; fi
+		[ "$a" = --out ] && { skip=1; continue; }
+		rest+=("$a")
+	done
+	base=${base:-$top/results/generations-$(date +%Y%m%d-%H%M%S)}
+	mkdir -p "$base" || exit 2
+	rc=0
+	for g in $GENERATIONS; do
+		echo "=== generation $g: KVER=$g test.sh --out $base/$g"
+		st=$SECONDS
+		KVER=$g "$0" "${rest[@]}" --out "$base/$g" 2>&1 | tee "$base/$g.log"
+		echo "${PIPESTATUS[0]}" > "$base/$g.rc"
+		echo $((SECONDS - st)) > "$base/$g.time"
+		[ "$(cat "$base/$g.rc")" -eq 0 ] || rc=1
+	done
+	generations_table "$base" | tee "$base/generations.txt"
+	exit $rc
+fi
+set -- "${args[@]}"
 t0=$SECONDS
 passed=0 failed=0 known=0
 log=$(mktemp)

@@ -108,6 +108,8 @@ CASES = [
 	('test.sh', '', {'KDIR': '{missing}'}, 'not a kernel source tree'),
 	('test.sh', '', {'KDIR': '{old}'}, 'no vma->vm_refcnt'),
 	('test.sh', '', {'KDIR': '{nopatch}'}, '{first_patch} does not apply'),
+	('test.sh', '--generations', {'KVER': '7.3'}, '--generations picks each kernel by KVER'),
+	('test.sh', '--generations --smp 0', {}, '--smp must be 1..8'),
 
 	('build-kernel.sh', '', {}, 'usage: build-kernel.sh VARIANT (one of: debug kcsan perf)'),
 	('build-kernel.sh', 'debug perf', {}, 'usage: build-kernel.sh VARIANT'),

@@ -148,6 +148,36 @@ VMALOCK-RESULTS-END run=broken-x
 		self.assertIn('no scenario ran', p.stdout)
 		self.assertEqual(self.run_script(log).returncode, 0)
 
+	def test_missing_kernel_feature(self):
+		# What this kernel lacks is skipped by name, and the run goes on.
+		skip01 = 'patch 0001 (export of __vma_exclude_readers_for_detach) not in this kernel'
+		skip03 = 'vma_lock tracepoints (patch 0003) not in this kernel: a and b not checked'
+		text = GOOD.replace('1..2', '1..3').replace('ok 2 b', f'ok 2 b # SKIP {skip01}') \
+			.replace('VMALOCK-RESULTS-END', f'ok 3 sysmon # SKIP {skip03}\nVMALOCK-RESULTS-END')
+		res = parse_text(text)
+		self.assertEqual(results.sysmon_skipped(res), skip03)
+		judged = [(t['name'], v, why) for t, v, why in results.verdicts(res, 'pass')]
+		self.assertEqual(judged, [('a', 'PASS', ''), ('b', 'SKIP', skip01),
+					  ('sysmon', 'SKIP', skip03)])
+		self.assertEqual(results.run_verdict(res, 'pass'),
+				 (True, '1 passed, 0 failed, 2 skipped'))
+		# A broken variant whose scenarios all need what is missing: not
+		# run, by name; one that only the system-wide monitor catches:
+		# skipped, while its other invariants are still required.
+		broken = text.replace('ok 1 a', 'ok 1 a # SKIP vma_start_write_killable() not in this kernel')
+		met, why = results.run_verdict(parse_text(broken), 'fail')
+		self.assertTrue(met)
+		self.assertIn('broken variant not run: patch 0001', why)
+		res = parse_text(text.replace('ok 2 b # SKIP', 'ok 2 c # SKIP'))
+		judged = results.verdicts(res, 'fail', {'a': ['sys_rw_exclusion']})
+		self.assertEqual(judged[0][1:], ('SKIP', f'caught only by sysmon: {skip03}'))
+		self.assertTrue(results.run_verdict(res, 'fail', {'a': ['sys_rw_exclusion']})[0])
+		judged = results.verdicts(res, 'fail', {'a': ['sys_rw_exclusion', 'rw_exclusion']})
+		self.assertEqual(judged[0][1:], ('FAIL', 'passed'))
+		# Skipped for another reason, nothing ran: not caught.
+		self.assertFalse(results.run_verdict(parse_text(
+			broken.replace('not in this kernel', 'failed')), 'fail')[0])
+
 	def test_malformed(self):
 		# (also: outputs of an earlier good attempt are removed)
 		self.assertEqual(self.run_script(fixture('pass.log')).returncode, 0)
@@ -284,3 +314,41 @@ VMALOCK-RESULTS-END run=kunit
 
 if __name__ == '__main__':
 	unittest.main()
+
+
+GROUPS = os.path.join(HERE, '..', 'scripts', 'vmalock', 'groups.py')
+
+
+class GroupsTest(unittest.TestCase):
+	"""groups.py: the verdict table of test.sh --generations."""
+
+	def summary(self, d, text):
+		os.makedirs(d)
+		with open(os.path.join(d, 'summary.txt'), 'w') as f:
+			f.write(text)
+
+	def test_table(self):
+		with tempfile.TemporaryDirectory() as tmp:
+			self.summary(os.path.join(tmp, 'a'), 'PASS no-kernel-splat\nPASS real/mirror\n'
+				     'SKIP real/detach_free (patch 0001 (export of x) not in this kernel)\n'
+				     'PASS kunit/vmalock/refcnt\nFAIL broken-r1/detach_free (NOT caught)\n'
+				     'PASS broken-r2/rw_exclusion ([rw_exclusion] after 3 ms)\n')
+			self.summary(os.path.join(tmp, 'b'), 'PASS no-kernel-splat\nPASS real/mirror\n'
+				     'PASS user/stress\n')
+			p = subprocess.run([sys.executable, GROUPS, f'7.2={tmp}/a', f'7.3={tmp}/b',
+					    f'none={tmp}/c'], capture_output=True, text=True)
+		self.assertEqual(p.returncode, 0, p.stderr)
+		rows = {line.split()[0]: line.split()[1:] for line in p.stdout.splitlines()[1:-1]}
+		self.assertEqual(rows['real'], ['1/0/1', '1/0/0', 'no', 'summary'])
+		self.assertEqual(rows['broken'], ['1/1/0', '-', 'no', 'summary'])
+		self.assertEqual(rows['kunit'], ['1/0/0', '-', 'no', 'summary'])
+		self.assertEqual(rows['user'], ['-', '1/0/0', 'no', 'summary'])
+		self.assertEqual(rows['boot'], ['1/0/0', '1/0/0', 'no', 'summary'])
+		self.assertEqual(rows['total'], ['4/1/1', '3/0/0', 'no', 'summary'])
+		self.assertEqual(p.stdout.splitlines()[1].split()[0], 'real')
+
+	def test_usage(self):
+		for args in ([], ['nolabel'], ['=dir']):
+			p = subprocess.run([sys.executable, GROUPS] + args, capture_output=True, text=True)
+			self.assertEqual(p.returncode, 2)
+			self.assertIn('usage: groups.py LABEL=DIR', p.stderr)

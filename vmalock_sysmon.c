@@ -33,15 +33,22 @@
  * violation is only recorded in the probe (under the one shared lock,
  * which the rare paths take); it is formatted when the harness collects it
  * after the scenario.
+ *
+ * Optionally (struct vt_sys_delay) the probes pause the harness's and the
+ * stressor's tasks at the lock's steps, at random, so that rare
+ * interleavings come up more often; the pauses are seeded and counted.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/hash.h>
 #include <linux/kallsyms.h>
+#include <linux/log2.h>
 #include <linux/mutex.h>
 #include <linux/mm.h>
+#include <linux/prandom.h>
 #include <linux/sched.h>
+#include <linux/sched/clock.h>
 #include <linux/slab.h>
 #include <linux/sort.h>
 #include <linux/stacktrace.h>
@@ -67,6 +74,8 @@ const char * const vt_sys_count_names[NR_VT_SYS_COUNTS] = {
 	[VT_SYS_UNMATCHED] = "sys_unmatched_unlocks",
 	[VT_SYS_OVERFLOW] = "sys_untracked_readers",
 	[VT_SYS_MEMORY_ERRORS] = "sys_memory_errors",
+	[VT_SYS_DELAYS] = "sys_delays",
+	[VT_SYS_DELAY_US] = "sys_delay_us",
 };
 
 #ifdef VT_HAVE_VMA_LOCK_TRACE
@@ -84,6 +93,43 @@ const char * const vt_sys_count_names[NR_VT_SYS_COUNTS] = {
 #define VT_SYS_STACK		8
 #define VT_SYS_RELEASED		256	/* KFENCE VMAs last read-unlocked, a ring */
 #define VT_SYS_SAY_LEN		320	/* one violation, as said on the console */
+
+/*
+ * Where the probes pause when asked to (struct vt_sys_delay), named after
+ * the event they pause at. Patch 0003 has no event before a writer starts
+ * to wait for readers; the closest is mmap_lock_acquire_returned for a
+ * write lock: the writer holds mmap_lock and is about to write-lock VMAs.
+ */
+enum vt_delay_step {
+	VT_DELAY_READ_LOCKED,		/* vma_read_locked: holding the read lock */
+	VT_DELAY_NEXT_VMA,		/* ... taken by lock_next_vma() (/proc maps) */
+	VT_DELAY_READ_REFUSED,		/* vma_read_refused: before the retry or fallback */
+	VT_DELAY_MMAP_WRITE_LOCKED,	/* mmap write lock taken: before vma_start_write() */
+	VT_DELAY_DETACH_BEGIN,		/* vma_detach_begin: before detach waits */
+	VT_DELAY_READ_UNLOCKED,		/* vma_read_unlocked: before the put */
+	NR_VT_DELAY_STEPS
+};
+
+static const char * const vt_delay_step_names[NR_VT_DELAY_STEPS] = {
+	[VT_DELAY_READ_LOCKED] = "read_locked",
+	[VT_DELAY_NEXT_VMA] = "next_vma",
+	[VT_DELAY_READ_REFUSED] = "read_refused",
+	[VT_DELAY_MMAP_WRITE_LOCKED] = "mmap_write_locked",
+	[VT_DELAY_DETACH_BEGIN] = "detach_begin",
+	[VT_DELAY_READ_UNLOCKED] = "read_unlocked",
+};
+
+/*
+ * The tasks that are paused, by the start of their comm: the harness's and
+ * the bench's kthreads (vmalock_ROLE/N, vmalock_ctl, vmalock_bench/N) and
+ * user/vmalock_user_stress ("vmalock_user_st"), and the selftest the
+ * stressor's maps checks follow (tools/testing/selftests/proc), if run in
+ * the guest. Every other task of the guest runs at its own pace.
+ */
+static const char * const vt_delay_comms[] = {
+	"vmalock_",
+	"proc-maps-race",
+};
 
 /* What a reader saw of its VMA when it took the read lock. */
 struct vt_vma_view {
@@ -120,6 +166,7 @@ struct vt_sys_released {
 struct vt_sys_site {
 	unsigned long ip;		/* set last: 0 while the slot is free */
 	enum vt_site_kind kind;
+	bool next_vma;			/* read lock: taken by lock_next_vma() */
 	u64 calls, locked, with_readers, wait_ns, max_wait_ns;
 };
 
@@ -149,6 +196,8 @@ struct vt_sys_cpu {
 	struct hlist_head free;		/* records this CPU hands out */
 	unsigned int nr_free;
 	u64 sites_full;			/* call sites not counted: table full */
+	struct rnd_state rnd;		/* the pauses', seeded per CPU */
+	u64 delays[NR_VT_DELAY_STEPS];
 	struct vt_sys_site sites[VT_SYS_SITES];
 } ____cacheline_aligned_in_smp;
 
@@ -168,6 +217,8 @@ struct vt_sys {
 	atomic_long_t held;		/* read locks recorded now */
 	unsigned long held_max;		/* ... at most (a racy maximum) */
 	u64 taken[NR_VT_SYS_COUNTS];	/* at the last collection */
+	struct vt_sys_delay delay;
+	unsigned long probes;		/* attached: BIT(enum vt_sys_probe) */
 	struct vt_sys_cpu *cpu;		/* nr_cpu_ids of them */
 };
 
@@ -378,6 +429,22 @@ static void vt_sys_no_reader(struct vt_sys *s, struct vm_area_struct *vma, unsig
 		vt_sys_report(s, &f);
 }
 
+/* Whether the read lock of this call stack was taken by lock_next_vma(). */
+static bool vt_sys_via_next_vma(void)
+{
+	unsigned long stack[VT_SYS_STACK];
+	char sym[KSYM_SYMBOL_LEN];
+	unsigned int i, n;
+
+	n = stack_trace_save(stack, VT_SYS_STACK, 0);
+	for (i = 0; i < n; i++) {
+		sprint_symbol_no_offset(sym, stack[i]);
+		if (strstarts(sym, "lock_next_vma"))
+			return true;
+	}
+	return false;
+}
+
 /* Count a call at @ip in this CPU's table; interrupts off. */
 static struct vt_sys_site *vt_sys_count_site(struct vt_sys *s, struct vt_sys_cpu *c,
 					     enum vt_site_kind kind, unsigned long ip,
@@ -392,6 +459,9 @@ static struct vt_sys_site *vt_sys_count_site(struct vt_sys *s, struct vt_sys_cpu
 			break;
 		if (!site->ip) {
 			site->kind = kind;
+			/* Only the pauses tell lock_next_vma()'s read locks apart. */
+			site->next_vma = kind == VT_SITE_READ && s->delay.rate &&
+					 vt_sys_via_next_vma();
 			/* Published with its kind: vt_sysmon_report() reads it. */
 			smp_store_release(&site->ip, ip);
 			break;
@@ -421,20 +491,74 @@ static void vt_sys_count(struct vt_sys *s, enum vt_sys_count what, u64 n)
 }
 
 /* ---------------------------------------------------------------------- */
+/* Pauses */
+
+static bool vt_sys_delay_task(void)
+{
+	int i;
+
+	if (!in_task())
+		return false;
+	for (i = 0; i < ARRAY_SIZE(vt_delay_comms); i++)
+		if (!strncmp(current->comm, vt_delay_comms[i], strlen(vt_delay_comms[i])))
+			return true;
+	return false;
+}
+
+/*
+ * At @step, pause the current task one time in s->delay.rate, for a random
+ * 1..max_us microseconds, log-uniform: as many pauses of 1-2 us as of
+ * 512-1023, so that both the windows a few instructions wide and those a
+ * context switch wide come up. A busy wait: the probe may run in atomic
+ * context (under RCU, a spinlock of the caller's), and a pause there is the
+ * point.
+ */
+static void vt_sys_delay(struct vt_sys *s, enum vt_delay_step step)
+{
+	struct vt_sys_cpu *c;
+	unsigned long flags;
+	u32 us = 0;
+
+	if (!s->delay.rate || !vt_sys_delay_task())
+		return;
+	local_irq_save(flags);
+	c = vt_sys_this_cpu(s);
+	if (!(prandom_u32_state(&c->rnd) % s->delay.rate)) {
+		u32 octave = 1U << (prandom_u32_state(&c->rnd) % (ilog2(s->delay.max_us) + 1));
+
+		us = min(octave + prandom_u32_state(&c->rnd) % octave, s->delay.max_us);
+		vt_sys_add(&c->delays[step], 1);
+		vt_sys_add(&c->counts[VT_SYS_DELAYS], 1);
+		vt_sys_add(&c->counts[VT_SYS_DELAY_US], us);
+	}
+	local_irq_restore(flags);
+	/* Timed on the clock: udelay() trusts a calibration that a loaded host can skew. */
+	if (us) {
+		u64 end = local_clock() + us * NSEC_PER_USEC;
+
+		while (local_clock() < end)
+			cpu_relax();
+	}
+}
+
+/* ---------------------------------------------------------------------- */
 /* The probes */
 
-static void vt_probe_read_locked(void *data, struct vm_area_struct *vma, unsigned long ip)
+static void vt_probe_vma_read_locked(void *data, struct vm_area_struct *vma, unsigned long ip)
 {
 	struct vt_sys *s = data;
 	struct vt_sys_bucket *b;
+	struct vt_sys_site *site;
 	struct vt_sys_reader *r;
 	struct vt_sys_cpu *c;
 	unsigned long flags;
+	bool next_vma;
 
 	local_irq_save(flags);
 	c = vt_sys_this_cpu(s);
 	vt_sys_add(&c->counts[VT_SYS_READS], 1);
-	vt_sys_count_site(s, c, VT_SITE_READ, ip, true, false, 0);
+	site = vt_sys_count_site(s, c, VT_SITE_READ, ip, true, false, 0);
+	next_vma = site && site->next_vma;
 	r = vt_sys_get_record(s, c);
 	if (r) {
 		r->vma = vma;
@@ -460,14 +584,16 @@ static void vt_probe_read_locked(void *data, struct vm_area_struct *vma, unsigne
 		if (held > READ_ONCE(s->held_max))
 			WRITE_ONCE(s->held_max, held);
 	}
+	vt_sys_delay(s, next_vma ? VT_DELAY_NEXT_VMA : VT_DELAY_READ_LOCKED);
 }
 
-static void vt_probe_read_refused(void *data, struct mm_struct *mm, struct vm_area_struct *vma,
-				  enum vma_read_refusal reason)
+static void vt_probe_vma_read_refused(void *data, struct mm_struct *mm,
+				      struct vm_area_struct *vma, enum vma_read_refusal reason)
 {
 	struct vt_sys *s = data;
 
 	vt_sys_count(s, VT_SYS_REFUSED, 1);
+	vt_sys_delay(s, VT_DELAY_READ_REFUSED);
 }
 
 /* The first field of @b that differs from @a, or NULL. */
@@ -515,7 +641,7 @@ static void vt_sys_released(struct vt_sys *s, struct vm_area_struct *vma, unsign
 	raw_spin_unlock_irqrestore(&s->lock, flags);
 }
 
-static void vt_probe_read_unlocked(void *data, struct vm_area_struct *vma, unsigned long ip)
+static void vt_probe_vma_read_unlocked(void *data, struct vm_area_struct *vma, unsigned long ip)
 {
 	struct vt_sys_bucket *b = NULL;
 	struct vt_sys_first f = {};
@@ -525,6 +651,8 @@ static void vt_probe_read_unlocked(void *data, struct vm_area_struct *vma, unsig
 	unsigned long flags, old, new;
 	const char *field;
 
+	/* Still read-locked and recorded: a writer let in now is caught. */
+	vt_sys_delay(s, VT_DELAY_READ_UNLOCKED);
 	vt_vma_view(vma, &now);
 	local_irq_save(flags);
 	b = vt_sys_vma_bucket(s, vma);
@@ -568,7 +696,7 @@ static void vt_probe_read_unlocked(void *data, struct vm_area_struct *vma, unsig
  * detection is KFENCE's; naming the VMA, the unlock and the invariant is
  * ours. Reports elsewhere are only counted: the console scan fails them.
  */
-static void vt_probe_error_report(void *data, enum error_detector detector, unsigned long id)
+static void vt_probe_error_report_end(void *data, enum error_detector detector, unsigned long id)
 {
 	struct vt_sys_released *rel, *hit = NULL;
 	struct vt_sys_first f = {};
@@ -602,8 +730,8 @@ static void vt_probe_error_report(void *data, enum error_detector detector, unsi
 		vt_sys_say(&f);
 }
 
-static void vt_probe_write_locked(void *data, struct vm_area_struct *vma, unsigned long ip,
-				  bool already, bool waited, u64 wait_ns)
+static void vt_probe_vma_write_locked(void *data, struct vm_area_struct *vma, unsigned long ip,
+				      bool already, bool waited, u64 wait_ns)
 {
 	struct vt_sys *s = data;
 	struct vt_sys_cpu *c;
@@ -618,8 +746,8 @@ static void vt_probe_write_locked(void *data, struct vm_area_struct *vma, unsign
 	vt_sys_no_reader(s, vma, ip, INV_SYS_EXCLUSION);
 }
 
-static void vt_probe_write_lock_killed(void *data, struct vm_area_struct *vma,
-				       unsigned long ip, u64 wait_ns)
+static void vt_probe_vma_write_lock_killed(void *data, struct vm_area_struct *vma,
+					   unsigned long ip, u64 wait_ns)
 {
 	struct vt_sys *s = data;
 	unsigned long flags;
@@ -629,8 +757,13 @@ static void vt_probe_write_lock_killed(void *data, struct vm_area_struct *vma,
 	local_irq_restore(flags);
 }
 
-static void vt_probe_detach_end(void *data, struct vm_area_struct *vma, unsigned long ip,
-				bool waited)
+static void vt_probe_vma_detach_begin(void *data, struct vm_area_struct *vma, unsigned long ip)
+{
+	vt_sys_delay(data, VT_DELAY_DETACH_BEGIN);
+}
+
+static void vt_probe_vma_detach_end(void *data, struct vm_area_struct *vma, unsigned long ip,
+				    bool waited)
 {
 	struct vt_sys *s = data;
 	struct vt_sys_cpu *c;
@@ -658,8 +791,8 @@ static unsigned long vt_sys_waiter_ip(const unsigned long *stack, unsigned int n
 	return 0;
 }
 
-static void vt_probe_mmap_start_locking(void *data, struct mm_struct *mm, bool write,
-					bool trylock)
+static void vt_probe_mmap_lock_start_locking(void *data, struct mm_struct *mm, bool write,
+					     bool trylock)
 {
 	unsigned long stack[VT_SYS_STACK], flags;
 	struct vt_sys_first f = {};
@@ -690,38 +823,99 @@ static void vt_probe_mmap_start_locking(void *data, struct mm_struct *mm, bool w
 	vt_sys_report(s, &f);
 }
 
+/* The writer's step: it holds mmap_lock for writing and is about to write-lock VMAs. */
+static void vt_probe_mmap_lock_acquire_returned(void *data, struct mm_struct *mm, bool write,
+						bool success)
+{
+	if (write && success)
+		vt_sys_delay(data, VT_DELAY_MMAP_WRITE_LOCKED);
+}
+
 /* ---------------------------------------------------------------------- */
 /* Start, stop, collect */
 
 /*
  * The unlock probe first: a read lock recorded while the probes are being
  * attached must have its unlock seen, or its record outlives it (a false
- * lock_order, and a task pointer kept past the task's exit).
+ * lock_order, and a task pointer kept past the task's exit). The probes
+ * that only pause are attached only when there are pauses to make.
  */
-static int vt_sysmon_register(struct vt_sys *s)
+enum vt_sys_probe {
+	VT_PROBE_READ_UNLOCKED,
+	VT_PROBE_READ_LOCKED,
+	VT_PROBE_READ_REFUSED,
+	VT_PROBE_WRITE_LOCKED,
+	VT_PROBE_WRITE_LOCK_KILLED,
+	VT_PROBE_DETACH_END,
+	VT_PROBE_MMAP_START_LOCKING,
+	VT_PROBE_ERROR_REPORT,
+	VT_PROBE_DETACH_BEGIN,		/* the pauses' only, from here on */
+	VT_PROBE_MMAP_ACQUIRED,
+	NR_VT_PROBES
+};
+
+/* In vt_sys_probe(): attach or detach vt_probe_EVENT. */
+#define VT_SYS_PROBE(event) \
+	(on ? register_trace_##event(vt_probe_##event, s) : \
+	      unregister_trace_##event(vt_probe_##event, s))
+
+/* Attach (@on) or detach probe @p. */
+static int vt_sys_probe(struct vt_sys *s, enum vt_sys_probe p, bool on)
 {
-	return register_trace_vma_read_unlocked(vt_probe_read_unlocked, s) ?:
-	       register_trace_vma_read_locked(vt_probe_read_locked, s) ?:
-	       register_trace_vma_read_refused(vt_probe_read_refused, s) ?:
-	       register_trace_vma_write_locked(vt_probe_write_locked, s) ?:
-	       register_trace_vma_write_lock_killed(vt_probe_write_lock_killed, s) ?:
-	       register_trace_vma_detach_end(vt_probe_detach_end, s) ?:
-	       register_trace_mmap_lock_start_locking(vt_probe_mmap_start_locking, s) ?:
-	       register_trace_error_report_end(vt_probe_error_report, s);
+	switch (p) {
+	case VT_PROBE_READ_UNLOCKED:
+		return VT_SYS_PROBE(vma_read_unlocked);
+	case VT_PROBE_READ_LOCKED:
+		return VT_SYS_PROBE(vma_read_locked);
+	case VT_PROBE_READ_REFUSED:
+		return VT_SYS_PROBE(vma_read_refused);
+	case VT_PROBE_WRITE_LOCKED:
+		return VT_SYS_PROBE(vma_write_locked);
+	case VT_PROBE_WRITE_LOCK_KILLED:
+		return VT_SYS_PROBE(vma_write_lock_killed);
+	case VT_PROBE_DETACH_END:
+		return VT_SYS_PROBE(vma_detach_end);
+	case VT_PROBE_MMAP_START_LOCKING:
+		return VT_SYS_PROBE(mmap_lock_start_locking);
+	case VT_PROBE_ERROR_REPORT:
+		return VT_SYS_PROBE(error_report_end);
+	case VT_PROBE_DETACH_BEGIN:
+		return VT_SYS_PROBE(vma_detach_begin);
+	case VT_PROBE_MMAP_ACQUIRED:
+		return VT_SYS_PROBE(mmap_lock_acquire_returned);
+	default:
+		return -EINVAL;
+	}
 }
 
-/* Unregistering a probe that was never registered is harmless. */
+/*
+ * Only the probes attached: the kernel warns of any other. In reverse, so
+ * that the unlock probe goes last.
+ */
 static void vt_sysmon_unregister(struct vt_sys *s)
 {
-	unregister_trace_vma_read_locked(vt_probe_read_locked, s);
-	unregister_trace_vma_read_refused(vt_probe_read_refused, s);
-	unregister_trace_vma_read_unlocked(vt_probe_read_unlocked, s);
-	unregister_trace_vma_write_locked(vt_probe_write_locked, s);
-	unregister_trace_vma_write_lock_killed(vt_probe_write_lock_killed, s);
-	unregister_trace_vma_detach_end(vt_probe_detach_end, s);
-	unregister_trace_mmap_lock_start_locking(vt_probe_mmap_start_locking, s);
-	unregister_trace_error_report_end(vt_probe_error_report, s);
+	int p;
+
+	for (p = NR_VT_PROBES - 1; p >= 0; p--)
+		if (s->probes & BIT(p))
+			vt_sys_probe(s, p, false);
+	s->probes = 0;
 	tracepoint_synchronize_unregister();
+}
+
+static int vt_sysmon_register(struct vt_sys *s)
+{
+	int p, nr = s->delay.rate ? NR_VT_PROBES : VT_PROBE_DETACH_BEGIN, err;
+
+	for (p = 0; p < nr; p++) {
+		err = vt_sys_probe(s, p, true);
+		if (err) {
+			vt_sysmon_unregister(s);
+			return err;
+		}
+		s->probes |= BIT(p);
+	}
+	return 0;
 }
 
 static void vt_sys_free(struct vt_sys *s)
@@ -730,7 +924,7 @@ static void vt_sys_free(struct vt_sys *s)
 	vfree(s);
 }
 
-int vt_sysmon_start(void)
+int vt_sysmon_start(const struct vt_sys_delay *delay)
 {
 	struct vt_sys *s;
 	int i, err;
@@ -755,9 +949,13 @@ int vt_sysmon_start(void)
 		raw_spin_lock_init(&s->tasks[i].lock);
 	for (i = 0; i < VT_SYS_READERS; i++)
 		hlist_add_head(&s->readers[i].by_vma, &s->free);
+	if (delay) {
+		s->delay = *delay;
+		for (i = 0; i < nr_cpu_ids; i++)
+			prandom_seed_state(&s->cpu[i].rnd, delay->seed + i);
+	}
 	err = vt_sysmon_register(s);
 	if (err) {
-		vt_sysmon_unregister(s);
 		vt_sys_free(s);
 		pr_err("sysmon: cannot attach to the vma_lock tracepoints (%d)\n", err);
 		return err;
@@ -880,16 +1078,17 @@ static bool vt_site_merge(struct vt_sys_site *sites, const struct vt_sys_site *x
 
 /*
  * The call sites seen since start, most called first, as KTAP diagnostic
- * lines ("# sysmon: site ..."), at most @max of them, after a summary.
+ * lines ("# sysmon: site ..."), at most @max of them; before them a
+ * summary, and the pauses made.
  */
 size_t vt_sysmon_report(char *buf, size_t size, unsigned int max)
 {
 	struct vt_sys *s = vt_sys;
-	u64 full = 0;
+	u64 full = 0, delays[NR_VT_DELAY_STEPS] = {};
 	struct vt_sys_site *sites, x;
 	unsigned int i, n = 0;
 	size_t len = 0;
-	int cpu;
+	int cpu, k;
 
 	if (!s)
 		return 0;
@@ -900,6 +1099,8 @@ size_t vt_sysmon_report(char *buf, size_t size, unsigned int max)
 		struct vt_sys_cpu *c = &s->cpu[cpu];
 
 		full += READ_ONCE(c->sites_full);
+		for (k = 0; k < NR_VT_DELAY_STEPS; k++)
+			delays[k] += READ_ONCE(c->delays[k]);
 		for (i = 0; i < VT_SYS_SITES; i++) {
 			/* A site's kind is set before its ip (vt_sys_count_site()). */
 			x.ip = smp_load_acquire(&c->sites[i].ip);
@@ -920,8 +1121,17 @@ size_t vt_sysmon_report(char *buf, size_t size, unsigned int max)
 			sites[n++] = sites[i];
 	sort(sites, n, sizeof(*sites), vt_site_cmp, NULL);
 	len += scnprintf(buf + len, size - len,
-			 "# sysmon: call_sites=%u shown=%u not_counted=%llu most_read_locks_held=%lu\n",
-			 n, min(n, max), full, READ_ONCE(s->held_max));
+			 "# sysmon: call_sites=%u shown=%u not_counted=%llu most_read_locks_held=%lu seed=%llu delay_rate=%u delay_max_us=%u delays=%llu delay_us=%llu\n",
+			 n, min(n, max), full, READ_ONCE(s->held_max), s->delay.seed,
+			 s->delay.rate, s->delay.max_us,
+			 vt_sys_sum(s, VT_SYS_DELAYS), vt_sys_sum(s, VT_SYS_DELAY_US));
+	if (s->delay.rate) {
+		len += scnprintf(buf + len, size - len, "# sysmon: delays at");
+		for (k = 0; k < NR_VT_DELAY_STEPS; k++)
+			len += scnprintf(buf + len, size - len, " %s=%llu",
+					 vt_delay_step_names[k], delays[k]);
+		len += scnprintf(buf + len, size - len, "\n");
+	}
 	for (i = 0; i < n && i < max; i++) {
 		const struct vt_sys_site *y = &sites[i];
 
@@ -935,7 +1145,7 @@ size_t vt_sysmon_report(char *buf, size_t size, unsigned int max)
 
 #else /* !VT_HAVE_VMA_LOCK_TRACE */
 
-int vt_sysmon_start(void)
+int vt_sysmon_start(const struct vt_sys_delay *delay)
 {
 	pr_err("sysmon: no vma_lock tracepoints here (patches/0003); sysmon=0 runs without\n");
 	return -EOPNOTSUPP;

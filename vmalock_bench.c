@@ -19,7 +19,9 @@
  *                mmapping and munmapping elsewhere; per-VMA path vs the
  *                mmap_lock path the fault handler falls back to
  *   monitor      the same per-VMA faults with the system-wide monitor
- *                (vmalock_sysmon.c) off and on: what watching costs
+ *                (vmalock_sysmon.c) off and on: what watching costs; and
+ *                on with its pauses at each rate of delays=R:R..: what
+ *                they cost
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": bench: " fmt
@@ -50,6 +52,8 @@
 #define VB_MAP_ADDR	0x80000000UL	/* the mapper's page */
 #define VB_BATCH	64		/* operations between clock reads */
 #define VB_MAX_VALS	11		/* measurements of one item */
+#define VB_MAX_DELAYS	3		/* pause rates of item 6 */
+static_assert(3 + 2 * VB_MAX_DELAYS <= VB_MAX_VALS);
 
 enum vb_mode { VB_PERVMA, VB_MMAP };
 
@@ -80,6 +84,9 @@ struct vb_run {
 static int vb_repeats = 5, vb_ms = 1000, vb_readers;
 #define VB_ITEMS_ALL	0x7e	/* bits 1..6 */
 static unsigned int vb_items = VB_ITEMS_ALL;
+/* Item 6's pause rates (delays=R:R..; struct vt_sys_delay), and their seed. */
+static int vb_delays[VB_MAX_DELAYS], vb_nr_delays;
+static u64 vb_seed;
 
 static DEFINE_MUTEX(vb_mutex);
 static struct task_struct *vb_task;	/* the bench controller */
@@ -578,16 +585,26 @@ static int vb_faults(struct vb_run *run)
 
 /*
  * 6: the per-VMA faults of item 5 with the system-wide monitor off and on,
- * alternated; ratio = off / on, the slowdown watching costs.
+ * alternated; ratio = off / on, the slowdown watching costs. Then with the
+ * monitor's pauses at each of vb_delays[] (each pause 1..1000 us, as the
+ * harness's default), in the same rounds: delay_R and ratio_delay_R.
  */
 static int vb_monitor(struct vb_run *run)
 {
-	int r, on, err;
+	int r, on, err, k, nr = 2 + vb_nr_delays;
+	char name[32];
 
 	for (r = 0; r < vb_repeats; r++)
-		for (on = 0; on < 2; on++) {
+		for (on = 0; on < nr; on++) {
+			struct vt_sys_delay delay = {
+				.rate = on >= 2 ? vb_delays[on - 2] : 0,
+				.max_us = 1000, .seed = vb_seed + r,
+			};
+			/* v[0] off, v[1] on, v[2] off / on, v[3..] pauses */
+			u64 *v = &run->v[on < 2 ? on : on + 1][r];
+
 			if (on) {
-				err = vt_sysmon_start();
+				err = vt_sysmon_start(&delay);
 				if (err == -EOPNOTSUPP) {
 					vb_print("skip monitor: no vma_lock tracepoints\n");
 					return 0;
@@ -595,7 +612,7 @@ static int vb_monitor(struct vb_run *run)
 				if (err)
 					return err;
 			}
-			err = vb_fault_window(run, VB_PERVMA, &run->v[on][r]);
+			err = vb_fault_window(run, VB_PERVMA, v);
 			if (on)
 				vt_sysmon_stop();
 			if (err)
@@ -605,6 +622,16 @@ static int vb_monitor(struct vb_run *run)
 	vb_emit("monitor", "off", "faults/s", run->v[0], false);
 	vb_emit("monitor", "on", "faults/s", run->v[1], false);
 	vb_emit("monitor", "ratio", "x", run->v[2], true);
+	for (k = 0; k < vb_nr_delays; k++) {
+		u64 *v = run->v[3 + k], *x = run->v[3 + VB_MAX_DELAYS + k];
+
+		for (r = 0; r < vb_repeats; r++)
+			x[r] = v[r] ? div64_u64(run->v[0][r] * 100, v[r]) : 0;
+		scnprintf(name, sizeof(name), "delay_%d", vb_delays[k]);
+		vb_emit("monitor", name, "faults/s", v, false);
+		scnprintf(name, sizeof(name), "ratio_delay_%d", vb_delays[k]);
+		vb_emit("monitor", name, "x", x, true);
+	}
 	return 0;
 }
 
@@ -626,7 +653,11 @@ static int vb_controller_fn(void *unused)
 	vb_print("# vmalock bench: kernel=%s repeats=%d ms=%d readers=%d cpus=%u vmas=%d",
 		 init_utsname()->release, vb_repeats, vb_ms, vb_nr_readers(),
 		 num_online_cpus(), vmas);
-	vb_print(" items=%s\n", items);
+	vb_seed = get_random_u64();
+	vb_print(" items=%s delays=", items);
+	for (item = 0; item < vb_nr_delays; item++)
+		vb_print("%s%d", item ? ":" : "", vb_delays[item]);
+	vb_print("%s seed=%llu\n", vb_nr_delays ? "" : "0", vb_seed);
 	if (!err) {
 		run->mm = mm;
 		kthread_use_mm(mm);
@@ -707,6 +738,23 @@ static int vb_set(char *key, char *val, unsigned int *items)
 		*nums[i].p = n;
 		return 0;
 	}
+	if (!strcmp(key, "delays")) {
+		char *tok;
+
+		vb_nr_delays = 0;
+		if (!strcmp(val, "0"))
+			return 0;
+		while ((tok = strsep(&val, ",:"))) {
+			if (vb_nr_delays == VB_MAX_DELAYS || kstrtoint(tok, 10, &n) || n < 1 ||
+			    n > 1000000) {
+				pr_err("delays=%s: allowed 0 or up to %d rates 1..1000000, :-separated\n",
+				       tok, VB_MAX_DELAYS);
+				return -EINVAL;
+			}
+			vb_delays[vb_nr_delays++] = n;
+		}
+		return 0;
+	}
 	if (!strcmp(key, "items")) {
 		char *tok;
 
@@ -724,14 +772,15 @@ static int vb_set(char *key, char *val, unsigned int *items)
 		}
 		return 0;
 	}
-	pr_err("unknown bench parameter '%s'; allowed: repeats=1..%d ms=10..60000 readers=0..%d (0: CPUs - 1) items=all|N,N.. (N 1..6)\n",
-	       key, VB_MAX_REPEATS, VB_MAX_READERS);
+	pr_err("unknown bench parameter '%s'; allowed: repeats=1..%d ms=10..60000 readers=0..%d (0: CPUs - 1) items=all|N,N.. (N 1..6) delays=0|R:R.. (item 6's pause rates, at most %d)\n",
+	       key, VB_MAX_REPEATS, VB_MAX_READERS, VB_MAX_DELAYS);
 	return -EINVAL;
 }
 
 static ssize_t vb_write(struct file *file, const char __user *ubuf, size_t count, loff_t *ppos)
 {
-	int save[3] = { vb_repeats, vb_ms, vb_readers };
+	int save[3] = { vb_repeats, vb_ms, vb_readers }, nr_delays = vb_nr_delays;
+	int delays[VB_MAX_DELAYS];
 	unsigned int items = vb_items;
 	char buf[128], *p, *tok;
 	int err = 0;
@@ -757,6 +806,7 @@ static ssize_t vb_write(struct file *file, const char __user *ubuf, size_t count
 		mutex_unlock(&vb_mutex);
 		return -EBUSY;
 	}
+	memcpy(delays, vb_delays, sizeof(delays));
 	while (!err && (tok = strsep(&p, " \t\n"))) {
 		char *val;
 
@@ -764,7 +814,7 @@ static ssize_t vb_write(struct file *file, const char __user *ubuf, size_t count
 			continue;
 		val = strchr(tok, '=');
 		if (!val) {
-			pr_err("'%s' is not key=value; allowed: repeats= ms= readers= items=\n",
+			pr_err("'%s' is not key=value; allowed: repeats= ms= readers= items= delays=\n",
 			       tok);
 			err = -EINVAL;
 			break;
@@ -780,6 +830,8 @@ static ssize_t vb_write(struct file *file, const char __user *ubuf, size_t count
 		vb_repeats = save[0];
 		vb_ms = save[1];
 		vb_readers = save[2];
+		memcpy(vb_delays, delays, sizeof(delays));
+		vb_nr_delays = nr_delays;
 		mutex_unlock(&vb_mutex);
 		return err;
 	}

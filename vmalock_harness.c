@@ -51,6 +51,8 @@ int release_timeout_ms = 1000;
 int verbose;
 int onoff_ms;
 int sysmon = 1;
+static int delay_rate;
+static int delay_max_us = 1000;
 static ulong seed;
 static char broken[32] = "none";
 static char run[256];
@@ -77,6 +79,10 @@ module_param(onoff_ms, int, 0444);
 MODULE_PARM_DESC(onoff_ms, "take a CPU offline and back every onoff_ms during a scenario (0: never, 1-60000; CONFIG_HOTPLUG_CPU)");
 module_param(sysmon, int, 0444);
 MODULE_PARM_DESC(sysmon, "1: the system-wide monitor watches every task during a run (vma_lock tracepoints), 0: only the harness's own checks (0-1)");
+module_param(delay_rate, int, 0444);
+MODULE_PARM_DESC(delay_rate, "the system-wide monitor pauses the harness's and the stressor's tasks at one VMA lock step in delay_rate (0: never, 1-1000000; ignored with sysmon=0)");
+module_param(delay_max_us, int, 0444);
+MODULE_PARM_DESC(delay_max_us, "each pause a random 1..delay_max_us us, log-uniform, busy (1-1000)");
 module_param(seed, ulong, 0444);
 MODULE_PARM_DESC(seed, "random seed (0: pick one and report it)");
 module_param_string(broken, broken, sizeof(broken), 0444);
@@ -102,6 +108,8 @@ static const struct vt_param vt_params[] = {
 	{ "verbose", &verbose, 0, 2 },
 	{ "onoff_ms", &onoff_ms, 0, IS_ENABLED(CONFIG_HOTPLUG_CPU) ? 60000 : 0 },
 	{ "sysmon", &sysmon, 0, 1 },
+	{ "delay_rate", &delay_rate, 0, 1000000 },
+	{ "delay_max_us", &delay_max_us, 1, 1000 },
 };
 
 /* ---------------------------------------------------------------------- */
@@ -910,10 +918,10 @@ static int vt_controller_fn(void *unused)
 	if (!buf || !res)
 		goto out;
 	len += scnprintf(buf + len, VT_RESULTS_SIZE - len,
-			 "KTAP version 1\n# vmalock_test: kernel=%s broken=%s duration_ms=%d seed=%llu readers=%d writers=%d detachers=%d vmas=%d hold_us=%d onoff_ms=%d sysmon=%d\n# vmalock_test: features",
+			 "KTAP version 1\n# vmalock_test: kernel=%s broken=%s duration_ms=%d seed=%llu readers=%d writers=%d detachers=%d vmas=%d hold_us=%d onoff_ms=%d sysmon=%d delay_rate=%d delay_max_us=%d\n# vmalock_test: features",
 			 init_utsname()->release, vt_broken_name(vt_run_broken), duration_ms,
 			 vt_run_seed, readers, writers, detachers, vmas, hold_us, onoff_ms,
-			 vt_run_sysmon);
+			 vt_run_sysmon, vt_run_sysmon ? delay_rate : 0, delay_max_us);
 	for (i = 0; i < NR_VT_FEATURES; i++)
 		len += scnprintf(buf + len, VT_RESULTS_SIZE - len, " %s=%d",
 				 vt_features[i].name, vt_features[i].present);
@@ -1071,17 +1079,24 @@ static int vt_start(const char *spec)
 	err = vt_parse_run(spec, b, &mask);
 	if (err)
 		goto out;
+	vt_run_seed = seed ?: get_random_u64();
 	/* Without the tracepoints the run goes on, and says sysmon was skipped. */
 	vt_run_sysmon = sysmon && vt_features[VT_FEAT_VMA_LOCK_TRACE].present;
 	if (vt_run_sysmon) {
-		err = vt_sysmon_start();
+		struct vt_sys_delay delay = {
+			.rate = delay_rate, .max_us = delay_max_us, .seed = vt_run_seed,
+		};
+
+		err = vt_sysmon_start(&delay);
 		if (err)
 			goto out;
+	} else if (delay_rate) {
+		pr_notice("delay_rate=%d ignored: the pauses are the system-wide monitor's (sysmon=0)\n",
+			  delay_rate);
 	}
 	vt_run_sysmon_skipped = sysmon && !vt_run_sysmon;
 	vt_run_broken = b;
 	vt_run_mask = mask;
-	vt_run_seed = seed ?: get_random_u64();
 	vt_stop = false;
 	vt_reap_controller();
 	reinit_completion(&vt_done);
@@ -1205,6 +1220,17 @@ static int vt_params_show(struct seq_file *m, void *v)
 	return 0;
 }
 
+/* The names allowed, from the table. */
+static void vt_pr_unknown_param(const char *key)
+{
+	char names[256];
+	int i, len = 0;
+
+	for (i = 0; i < ARRAY_SIZE(vt_params); i++)
+		len += scnprintf(names + len, sizeof(names) - len, "%s ", vt_params[i].name);
+	pr_err("unknown parameter '%s'; allowed: %sseed broken\n", key, names);
+}
+
 static int vt_set_param(char *key, char *val)
 {
 	int i, v;
@@ -1236,8 +1262,7 @@ static int vt_set_param(char *key, char *val)
 		strscpy(broken, val, sizeof(broken));
 		return 0;
 	}
-	pr_err("unknown parameter '%s'; allowed: readers writers detachers vmas duration_ms hold_us writer_timeout_ms release_timeout_ms verbose onoff_ms seed broken\n",
-	       key);
+	vt_pr_unknown_param(key);
 	return -EINVAL;
 }
 

@@ -24,20 +24,31 @@
  * read lock), how often it ran and how often it found readers to wait for:
  * which kernel paths the run exercised under contention.
  *
- * The probes run in whatever context the lock operation runs in, with
- * preemption off: one raw spinlock guards the records, which come from a
- * pool allocated at start (a full pool is counted, never slept on), and a
- * violation is only recorded there; it is formatted when the harness
- * collects it after the scenario.
+ * The probes run in whatever context the lock operation runs in, maybe
+ * atomic, and inside the lock operations being measured, so they share as
+ * little as they can: the read-lock records are hashed by VMA and by task
+ * into buckets with a lock each, and come from a pool allocated at start
+ * that each CPU draws on in batches (a full pool is counted, never slept
+ * on); counts and call sites are kept per CPU and summed when collected. A
+ * violation is only recorded in the probe (under the one shared lock,
+ * which the rare paths take); it is formatted when the harness collects it
+ * after the scenario.
+ *
+ * Optionally (struct vt_sys_delay) the probes pause the harness's and the
+ * stressor's tasks at the lock's steps, at random, so that rare
+ * interleavings come up more often; the pauses are seeded and counted.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/hash.h>
 #include <linux/kallsyms.h>
+#include <linux/log2.h>
 #include <linux/mutex.h>
 #include <linux/mm.h>
+#include <linux/prandom.h>
 #include <linux/sched.h>
+#include <linux/sched/clock.h>
 #include <linux/slab.h>
 #include <linux/sort.h>
 #include <linux/stacktrace.h>
@@ -63,6 +74,8 @@ const char * const vt_sys_count_names[NR_VT_SYS_COUNTS] = {
 	[VT_SYS_UNMATCHED] = "sys_unmatched_unlocks",
 	[VT_SYS_OVERFLOW] = "sys_untracked_readers",
 	[VT_SYS_MEMORY_ERRORS] = "sys_memory_errors",
+	[VT_SYS_DELAYS] = "sys_delays",
+	[VT_SYS_DELAY_US] = "sys_delay_us",
 };
 
 #if VT_HAVE_VMA_LOCK_TRACE
@@ -73,12 +86,50 @@ const char * const vt_sys_count_names[NR_VT_SYS_COUNTS] = {
 #include <trace/events/vma_lock.h>
 
 #define VT_SYS_READERS		8192	/* read locks held at once, system-wide */
+#define VT_SYS_BATCH		32	/* records a CPU takes from the pool at once */
 #define VT_SYS_VMA_BITS		12
 #define VT_SYS_TASK_BITS	10
 #define VT_SYS_SITES		1024	/* call sites, a power of two */
 #define VT_SYS_STACK		8
 #define VT_SYS_RELEASED		256	/* KFENCE VMAs last read-unlocked, a ring */
 #define VT_SYS_SAY_LEN		320	/* one violation, as said on the console */
+
+/*
+ * Where the probes pause when asked to (struct vt_sys_delay), named after
+ * the event they pause at. Patch 0003 has no event before a writer starts
+ * to wait for readers; the closest is mmap_lock_acquire_returned for a
+ * write lock: the writer holds mmap_lock and is about to write-lock VMAs.
+ */
+enum vt_delay_step {
+	VT_DELAY_READ_LOCKED,		/* vma_read_locked: holding the read lock */
+	VT_DELAY_NEXT_VMA,		/* ... taken by lock_next_vma() (/proc maps) */
+	VT_DELAY_READ_REFUSED,		/* vma_read_refused: before the retry or fallback */
+	VT_DELAY_MMAP_WRITE_LOCKED,	/* mmap write lock taken: before vma_start_write() */
+	VT_DELAY_DETACH_BEGIN,		/* vma_detach_begin: before detach waits */
+	VT_DELAY_READ_UNLOCKED,		/* vma_read_unlocked: before the put */
+	NR_VT_DELAY_STEPS
+};
+
+static const char * const vt_delay_step_names[NR_VT_DELAY_STEPS] = {
+	[VT_DELAY_READ_LOCKED] = "read_locked",
+	[VT_DELAY_NEXT_VMA] = "next_vma",
+	[VT_DELAY_READ_REFUSED] = "read_refused",
+	[VT_DELAY_MMAP_WRITE_LOCKED] = "mmap_write_locked",
+	[VT_DELAY_DETACH_BEGIN] = "detach_begin",
+	[VT_DELAY_READ_UNLOCKED] = "read_unlocked",
+};
+
+/*
+ * The tasks that are paused, by the start of their comm: the harness's and
+ * the bench's kthreads (vmalock_ROLE/N, vmalock_ctl, vmalock_bench/N) and
+ * user/vmalock_user_stress ("vmalock_user_st"), and the selftest the
+ * stressor's maps checks follow (tools/testing/selftests/proc), if run in
+ * the guest. Every other task of the guest runs at its own pace.
+ */
+static const char * const vt_delay_comms[] = {
+	"vmalock_",
+	"proc-maps-race",
+};
 
 /* What a reader saw of its VMA when it took the read lock. */
 struct vt_vma_view {
@@ -89,13 +140,19 @@ struct vt_vma_view {
 };
 
 struct vt_sys_reader {
-	struct hlist_node by_vma;	/* or in the free list */
+	struct hlist_node by_vma;	/* or in a free list */
 	struct hlist_node by_task;
 	struct vm_area_struct *vma;
 	struct task_struct *task;	/* compared, never dereferenced */
 	pid_t pid;
 	unsigned long ip;		/* where the read lock was taken */
 	struct vt_vma_view seen;
+};
+
+/* Records hashed by VMA or by task, under a lock of their own. */
+struct vt_sys_bucket {
+	raw_spinlock_t lock;
+	struct hlist_head head;
 };
 
 /* A read unlock of a VMA that KFENCE guards: touched later, it faults. */
@@ -107,8 +164,9 @@ struct vt_sys_released {
 };
 
 struct vt_sys_site {
-	unsigned long ip;
+	unsigned long ip;		/* set last: 0 while the slot is free */
 	enum vt_site_kind kind;
+	bool next_vma;			/* read lock: taken by lock_next_vma() */
 	u64 calls, locked, with_readers, wait_ns, max_wait_ns;
 };
 
@@ -128,29 +186,57 @@ struct vt_sys_first {
 	u64 after_ns;			/* ... this long after the unlock */
 };
 
-struct vt_sys {
-	raw_spinlock_t lock;
-	struct hlist_head vmas[1 << VT_SYS_VMA_BITS];
-	struct hlist_head tasks[1 << VT_SYS_TASK_BITS];
-	struct hlist_head free;
-	struct vt_sys_reader readers[VT_SYS_READERS];
+/*
+ * What one CPU counts and keeps. Only probes running on it write it, with
+ * interrupts off; the collection reads it at any time, so the counters are
+ * written whole (WRITE_ONCE) and a call site is published by its ip.
+ */
+struct vt_sys_cpu {
+	u64 counts[NR_VT_SYS_COUNTS];
+	struct hlist_head free;		/* records this CPU hands out */
+	unsigned int nr_free;
+	u64 sites_full;			/* call sites not counted: table full */
+	struct rnd_state rnd;		/* the pauses', seeded per CPU */
+	u64 delays[NR_VT_DELAY_STEPS];
 	struct vt_sys_site sites[VT_SYS_SITES];
+} ____cacheline_aligned_in_smp;
+
+struct vt_sys {
+	/* The pool's reserve, the violations, the KFENCE ring: rare paths. */
+	raw_spinlock_t lock;
+	struct hlist_head free;
 	struct vt_sys_released released[VT_SYS_RELEASED];
 	unsigned int nr_released;	/* ever; the ring's next slot modulo its size */
-	unsigned int nr_sites;
-	u64 sites_full;			/* call sites not counted: table full */
-	u64 held_max;			/* most read locks held at once */
-	u64 held;
-	u64 counts[NR_VT_SYS_COUNTS];	/* since start */
-	u64 taken[NR_VT_SYS_COUNTS];	/* at the last collection */
 	u64 inv[NR_INVS];
 	u64 inv_taken[NR_INVS];
 	struct vt_sys_first first;
+
+	struct vt_sys_bucket vmas[1 << VT_SYS_VMA_BITS];
+	struct vt_sys_bucket tasks[1 << VT_SYS_TASK_BITS];
+	struct vt_sys_reader readers[VT_SYS_READERS];
+	atomic_long_t held;		/* read locks recorded now */
+	unsigned long held_max;		/* ... at most (a racy maximum) */
+	u64 taken[NR_VT_SYS_COUNTS];	/* at the last collection */
+	struct vt_sys_delay delay;
+	unsigned long probes;		/* attached: BIT(enum vt_sys_probe) */
+	struct vt_sys_cpu *cpu;		/* nr_cpu_ids of them */
 };
 
 /* The monitor of the run or bench in progress; set and cleared under vt_sys_mutex. */
 static struct vt_sys *vt_sys;
 static DEFINE_MUTEX(vt_sys_mutex);
+
+/* A counter of this CPU's, which the collection reads without a lock. */
+static inline void vt_sys_add(u64 *counter, u64 n)
+{
+	WRITE_ONCE(*counter, *counter + n);
+}
+
+/* The current CPU's part; interrupts are off. */
+static inline struct vt_sys_cpu *vt_sys_this_cpu(struct vt_sys *s)
+{
+	return &s->cpu[smp_processor_id()];
+}
 
 static void vt_vma_view(struct vm_area_struct *vma, struct vt_vma_view *v)
 {
@@ -164,18 +250,9 @@ static void vt_vma_view(struct vm_area_struct *vma, struct vt_vma_view *v)
 	v->anon_vma = vma->anon_vma;
 }
 
-/*
- * Count a violation of @inv by the current task at @ip; the first since the
- * last collection is also recorded (returned, for the caller to complete).
- * Under s->lock.
- */
-static struct vt_sys_first *vt_sys_claim(struct vt_sys *s, enum vt_inv inv, unsigned long ip)
+/* A violation of @inv by the current task at @ip, to be completed and reported. */
+static void vt_sys_violation(struct vt_sys_first *f, enum vt_inv inv, unsigned long ip)
 {
-	struct vt_sys_first *f = &s->first;
-
-	s->inv[inv]++;
-	if (f->set)
-		return NULL;
 	memset(f, 0, sizeof(*f));
 	f->set = true;
 	f->inv = inv;
@@ -183,22 +260,30 @@ static struct vt_sys_first *vt_sys_claim(struct vt_sys *s, enum vt_inv inv, unsi
 	f->ip = ip;
 	f->pid = task_pid_nr(current);
 	get_task_comm(f->comm, current);
-	return f;
 }
 
-/* As vt_sys_claim(), for a violation against the read lock that @r records. */
-static struct vt_sys_first *vt_sys_claim_reader(struct vt_sys *s, enum vt_inv inv,
-						const struct vt_sys_reader *r, unsigned long ip)
+/* As vt_sys_violation(), against the read lock that @r records. */
+static void vt_sys_violation_reader(struct vt_sys_first *f, enum vt_inv inv,
+				    const struct vt_sys_reader *r, unsigned long ip)
 {
-	struct vt_sys_first *f = vt_sys_claim(s, inv, ip);
+	vt_sys_violation(f, inv, ip);
+	f->start = r->seen.start;
+	f->end = r->seen.end;
+	f->reader_ip = r->ip;
+	f->reader_pid = r->pid;
+}
 
-	if (f) {
-		f->start = r->seen.start;
-		f->end = r->seen.end;
-		f->reader_ip = r->ip;
-		f->reader_pid = r->pid;
-	}
-	return f;
+/*
+ * Count violation @f; keep it if it is the first since the last collection.
+ * Returns whether it is, for the caller to say it. Under s->lock.
+ */
+static bool __vt_sys_claim(struct vt_sys *s, const struct vt_sys_first *f)
+{
+	s->inv[f->inv]++;
+	if (s->first.set)
+		return false;
+	s->first = *f;
+	return true;
 }
 
 static void vt_sys_format(const struct vt_sys_first *f, char *buf, size_t size)
@@ -236,9 +321,9 @@ static void vt_sys_format(const struct vt_sys_first *f, char *buf, size_t size)
 }
 
 /*
- * The first violation, said at once and in full, once the lock is dropped:
- * a lock-order bug may deadlock the kernel before the scenario ends and the
- * report is written.
+ * The first violation, said at once and in full, outside every lock of
+ * ours: a lock-order bug may deadlock the kernel before the scenario ends
+ * and the report is written.
  */
 static void vt_sys_say(const struct vt_sys_first *f)
 {
@@ -248,98 +333,267 @@ static void vt_sys_say(const struct vt_sys_first *f)
 	pr_err("sysmon: violation: %s\n", buf);
 }
 
-static struct vt_sys_reader *vt_sys_find(struct vt_sys *s, struct vm_area_struct *vma,
+/* Count violation @f, and say it if it is the first. */
+static void vt_sys_report(struct vt_sys *s, const struct vt_sys_first *f)
+{
+	unsigned long flags;
+	bool first;
+
+	raw_spin_lock_irqsave(&s->lock, flags);
+	first = __vt_sys_claim(s, f);
+	raw_spin_unlock_irqrestore(&s->lock, flags);
+	if (first)
+		vt_sys_say(f);
+}
+
+static struct vt_sys_bucket *vt_sys_vma_bucket(struct vt_sys *s, struct vm_area_struct *vma)
+{
+	return &s->vmas[hash_ptr(vma, VT_SYS_VMA_BITS)];
+}
+
+static struct vt_sys_bucket *vt_sys_task_bucket(struct vt_sys *s, struct task_struct *task)
+{
+	return &s->tasks[hash_ptr(task, VT_SYS_TASK_BITS)];
+}
+
+/* A record of @vma (held by @task, or by anyone if NULL). Under its bucket's lock. */
+static struct vt_sys_reader *vt_sys_find(struct vt_sys_bucket *b, struct vm_area_struct *vma,
 					 struct task_struct *task)
 {
 	struct vt_sys_reader *r;
 
-	hlist_for_each_entry(r, &s->vmas[hash_ptr(vma, VT_SYS_VMA_BITS)], by_vma)
+	hlist_for_each_entry(r, &b->head, by_vma)
 		if (r->vma == vma && (!task || r->task == task))
 			return r;
 	return NULL;
 }
 
-/*
- * A write lock or a detach of @vma returned at @ip: no task may still hold
- * it read-locked (@inv names which). The first violation is copied to @said.
- * Under s->lock.
- */
-static void vt_sys_no_reader(struct vt_sys *s, struct vm_area_struct *vma, unsigned long ip,
-			     enum vt_inv inv, struct vt_sys_first *said)
+/* A free record from this CPU's batch, refilled from the pool; interrupts off. */
+static struct vt_sys_reader *vt_sys_get_record(struct vt_sys *s, struct vt_sys_cpu *c)
 {
-	struct vt_sys_reader *r = vt_sys_find(s, vma, NULL);
-	struct vt_sys_first *f = r ? vt_sys_claim_reader(s, inv, r, ip) : NULL;
+	struct vt_sys_reader *r;
+	int i;
 
-	if (f)
-		*said = *f;
+	if (hlist_empty(&c->free)) {
+		raw_spin_lock(&s->lock);
+		for (i = 0; i < VT_SYS_BATCH && !hlist_empty(&s->free); i++) {
+			r = hlist_entry(s->free.first, struct vt_sys_reader, by_vma);
+			hlist_del(&r->by_vma);
+			hlist_add_head(&r->by_vma, &c->free);
+			c->nr_free++;
+		}
+		raw_spin_unlock(&s->lock);
+	}
+	r = hlist_entry_safe(c->free.first, struct vt_sys_reader, by_vma);
+	if (r) {
+		hlist_del(&r->by_vma);
+		c->nr_free--;
+	}
+	return r;
 }
 
-static void vt_sys_count_site(struct vt_sys *s, enum vt_site_kind kind, unsigned long ip,
-			      bool locked, bool waited, u64 wait_ns)
+/* Give @r back to this CPU's batch, and a batch back to the pool if it grew; irqs off. */
+static void vt_sys_put_record(struct vt_sys *s, struct vt_sys_cpu *c, struct vt_sys_reader *r)
+{
+	hlist_add_head(&r->by_vma, &c->free);
+	if (++c->nr_free < 2 * VT_SYS_BATCH)
+		return;
+	raw_spin_lock(&s->lock);
+	while (c->nr_free > VT_SYS_BATCH) {
+		r = hlist_entry(c->free.first, struct vt_sys_reader, by_vma);
+		hlist_del(&r->by_vma);
+		hlist_add_head(&r->by_vma, &s->free);
+		c->nr_free--;
+	}
+	raw_spin_unlock(&s->lock);
+}
+
+/*
+ * A write lock or a detach of @vma returned at @ip: no task may still hold
+ * it read-locked (@inv names which).
+ */
+static void vt_sys_no_reader(struct vt_sys *s, struct vm_area_struct *vma, unsigned long ip,
+			     enum vt_inv inv)
+{
+	struct vt_sys_bucket *b = vt_sys_vma_bucket(s, vma);
+	struct vt_sys_first f = {};
+	struct vt_sys_reader *r;
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&b->lock, flags);
+	r = vt_sys_find(b, vma, NULL);
+	if (r)
+		vt_sys_violation_reader(&f, inv, r, ip);
+	raw_spin_unlock_irqrestore(&b->lock, flags);
+	if (f.set)
+		vt_sys_report(s, &f);
+}
+
+/* Whether the read lock of this call stack was taken by lock_next_vma(). */
+static bool vt_sys_via_next_vma(void)
+{
+	unsigned long stack[VT_SYS_STACK];
+	char sym[KSYM_SYMBOL_LEN];
+	unsigned int i, n;
+
+	n = stack_trace_save(stack, VT_SYS_STACK, 0);
+	for (i = 0; i < n; i++) {
+		sprint_symbol_no_offset(sym, stack[i]);
+		if (strstarts(sym, "lock_next_vma"))
+			return true;
+	}
+	return false;
+}
+
+/* Count a call at @ip in this CPU's table; interrupts off. */
+static struct vt_sys_site *vt_sys_count_site(struct vt_sys *s, struct vt_sys_cpu *c,
+					     enum vt_site_kind kind, unsigned long ip,
+					     bool locked, bool waited, u64 wait_ns)
 {
 	unsigned int i = hash_long(ip ^ kind, ilog2(VT_SYS_SITES)), n;
 	struct vt_sys_site *site = NULL;
 
 	for (n = 0; n < VT_SYS_SITES; n++, i = (i + 1) & (VT_SYS_SITES - 1)) {
-		site = &s->sites[i];
+		site = &c->sites[i];
 		if (site->ip == ip && site->kind == kind)
 			break;
 		if (!site->ip) {
-			site->ip = ip;
 			site->kind = kind;
-			s->nr_sites++;
+			/* Only the pauses tell lock_next_vma()'s read locks apart. */
+			site->next_vma = kind == VT_SITE_READ && s->delay.rate &&
+					 vt_sys_via_next_vma();
+			/* Published with its kind: vt_sysmon_report() reads it. */
+			smp_store_release(&site->ip, ip);
 			break;
 		}
 	}
 	if (n == VT_SYS_SITES) {
-		s->sites_full++;
-		return;
+		vt_sys_add(&c->sites_full, 1);
+		return NULL;
 	}
-	site->calls++;
-	site->locked += locked;
-	site->with_readers += waited;
-	site->wait_ns += wait_ns;
-	site->max_wait_ns = max(site->max_wait_ns, wait_ns);
+	vt_sys_add(&site->calls, 1);
+	vt_sys_add(&site->locked, locked);
+	vt_sys_add(&site->with_readers, waited);
+	vt_sys_add(&site->wait_ns, wait_ns);
+	if (wait_ns > site->max_wait_ns)
+		WRITE_ONCE(site->max_wait_ns, wait_ns);
+	return site;
+}
+
+/* Count @n of @what on this CPU. */
+static void vt_sys_count(struct vt_sys *s, enum vt_sys_count what, u64 n)
+{
+	unsigned long flags;
+
+	local_irq_save(flags);
+	vt_sys_add(&vt_sys_this_cpu(s)->counts[what], n);
+	local_irq_restore(flags);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Pauses */
+
+static bool vt_sys_delay_task(void)
+{
+	int i;
+
+	if (!in_task())
+		return false;
+	for (i = 0; i < ARRAY_SIZE(vt_delay_comms); i++)
+		if (!strncmp(current->comm, vt_delay_comms[i], strlen(vt_delay_comms[i])))
+			return true;
+	return false;
+}
+
+/*
+ * At @step, pause the current task one time in s->delay.rate, for a random
+ * 1..max_us microseconds, log-uniform: as many pauses of 1-2 us as of
+ * 512-1023, so that both the windows a few instructions wide and those a
+ * context switch wide come up. A busy wait: the probe may run in atomic
+ * context (under RCU, a spinlock of the caller's), and a pause there is the
+ * point.
+ */
+static void vt_sys_delay(struct vt_sys *s, enum vt_delay_step step)
+{
+	struct vt_sys_cpu *c;
+	unsigned long flags;
+	u32 us = 0;
+
+	if (!s->delay.rate || !vt_sys_delay_task())
+		return;
+	local_irq_save(flags);
+	c = vt_sys_this_cpu(s);
+	if (!(prandom_u32_state(&c->rnd) % s->delay.rate)) {
+		u32 octave = 1U << (prandom_u32_state(&c->rnd) % (ilog2(s->delay.max_us) + 1));
+
+		us = min(octave + prandom_u32_state(&c->rnd) % octave, s->delay.max_us);
+		vt_sys_add(&c->delays[step], 1);
+		vt_sys_add(&c->counts[VT_SYS_DELAYS], 1);
+		vt_sys_add(&c->counts[VT_SYS_DELAY_US], us);
+	}
+	local_irq_restore(flags);
+	/* Timed on the clock: udelay() trusts a calibration that a loaded host can skew. */
+	if (us) {
+		u64 end = local_clock() + us * NSEC_PER_USEC;
+
+		while (local_clock() < end)
+			cpu_relax();
+	}
 }
 
 /* ---------------------------------------------------------------------- */
 /* The probes */
 
-static void vt_probe_read_locked(void *data, struct vm_area_struct *vma, unsigned long ip)
+static void vt_probe_vma_read_locked(void *data, struct vm_area_struct *vma, unsigned long ip)
 {
 	struct vt_sys *s = data;
+	struct vt_sys_bucket *b;
+	struct vt_sys_site *site;
 	struct vt_sys_reader *r;
+	struct vt_sys_cpu *c;
 	unsigned long flags;
+	bool next_vma;
 
-	raw_spin_lock_irqsave(&s->lock, flags);
-	s->counts[VT_SYS_READS]++;
-	vt_sys_count_site(s, VT_SITE_READ, ip, true, false, 0);
-	r = hlist_entry_safe(s->free.first, struct vt_sys_reader, by_vma);
+	local_irq_save(flags);
+	c = vt_sys_this_cpu(s);
+	vt_sys_add(&c->counts[VT_SYS_READS], 1);
+	site = vt_sys_count_site(s, c, VT_SITE_READ, ip, true, false, 0);
+	next_vma = site && site->next_vma;
+	r = vt_sys_get_record(s, c);
 	if (r) {
-		hlist_del(&r->by_vma);
 		r->vma = vma;
 		r->task = current;
 		r->pid = task_pid_nr(current);
 		r->ip = ip;
 		vt_vma_view(vma, &r->seen);
-		hlist_add_head(&r->by_vma, &s->vmas[hash_ptr(vma, VT_SYS_VMA_BITS)]);
-		hlist_add_head(&r->by_task, &s->tasks[hash_ptr(current, VT_SYS_TASK_BITS)]);
-		s->held_max = max(s->held_max, ++s->held);
+		b = vt_sys_vma_bucket(s, vma);
+		raw_spin_lock(&b->lock);
+		hlist_add_head(&r->by_vma, &b->head);
+		raw_spin_unlock(&b->lock);
+		b = vt_sys_task_bucket(s, current);
+		raw_spin_lock(&b->lock);
+		hlist_add_head(&r->by_task, &b->head);
+		raw_spin_unlock(&b->lock);
 	} else {
-		s->counts[VT_SYS_OVERFLOW]++;
+		vt_sys_add(&c->counts[VT_SYS_OVERFLOW], 1);
 	}
-	raw_spin_unlock_irqrestore(&s->lock, flags);
+	local_irq_restore(flags);
+	if (r) {
+		unsigned long held = atomic_long_inc_return(&s->held);
+
+		if (held > READ_ONCE(s->held_max))
+			WRITE_ONCE(s->held_max, held);
+	}
+	vt_sys_delay(s, next_vma ? VT_DELAY_NEXT_VMA : VT_DELAY_READ_LOCKED);
 }
 
-static void vt_probe_read_refused(void *data, struct mm_struct *mm, struct vm_area_struct *vma,
-				  enum vma_read_refusal reason)
+static void vt_probe_vma_read_refused(void *data, struct mm_struct *mm,
+				      struct vm_area_struct *vma, enum vma_read_refusal reason)
 {
 	struct vt_sys *s = data;
-	unsigned long flags;
 
-	raw_spin_lock_irqsave(&s->lock, flags);
-	s->counts[VT_SYS_REFUSED]++;
-	raw_spin_unlock_irqrestore(&s->lock, flags);
+	vt_sys_count(s, VT_SYS_REFUSED, 1);
+	vt_sys_delay(s, VT_DELAY_READ_REFUSED);
 }
 
 /* The first field of @b that differs from @a, or NULL. */
@@ -372,48 +626,65 @@ static const char *vt_view_diff(const struct vt_vma_view *a, const struct vt_vma
 	return NULL;
 }
 
-static void vt_probe_read_unlocked(void *data, struct vm_area_struct *vma, unsigned long ip)
+/* A read unlock of a VMA that KFENCE guards, into the ring. */
+static void vt_sys_released(struct vt_sys *s, struct vm_area_struct *vma, unsigned long ip)
 {
-	struct vt_sys_first *f, said = {};
+	struct vt_sys_released *rel;
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&s->lock, flags);
+	rel = &s->released[s->nr_released++ % VT_SYS_RELEASED];
+	rel->vma = vma;
+	rel->ip = ip;
+	rel->pid = task_pid_nr(current);
+	rel->ns = ktime_get_ns();
+	raw_spin_unlock_irqrestore(&s->lock, flags);
+}
+
+static void vt_probe_vma_read_unlocked(void *data, struct vm_area_struct *vma, unsigned long ip)
+{
+	struct vt_sys_bucket *b = NULL;
+	struct vt_sys_first f = {};
 	struct vt_sys *s = data;
 	struct vt_sys_reader *r;
 	struct vt_vma_view now;
 	unsigned long flags, old, new;
 	const char *field;
 
+	/* Still read-locked and recorded: a writer let in now is caught. */
+	vt_sys_delay(s, VT_DELAY_READ_UNLOCKED);
 	vt_vma_view(vma, &now);
-	raw_spin_lock_irqsave(&s->lock, flags);
-	r = vt_sys_find(s, vma, current);
-	if (!r) {		/* taken before the monitor started, or untracked */
-		s->counts[VT_SYS_UNMATCHED]++;
-		goto out;
-	}
-	field = vt_view_diff(&r->seen, &now, &old, &new);
-	if (field) {
-		f = vt_sys_claim_reader(s, INV_STABLE_READ, r, ip);
-		if (f) {
-			f->field = field;
-			f->old = old;
-			f->new = new;
-			said = *f;
+	local_irq_save(flags);
+	b = vt_sys_vma_bucket(s, vma);
+	raw_spin_lock(&b->lock);
+	r = vt_sys_find(b, vma, current);
+	if (r) {
+		field = vt_view_diff(&r->seen, &now, &old, &new);
+		if (field) {
+			vt_sys_violation_reader(&f, INV_STABLE_READ, r, ip);
+			f.field = field;
+			f.old = old;
+			f.new = new;
 		}
+		hlist_del(&r->by_vma);
 	}
-	hlist_del(&r->by_vma);
-	hlist_del(&r->by_task);
-	hlist_add_head(&r->by_vma, &s->free);
-	s->held--;
-out:
-	if (is_kfence_address(vma)) {
-		struct vt_sys_released *rel = &s->released[s->nr_released++ % VT_SYS_RELEASED];
-
-		rel->vma = vma;
-		rel->ip = ip;
-		rel->pid = task_pid_nr(current);
-		rel->ns = ktime_get_ns();
+	raw_spin_unlock(&b->lock);
+	if (r) {
+		b = vt_sys_task_bucket(s, current);
+		raw_spin_lock(&b->lock);
+		hlist_del(&r->by_task);
+		raw_spin_unlock(&b->lock);
+		vt_sys_put_record(s, vt_sys_this_cpu(s), r);
+	} else {	/* taken before the monitor started, or untracked */
+		vt_sys_add(&vt_sys_this_cpu(s)->counts[VT_SYS_UNMATCHED], 1);
 	}
-	raw_spin_unlock_irqrestore(&s->lock, flags);
-	if (said.set)
-		vt_sys_say(&said);
+	local_irq_restore(flags);
+	if (r)
+		atomic_long_dec(&s->held);
+	if (is_kfence_address(vma))
+		vt_sys_released(s, vma, ip);
+	if (f.set)
+		vt_sys_report(s, &f);
 }
 
 /*
@@ -425,81 +696,85 @@ out:
  * detection is KFENCE's; naming the VMA, the unlock and the invariant is
  * ours. Reports elsewhere are only counted: the console scan fails them.
  */
-static void vt_probe_error_report(void *data, enum error_detector detector, unsigned long id)
+static void vt_probe_error_report_end(void *data, enum error_detector detector, unsigned long id)
 {
 	struct vt_sys_released *rel, *hit = NULL;
-	struct vt_sys_first *f, said = {};
+	struct vt_sys_first f = {};
 	struct vt_sys *s = data;
 	unsigned long flags;
 	unsigned int i;
+	bool first = false;
 
 	if (detector != ERROR_DETECTOR_KFENCE && detector != ERROR_DETECTOR_KASAN)
 		return;
 	/* A report from inside one of our own probes must not wait for itself. */
 	if (!raw_spin_trylock_irqsave(&s->lock, flags))
 		return;
-	s->counts[VT_SYS_MEMORY_ERRORS]++;
+	vt_sys_add(&vt_sys_this_cpu(s)->counts[VT_SYS_MEMORY_ERRORS], 1);
 	for (i = 0; i < min_t(unsigned int, s->nr_released, VT_SYS_RELEASED); i++) {
 		rel = &s->released[i];
 		if (id - (unsigned long)rel->vma < sizeof(*rel->vma) &&
 		    (!hit || rel->ns > hit->ns))
 			hit = rel;
 	}
-	f = hit ? vt_sys_claim(s, INV_USE_AFTER_PUT, hit->ip) : NULL;
-	if (f) {
-		f->addr = id;
-		f->start = (unsigned long)hit->vma;
-		f->reader_pid = hit->pid;
-		f->after_ns = f->ns - hit->ns;
-		said = *f;
+	if (hit) {
+		vt_sys_violation(&f, INV_USE_AFTER_PUT, hit->ip);
+		f.addr = id;
+		f.start = (unsigned long)hit->vma;
+		f.reader_pid = hit->pid;
+		f.after_ns = f.ns - hit->ns;
+		first = __vt_sys_claim(s, &f);
 	}
 	raw_spin_unlock_irqrestore(&s->lock, flags);
-	if (said.set)
-		vt_sys_say(&said);
+	if (first)
+		vt_sys_say(&f);
 }
 
-static void vt_probe_write_locked(void *data, struct vm_area_struct *vma, unsigned long ip,
-				  bool already, bool waited, u64 wait_ns)
+static void vt_probe_vma_write_locked(void *data, struct vm_area_struct *vma, unsigned long ip,
+				      bool already, bool waited, u64 wait_ns)
 {
-	struct vt_sys_first said = {};
+	struct vt_sys *s = data;
+	struct vt_sys_cpu *c;
+	unsigned long flags;
+
+	local_irq_save(flags);
+	c = vt_sys_this_cpu(s);
+	vt_sys_add(&c->counts[VT_SYS_WRITES], 1);
+	vt_sys_add(&c->counts[VT_SYS_WAITED], waited);
+	vt_sys_count_site(s, c, VT_SITE_WRITE, ip, !already, waited, wait_ns);
+	local_irq_restore(flags);
+	vt_sys_no_reader(s, vma, ip, INV_SYS_EXCLUSION);
+}
+
+static void vt_probe_vma_write_lock_killed(void *data, struct vm_area_struct *vma,
+					   unsigned long ip, u64 wait_ns)
+{
 	struct vt_sys *s = data;
 	unsigned long flags;
 
-	raw_spin_lock_irqsave(&s->lock, flags);
-	s->counts[VT_SYS_WRITES]++;
-	s->counts[VT_SYS_WAITED] += waited;
-	vt_sys_count_site(s, VT_SITE_WRITE, ip, !already, waited, wait_ns);
-	vt_sys_no_reader(s, vma, ip, INV_SYS_EXCLUSION, &said);
-	raw_spin_unlock_irqrestore(&s->lock, flags);
-	if (said.set)
-		vt_sys_say(&said);
+	local_irq_save(flags);
+	vt_sys_count_site(s, vt_sys_this_cpu(s), VT_SITE_KILLED, ip, false, true, wait_ns);
+	local_irq_restore(flags);
 }
 
-static void vt_probe_write_lock_killed(void *data, struct vm_area_struct *vma,
-				       unsigned long ip, u64 wait_ns)
+static void vt_probe_vma_detach_begin(void *data, struct vm_area_struct *vma, unsigned long ip)
 {
-	struct vt_sys *s = data;
-	unsigned long flags;
-
-	raw_spin_lock_irqsave(&s->lock, flags);
-	vt_sys_count_site(s, VT_SITE_KILLED, ip, false, true, wait_ns);
-	raw_spin_unlock_irqrestore(&s->lock, flags);
+	vt_sys_delay(data, VT_DELAY_DETACH_BEGIN);
 }
 
-static void vt_probe_detach_end(void *data, struct vm_area_struct *vma, unsigned long ip,
-				bool waited)
+static void vt_probe_vma_detach_end(void *data, struct vm_area_struct *vma, unsigned long ip,
+				    bool waited)
 {
-	struct vt_sys_first said = {};
 	struct vt_sys *s = data;
+	struct vt_sys_cpu *c;
 	unsigned long flags;
 
-	raw_spin_lock_irqsave(&s->lock, flags);
-	s->counts[VT_SYS_DETACHES]++;
-	vt_sys_count_site(s, VT_SITE_DETACH, ip, true, waited, 0);
-	vt_sys_no_reader(s, vma, ip, INV_SYS_DETACH, &said);
-	raw_spin_unlock_irqrestore(&s->lock, flags);
-	if (said.set)
-		vt_sys_say(&said);
+	local_irq_save(flags);
+	c = vt_sys_this_cpu(s);
+	vt_sys_add(&c->counts[VT_SYS_DETACHES], 1);
+	vt_sys_count_site(s, c, VT_SITE_DETACH, ip, true, waited, 0);
+	local_irq_restore(flags);
+	vt_sys_no_reader(s, vma, ip, INV_SYS_DETACH);
 }
 
 /* The first frame of @stack outside the tracing code: who waits. */
@@ -516,38 +791,44 @@ static unsigned long vt_sys_waiter_ip(const unsigned long *stack, unsigned int n
 	return 0;
 }
 
-static void vt_probe_mmap_start_locking(void *data, struct mm_struct *mm, bool write,
-					bool trylock)
+static void vt_probe_mmap_lock_start_locking(void *data, struct mm_struct *mm, bool write,
+					     bool trylock)
 {
-	struct vt_sys_first *f, said = {};
-	struct hlist_head *head;
+	unsigned long stack[VT_SYS_STACK], flags;
+	struct vt_sys_first f = {};
+	struct vt_sys_bucket *b;
 	struct vt_sys *s = data;
 	struct vt_sys_reader *r;
-	unsigned long flags;
+	unsigned int n;
 
 	if (trylock)
 		return;
-	head = &s->tasks[hash_ptr(current, VT_SYS_TASK_BITS)];
+	b = vt_sys_task_bucket(s, current);
 	/* Only this task adds its own records: empty means none of ours. */
-	if (hlist_empty(head))
+	if (hlist_empty(&b->head))
 		return;
-	raw_spin_lock_irqsave(&s->lock, flags);
-	hlist_for_each_entry(r, head, by_task) {
-		unsigned long stack[VT_SYS_STACK];
-		unsigned int n;
-
-		if (r->task != current)
-			continue;
-		s->counts[VT_SYS_MMAP_WAITS]++;
-		n = stack_trace_save(stack, VT_SYS_STACK, 0);
-		f = vt_sys_claim_reader(s, INV_LOCK_ORDER, r, vt_sys_waiter_ip(stack, n));
-		if (f)
-			said = *f;
-		break;
+	raw_spin_lock_irqsave(&b->lock, flags);
+	hlist_for_each_entry(r, &b->head, by_task) {
+		if (r->task == current) {
+			vt_sys_violation_reader(&f, INV_LOCK_ORDER, r, 0);
+			break;
+		}
 	}
-	raw_spin_unlock_irqrestore(&s->lock, flags);
-	if (said.set)
-		vt_sys_say(&said);
+	raw_spin_unlock_irqrestore(&b->lock, flags);
+	if (!f.set)
+		return;
+	vt_sys_count(s, VT_SYS_MMAP_WAITS, 1);
+	n = stack_trace_save(stack, VT_SYS_STACK, 0);
+	f.ip = vt_sys_waiter_ip(stack, n);
+	vt_sys_report(s, &f);
+}
+
+/* The writer's step: it holds mmap_lock for writing and is about to write-lock VMAs. */
+static void vt_probe_mmap_lock_acquire_returned(void *data, struct mm_struct *mm, bool write,
+						bool success)
+{
+	if (write && success)
+		vt_sys_delay(data, VT_DELAY_MMAP_WRITE_LOCKED);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -556,35 +837,94 @@ static void vt_probe_mmap_start_locking(void *data, struct mm_struct *mm, bool w
 /*
  * The unlock probe first: a read lock recorded while the probes are being
  * attached must have its unlock seen, or its record outlives it (a false
- * lock_order, and a task pointer kept past the task's exit).
+ * lock_order, and a task pointer kept past the task's exit). The probes
+ * that only pause are attached only when there are pauses to make.
  */
-static int vt_sysmon_register(struct vt_sys *s)
+enum vt_sys_probe {
+	VT_PROBE_READ_UNLOCKED,
+	VT_PROBE_READ_LOCKED,
+	VT_PROBE_READ_REFUSED,
+	VT_PROBE_WRITE_LOCKED,
+	VT_PROBE_WRITE_LOCK_KILLED,
+	VT_PROBE_DETACH_END,
+	VT_PROBE_MMAP_START_LOCKING,
+	VT_PROBE_ERROR_REPORT,
+	VT_PROBE_DETACH_BEGIN,		/* the pauses' only, from here on */
+	VT_PROBE_MMAP_ACQUIRED,
+	NR_VT_PROBES
+};
+
+/* In vt_sys_probe(): attach or detach vt_probe_EVENT. */
+#define VT_SYS_PROBE(event) \
+	(on ? register_trace_##event(vt_probe_##event, s) : \
+	      unregister_trace_##event(vt_probe_##event, s))
+
+/* Attach (@on) or detach probe @p. */
+static int vt_sys_probe(struct vt_sys *s, enum vt_sys_probe p, bool on)
 {
-	return register_trace_vma_read_unlocked(vt_probe_read_unlocked, s) ?:
-	       register_trace_vma_read_locked(vt_probe_read_locked, s) ?:
-	       register_trace_vma_read_refused(vt_probe_read_refused, s) ?:
-	       register_trace_vma_write_locked(vt_probe_write_locked, s) ?:
-	       register_trace_vma_write_lock_killed(vt_probe_write_lock_killed, s) ?:
-	       register_trace_vma_detach_end(vt_probe_detach_end, s) ?:
-	       register_trace_mmap_lock_start_locking(vt_probe_mmap_start_locking, s) ?:
-	       register_trace_error_report_end(vt_probe_error_report, s);
+	switch (p) {
+	case VT_PROBE_READ_UNLOCKED:
+		return VT_SYS_PROBE(vma_read_unlocked);
+	case VT_PROBE_READ_LOCKED:
+		return VT_SYS_PROBE(vma_read_locked);
+	case VT_PROBE_READ_REFUSED:
+		return VT_SYS_PROBE(vma_read_refused);
+	case VT_PROBE_WRITE_LOCKED:
+		return VT_SYS_PROBE(vma_write_locked);
+	case VT_PROBE_WRITE_LOCK_KILLED:
+		return VT_SYS_PROBE(vma_write_lock_killed);
+	case VT_PROBE_DETACH_END:
+		return VT_SYS_PROBE(vma_detach_end);
+	case VT_PROBE_MMAP_START_LOCKING:
+		return VT_SYS_PROBE(mmap_lock_start_locking);
+	case VT_PROBE_ERROR_REPORT:
+		return VT_SYS_PROBE(error_report_end);
+	case VT_PROBE_DETACH_BEGIN:
+		return VT_SYS_PROBE(vma_detach_begin);
+	case VT_PROBE_MMAP_ACQUIRED:
+		return VT_SYS_PROBE(mmap_lock_acquire_returned);
+	default:
+		return -EINVAL;
+	}
 }
 
-/* Unregistering a probe that was never registered is harmless. */
+/*
+ * Only the probes attached: the kernel warns of any other. In reverse, so
+ * that the unlock probe goes last.
+ */
 static void vt_sysmon_unregister(struct vt_sys *s)
 {
-	unregister_trace_vma_read_locked(vt_probe_read_locked, s);
-	unregister_trace_vma_read_refused(vt_probe_read_refused, s);
-	unregister_trace_vma_read_unlocked(vt_probe_read_unlocked, s);
-	unregister_trace_vma_write_locked(vt_probe_write_locked, s);
-	unregister_trace_vma_write_lock_killed(vt_probe_write_lock_killed, s);
-	unregister_trace_vma_detach_end(vt_probe_detach_end, s);
-	unregister_trace_mmap_lock_start_locking(vt_probe_mmap_start_locking, s);
-	unregister_trace_error_report_end(vt_probe_error_report, s);
+	int p;
+
+	for (p = NR_VT_PROBES - 1; p >= 0; p--)
+		if (s->probes & BIT(p))
+			vt_sys_probe(s, p, false);
+	s->probes = 0;
 	tracepoint_synchronize_unregister();
 }
 
-int vt_sysmon_start(void)
+static int vt_sysmon_register(struct vt_sys *s)
+{
+	int p, nr = s->delay.rate ? NR_VT_PROBES : VT_PROBE_DETACH_BEGIN, err;
+
+	for (p = 0; p < nr; p++) {
+		err = vt_sys_probe(s, p, true);
+		if (err) {
+			vt_sysmon_unregister(s);
+			return err;
+		}
+		s->probes |= BIT(p);
+	}
+	return 0;
+}
+
+static void vt_sys_free(struct vt_sys *s)
+{
+	vfree(s->cpu);
+	vfree(s);
+}
+
+int vt_sysmon_start(const struct vt_sys_delay *delay)
 {
 	struct vt_sys *s;
 	int i, err;
@@ -597,13 +937,26 @@ int vt_sysmon_start(void)
 	s = vzalloc(sizeof(*s));
 	if (!s)
 		return -ENOMEM;
+	s->cpu = vzalloc(array_size(nr_cpu_ids, sizeof(*s->cpu)));
+	if (!s->cpu) {
+		vfree(s);
+		return -ENOMEM;
+	}
 	raw_spin_lock_init(&s->lock);
+	for (i = 0; i < ARRAY_SIZE(s->vmas); i++)
+		raw_spin_lock_init(&s->vmas[i].lock);
+	for (i = 0; i < ARRAY_SIZE(s->tasks); i++)
+		raw_spin_lock_init(&s->tasks[i].lock);
 	for (i = 0; i < VT_SYS_READERS; i++)
 		hlist_add_head(&s->readers[i].by_vma, &s->free);
+	if (delay) {
+		s->delay = *delay;
+		for (i = 0; i < nr_cpu_ids; i++)
+			prandom_seed_state(&s->cpu[i].rnd, delay->seed + i);
+	}
 	err = vt_sysmon_register(s);
 	if (err) {
-		vt_sysmon_unregister(s);
-		vfree(s);
+		vt_sys_free(s);
 		pr_err("sysmon: cannot attach to the vma_lock tracepoints (%d)\n", err);
 		return err;
 	}
@@ -621,7 +974,7 @@ void vt_sysmon_stop(void)
 		return;
 	vt_sysmon_unregister(s);
 	vt_sys = NULL;
-	vfree(s);
+	vt_sys_free(s);
 }
 
 bool vt_sysmon_running(void)
@@ -629,10 +982,23 @@ bool vt_sysmon_running(void)
 	return vt_sys;
 }
 
+/* Count @c of every CPU since the monitor started. */
+static u64 vt_sys_sum(struct vt_sys *s, enum vt_sys_count c)
+{
+	u64 sum = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		sum += READ_ONCE(s->cpu[cpu].counts[c]);
+	return sum;
+}
+
 /* Count @c since the monitor started (for coverage hooks). */
 u64 vt_sysmon_total(enum vt_sys_count c)
 {
-	return vt_sys ? READ_ONCE(vt_sys->counts[c]) : 0;
+	struct vt_sys *s = READ_ONCE(vt_sys);
+
+	return s ? vt_sys_sum(s, c) : 0;
 }
 
 /*
@@ -645,19 +1011,21 @@ void vt_sysmon_collect(u64 *inv_count, s64 *counts, char *first, size_t size, u6
 	struct vt_sys *s = vt_sys;
 	struct vt_sys_first f;
 	unsigned long flags;
+	u64 now;
 	int i;
 
 	first[0] = '\0';
 	if (!s)
 		return;
+	for (i = 0; i < NR_VT_SYS_COUNTS; i++) {
+		now = vt_sys_sum(s, i);
+		counts[i] = now - s->taken[i];
+		s->taken[i] = now;
+	}
 	raw_spin_lock_irqsave(&s->lock, flags);
 	for (i = 0; i < NR_INVS; i++) {
 		inv_count[i] += s->inv[i] - s->inv_taken[i];
 		s->inv_taken[i] = s->inv[i];
-	}
-	for (i = 0; i < NR_VT_SYS_COUNTS; i++) {
-		counts[i] = s->counts[i] - s->taken[i];
-		s->taken[i] = s->counts[i];
 	}
 	f = s->first;
 	s->first.set = false;
@@ -682,40 +1050,94 @@ static int vt_site_cmp(const void *a, const void *b)
 }
 
 /*
+ * Add CPU table entry @x into @sites (VT_SYS_SITES slots, hashed as the
+ * CPUs' tables are). Returns false if the table is full.
+ */
+static bool vt_site_merge(struct vt_sys_site *sites, const struct vt_sys_site *x)
+{
+	unsigned int i = hash_long(x->ip ^ x->kind, ilog2(VT_SYS_SITES)), n;
+	struct vt_sys_site *m;
+
+	for (n = 0; n < VT_SYS_SITES; n++, i = (i + 1) & (VT_SYS_SITES - 1)) {
+		m = &sites[i];
+		if (!m->ip) {
+			*m = *x;
+			return true;
+		}
+		if (m->ip == x->ip && m->kind == x->kind) {
+			m->calls += x->calls;
+			m->locked += x->locked;
+			m->with_readers += x->with_readers;
+			m->wait_ns += x->wait_ns;
+			m->max_wait_ns = max(m->max_wait_ns, x->max_wait_ns);
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
  * The call sites seen since start, most called first, as KTAP diagnostic
- * lines ("# sysmon: site ..."), at most @max of them.
+ * lines ("# sysmon: site ..."), at most @max of them; before them a
+ * summary, and the pauses made.
  */
 size_t vt_sysmon_report(char *buf, size_t size, unsigned int max)
 {
 	struct vt_sys *s = vt_sys;
-	struct vt_sys_site *sites;
+	u64 full = 0, delays[NR_VT_DELAY_STEPS] = {};
+	struct vt_sys_site *sites, x;
 	unsigned int i, n = 0;
-	unsigned long flags;
 	size_t len = 0;
-	u64 full, held_max;
+	int cpu, k;
 
 	if (!s)
 		return 0;
-	sites = kvmalloc_array(VT_SYS_SITES, sizeof(*sites), GFP_KERNEL);
+	sites = kvcalloc(VT_SYS_SITES, sizeof(*sites), GFP_KERNEL);
 	if (!sites)
 		return scnprintf(buf, size, "# sysmon: call sites: out of memory\n");
-	raw_spin_lock_irqsave(&s->lock, flags);
+	for_each_possible_cpu(cpu) {
+		struct vt_sys_cpu *c = &s->cpu[cpu];
+
+		full += READ_ONCE(c->sites_full);
+		for (k = 0; k < NR_VT_DELAY_STEPS; k++)
+			delays[k] += READ_ONCE(c->delays[k]);
+		for (i = 0; i < VT_SYS_SITES; i++) {
+			/* A site's kind is set before its ip (vt_sys_count_site()). */
+			x.ip = smp_load_acquire(&c->sites[i].ip);
+			if (!x.ip)
+				continue;
+			x.kind = c->sites[i].kind;
+			x.calls = READ_ONCE(c->sites[i].calls);
+			x.locked = READ_ONCE(c->sites[i].locked);
+			x.with_readers = READ_ONCE(c->sites[i].with_readers);
+			x.wait_ns = READ_ONCE(c->sites[i].wait_ns);
+			x.max_wait_ns = READ_ONCE(c->sites[i].max_wait_ns);
+			if (!vt_site_merge(sites, &x))
+				full += x.calls;
+		}
+	}
 	for (i = 0; i < VT_SYS_SITES; i++)
-		if (s->sites[i].ip)
-			sites[n++] = s->sites[i];
-	full = s->sites_full;
-	held_max = s->held_max;
-	raw_spin_unlock_irqrestore(&s->lock, flags);
+		if (sites[i].ip)
+			sites[n++] = sites[i];
 	sort(sites, n, sizeof(*sites), vt_site_cmp, NULL);
 	len += scnprintf(buf + len, size - len,
-			 "# sysmon: call_sites=%u shown=%u not_counted=%llu most_read_locks_held=%llu\n",
-			 n, min(n, max), full, held_max);
+			 "# sysmon: call_sites=%u shown=%u not_counted=%llu most_read_locks_held=%lu seed=%llu delay_rate=%u delay_max_us=%u delays=%llu delay_us=%llu\n",
+			 n, min(n, max), full, READ_ONCE(s->held_max), s->delay.seed,
+			 s->delay.rate, s->delay.max_us,
+			 vt_sys_sum(s, VT_SYS_DELAYS), vt_sys_sum(s, VT_SYS_DELAY_US));
+	if (s->delay.rate) {
+		len += scnprintf(buf + len, size - len, "# sysmon: delays at");
+		for (k = 0; k < NR_VT_DELAY_STEPS; k++)
+			len += scnprintf(buf + len, size - len, " %s=%llu",
+					 vt_delay_step_names[k], delays[k]);
+		len += scnprintf(buf + len, size - len, "\n");
+	}
 	for (i = 0; i < n && i < max; i++) {
-		const struct vt_sys_site *x = &sites[i];
+		const struct vt_sys_site *y = &sites[i];
 
-		len += scnprintf(buf + len, size - len, VT_SITE_FMT, vt_site_kind_names[x->kind],
-				 x->calls, x->locked, x->with_readers,
-				 div_u64(x->max_wait_ns, NSEC_PER_USEC), (void *)x->ip);
+		len += scnprintf(buf + len, size - len, VT_SITE_FMT, vt_site_kind_names[y->kind],
+				 y->calls, y->locked, y->with_readers,
+				 div_u64(y->max_wait_ns, NSEC_PER_USEC), (void *)y->ip);
 	}
 	kvfree(sites);
 	return len;
@@ -723,7 +1145,7 @@ size_t vt_sysmon_report(char *buf, size_t size, unsigned int max)
 
 #else /* !VT_HAVE_VMA_LOCK_TRACE */
 
-int vt_sysmon_start(void)
+int vt_sysmon_start(const struct vt_sys_delay *delay)
 {
 	pr_err("sysmon: no vma_lock tracepoints here (patches/0003); sysmon=0 runs without\n");
 	return -EOPNOTSUPP;

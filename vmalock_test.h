@@ -138,6 +138,8 @@ enum vt_sys_count {
 	VT_SYS_UNMATCHED,	/* unlocks of read locks it did not see taken */
 	VT_SYS_OVERFLOW,	/* read locks not tracked: record pool full */
 	VT_SYS_MEMORY_ERRORS,	/* KASAN or KFENCE reports, on a VMA or not */
+	VT_SYS_DELAYS,		/* pauses made (struct vt_sys_delay) */
+	VT_SYS_DELAY_US,	/* ... their total length */
 	NR_VT_SYS_COUNTS
 };
 
@@ -153,7 +155,18 @@ enum vt_site_kind {
 extern const char * const vt_sys_count_names[NR_VT_SYS_COUNTS];
 extern const char * const vt_site_kind_names[NR_VT_SITE_KINDS];
 
-int vt_sysmon_start(void);
+/*
+ * Pauses the monitor's probes make at the lock's steps, in the harness's and
+ * the stressor's tasks only, to bring rare interleavings about: one event in
+ * @rate (0: none), each a busy wait of 1..@max_us, drawn from @seed.
+ */
+struct vt_sys_delay {
+	unsigned int rate;
+	unsigned int max_us;
+	u64 seed;
+};
+
+int vt_sysmon_start(const struct vt_sys_delay *delay);
 void vt_sysmon_stop(void);
 bool vt_sysmon_running(void);
 u64 vt_sysmon_total(enum vt_sys_count c);

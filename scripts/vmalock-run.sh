@@ -25,10 +25,19 @@
 #                      main guest, with kunit.enable=1)
 #   --no-user          do not run the user-space stressor (user/)
 #   --bench SPEC       also run the bench mode in the main boot, SPEC its
-#                      parameters: repeats=N,ms=N[,readers=N,items=LIST]
+#                      parameters: repeats=N,ms=N[,readers=N,items=LIST,
+#                      delays=R:R..] (delays: item 6 also with the monitor's
+#                      pauses at each rate, at most 3)
 #                      (scripts/bench.sh is the command for benchmarks)
 #   --duration-ms N    duration of each scenario (default 3000)
 #   --params "K=V ..." further module parameters (see README)
+#   --delay RATE[:MAX_US]  the system-wide monitor pauses the harness's and
+#                      the stressor's tasks at one VMA lock step in RATE,
+#                      each for 1..MAX_US us (default 1000), in every boot's
+#                      runs; 0: no pauses. Default 20, in the main and the
+#                      broken variants' boots only. A run's seed
+#                      (seed= in its results) replays its pauses:
+#                      --params seed=N
 #   --smp N            guest CPUs (default 2)
 #   --accel A          auto (default: KVM only if a probe boot works), tcg, kvm
 #   --out DIR          results directory (default results/<timestamp>)
@@ -54,6 +63,9 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 export CACHE=${CACHE:-$HOME/.cache/vmalock-test}
 variant=debug scenarios=all broken=none real=1 lifecycle=0 kunit=1 user=1
 duration_ms=3000 params="" smp=2 accel=auto out="" bench=""
+# The pauses of the main and broken-variant boots unless --delay says
+# (README, "Pauses"): one step in 20, chosen from measurements there.
+delay_default=20 delay=""
 control_secs=20 leak_cycles=50 soak="" soak_secs=0 soak_ms=3000
 # The one list of scenarios and broken variants (vmalock_names.h).
 names() { python3 "$top/scripts/vmalock/names.py" "$top/vmalock_names.h" "$@"; }
@@ -83,6 +95,7 @@ while [ $# -gt 0 ]; do
 	--bench) value "$@"; bench=$2; shift ;;
 	--duration-ms) value "$@"; int duration_ms "$1" "$2" 10 600000; shift ;;
 	--params) value_or_empty "$@"; params=$2; shift ;;
+	--delay) value "$@"; delay=$2; shift ;;
 	--smp) value "$@"; int smp "$1" "$2" 1 8; shift ;;
 	--accel) value "$@"; accel=$2; shift ;;
 	--out) value "$@"; check_out "$2"; out=$2; shift ;;
@@ -113,6 +126,17 @@ done
 [[ $scenarios =~ ^[a-z_,]+$ ]] || die "--scenarios takes all or a comma-separated list of names"
 nscn=$(names runs "$scenarios") || exit 2
 [[ $params =~ ^[a-z_0-9=\ ]*$ ]] || die "--params takes 'key=value ...' with numeric values"
+# --delay RATE[:MAX_US] as the module's parameters delay_rate, delay_max_us.
+delay_params() { # RATE[:MAX_US] -> "delay_rate=R delay_max_us=M"
+	local d_rate d_max=1000	# not int()'s own names
+	[[ $1 =~ ^[0-9]+(:[0-9]+)?$ ]] ||
+		die "--delay takes RATE[:MAX_US] (RATE 0..1000000, MAX_US 1..1000), got '$1'"
+	int d_rate --delay "${1%%:*}" 0 1000000
+	[[ $1 != *:* ]] || int d_max "--delay MAX_US" "${1#*:}" 1 1000
+	echo "delay_rate=$d_rate delay_max_us=$d_max"
+}
+delay_default=$(delay_params "$delay_default") || exit 2
+[ -z "$delay" ] || delay=$(delay_params "$delay") || exit 2
 # --soak DURATION: N seconds, or Ns, Nm, Nh.
 if [ -n "$soak" ]; then
 	[[ $soak =~ ^([0-9]{1,6})([smh]?)$ ]] ||
@@ -125,7 +149,7 @@ if [ -n "$soak" ]; then
 fi
 # The bench's parameters, with the ranges of scripts/bench.sh's options.
 [[ $bench =~ ^([a-z]+=[0-9a-z:]+(,[a-z]+=[0-9a-z:]+)*)?$ ]] ||
-	die "--bench takes key=value,... (repeats=N,ms=N,readers=N,items=all|N:N..)"
+	die "--bench takes key=value,... (repeats=N,ms=N,readers=N,items=all|N:N..,delays=0|R:R..)"
 for kv in ${bench//,/ }; do
 	case ${kv%%=*} in
 	repeats) int unused "--bench repeats" "${kv#*=}" 1 100 ;;
@@ -133,7 +157,10 @@ for kv in ${bench//,/ }; do
 	readers) int unused "--bench readers" "${kv#*=}" 0 64 ;;
 	items) [[ ${kv#*=} =~ ^(all|[1-6](:[1-6])*)$ ]] ||
 		die "--bench items must be all or a :-separated list of 1..6, got '${kv#*=}'" ;;
-	*) die "--bench: unknown key '${kv%%=*}'; allowed: repeats ms readers items" ;;
+	delays) [[ ${kv#*=} =~ ^(0|[0-9]+(:[0-9]+){0,2})$ ]] ||
+		die "--bench delays must be 0 or up to 3 rates 1..1000000, :-separated, got '${kv#*=}'"
+		[ "${kv#*=}" = 0 ] || for r in ${kv//:/ }; do int unused "--bench delays" "${r#delays=}" 1 1000000; done ;;
+	*) die "--bench: unknown key '${kv%%=*}'; allowed: repeats ms readers items delays" ;;
 	esac
 done
 bench=$(echo "$bench" | sed -E 's/(^|,)(repeats|ms|readers)=0*([0-9])/\1\2=\3/g')
@@ -255,7 +282,12 @@ boot_timeout() { # number of scenario runs
 qemu_boot() { # name accel runs timeout [kernel arguments]
 	local name=$1 acc=$2 runs=$3 limit=$4 dir=$out/$1 append rc=0 qpid
 	append="console=ttyS0 panic=-1 loglevel=6 numa=fake=2 vt.runs=$runs vt.scenarios=$scenarios ${5:-}"
-	append+=" vt.params=duration_ms=$duration_ms${params:+,${params// /,}}"
+	# The default pauses in the main boot and the broken variants' (whose
+	# catches must hold under them); --params after them: a delay_rate
+	# there wins.
+	local p="${delay:-$([[ $1 == main || $1 == broken-* ]] && echo "$delay_default")}"
+	p+="${params:+ $params}"
+	append+=" vt.params=duration_ms=$duration_ms${p:+,${p// /,}}"
 	[ "$acc" = tcg ] && acc=tcg,thread=multi
 	local cmd=(qemu-system-x86_64 -accel "$acc" -smp "$smp" -m 2G
 		-kernel "$bzimage" -initrd "$initrd" -append "$append"

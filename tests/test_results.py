@@ -95,6 +95,29 @@ class ResultsTest(unittest.TestCase):
 		res, _ = results.load(fixture('broken.log'), 'real')
 		self.assertEqual(res['header']['broken'], 'none')
 
+	def test_sysmon_summary_seed_and_delays(self):
+		# The seed that replays a run's pauses, and the pauses made at
+		# each step, reach results-RUN.json's "sysmon".
+		text = GOOD.replace('ok 2 b\n', 'ok 2 b\n'
+			'# sysmon: call_sites=2 shown=2 not_counted=0 most_read_locks_held=3 '
+			'seed=123456789 delay_rate=200 delay_max_us=1000 delays=7 delay_us=900\n'
+			'# sysmon: delays at read_locked=4 next_vma=0 read_refused=1 '
+			'mmap_write_locked=1 detach_begin=0 read_unlocked=1\n'
+			'# sysmon: site kind=write calls=9 locked=9 with_readers=2 max_wait_us=5 '
+			'caller=__split_vma+0x1/0x2\n')
+		res = parse_text(text)
+		s = results.sysmon_summary(res)
+		self.assertEqual((s['seed'], s['delay_rate'], s['delays'], s['delays_read_locked'],
+				  s['delays_read_unlocked']), (123456789, 200, 7, 4, 1))
+		self.assertEqual(len(results.call_sites(res)), 1)
+		# Without pauses: no step counts, the seed all the same.
+		s = results.sysmon_summary(parse_text(GOOD.replace('ok 2 b\n', 'ok 2 b\n'
+			'# sysmon: call_sites=0 shown=0 not_counted=0 most_read_locks_held=0 '
+			'seed=5 delay_rate=0 delay_max_us=1000 delays=0 delay_us=0\n')))
+		self.assertEqual((s['seed'], s['delay_rate']), (5, 0))
+		self.assertFalse([k for k in s if k.startswith('delays_')])
+		self.assertIsNone(results.sysmon_summary(parse_text(GOOD)))
+
 	def test_pr_fmt_prefix(self):
 		text = ''.join(f'[    5.{i:06d}] vmalock_test: {l}\n' if 'VMALOCK' not in l else l + '\n'
 			       for i, l in enumerate(GOOD.splitlines()))

@@ -164,11 +164,18 @@ def call_sites(res):
 
 
 def sysmon_summary(res):
-	"""The "# sysmon: call_sites=N ..." line, as {k: v}, or None."""
+	"""The "# sysmon: call_sites=N ... seed=S delay_rate=R ..." line, as
+	{k: v}, with the pauses made at each step ("# sysmon: delays at
+	read_locked=N ...", when there were pauses) as delays_STEP, or None."""
+	summary, steps = None, {}
 	for line in _all_diag(res):
-		if line.startswith('# sysmon: call_sites='):
-			return _kv(line[len('# sysmon: '):])
-	return None
+		if line.startswith('# sysmon: call_sites=') and summary is None:
+			summary = _kv(line[len('# sysmon: '):])
+		elif line.startswith('# sysmon: delays at '):
+			steps = {f'delays_{k}': v for k, v in _kv(line).items()}
+	if summary is not None:
+		summary.update(steps)
+	return summary
 
 
 def _make_test(number, name, ok, skip, reason, diag):

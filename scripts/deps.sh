@@ -13,7 +13,7 @@ set -euo pipefail
 
 pkgs=(qemu-system-x86 qemu-utils flex bison bc libelf-dev libssl-dev dwarves
       cpio busybox-static xz-utils zstd kmod python3 gcc make rsync libc6-dev
-      sparse ca-certificates python3-docutils gzip)
+      sparse ca-certificates python3-docutils gzip libnuma-dev libcap-dev)
 for opt in "$@"; do
 	case $opt in
 	--lava) pkgs+=(lava-common python3-yaml) ;;

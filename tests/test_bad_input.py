@@ -76,7 +76,7 @@ CASES = [
 	('vmalock-run.sh', '--recheck {missing}', {}, '--recheck {missing}: not a directory'),
 	('vmalock-run.sh', '--recheck', {}, '--recheck needs a value'),
 	('vmalock-run.sh', '--out {file}', {}, '--out {file}: exists and is not a directory'),
-	('vmalock-run.sh', '--no-real --no-kunit --no-user', {}, 'nothing to run'),
+	('vmalock-run.sh', '--no-real --no-kunit --no-user --no-selftests', {}, 'nothing to run'),
 	('vmalock-run.sh', '--soak', {}, '--soak needs a value'),
 	('vmalock-run.sh', '--soak 1d', {}, "--soak takes a duration: N, Ns, Nm or Nh (10s..24h), got '1d'"),
 	('vmalock-run.sh', '--soak 9', {}, "--soak must be 10s..24h, got '9'"),
@@ -224,6 +224,11 @@ CASES = [
 	('deps.sh', '--lava=yes', {}, "unknown option '--lava=yes'"),
 
 	('get-sparse.sh', '--frob', {}, "takes no arguments, got '--frob'"),
+
+	('build-selftests.sh', '', {}, 'usage: build-selftests.sh KSRC OUTDIR'),
+	('build-selftests.sh', '{good}', {}, 'usage: build-selftests.sh KSRC OUTDIR'),
+	('build-selftests.sh', '{missing} {missing}/out', {}, 'no tools/testing/selftests/lib.mk: not a kernel source tree'),
+	('build-selftests.sh', '{notkernel} {missing}/out', {}, 'no tools/testing/selftests/lib.mk'),
 ]
 
 # What a fake kernel tree holds: just what check-tree.sh looks at, the

@@ -24,6 +24,9 @@
 #   --no-kunit         do not run the KUnit suites (they run at boot of the
 #                      main guest, with kunit.enable=1)
 #   --no-user          do not run the user-space stressor (user/)
+#   --selftests        also run the kernel's own mm and proc selftests
+#                      (scripts/guest/selftests.table) in the main boot,
+#                      under the system-wide monitor (about 12 min on TCG)
 #   --bench SPEC       also run the bench mode in the main boot, SPEC its
 #                      parameters: repeats=N,ms=N[,readers=N,items=LIST]
 #                      (scripts/bench.sh is the command for benchmarks)
@@ -52,7 +55,7 @@ set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 export CACHE=${CACHE:-$HOME/.cache/vmalock-test}
-variant=debug scenarios=all broken=none real=1 lifecycle=0 kunit=1 user=1
+variant=debug scenarios=all broken=none real=1 lifecycle=0 kunit=1 user=1 selftests=0
 duration_ms=3000 params="" smp=2 accel=auto out="" bench=""
 control_secs=20 leak_cycles=50 soak="" soak_secs=0 soak_ms=3000
 # The one list of scenarios and broken variants (vmalock_names.h).
@@ -80,6 +83,7 @@ while [ $# -gt 0 ]; do
 	--soak-ms) value "$@"; int soak_ms "$1" "$2" 10 600000; shift ;;
 	--no-kunit) kunit=0 ;;
 	--no-user) user=0 ;;
+	--selftests) selftests=1 ;;
 	--bench) value "$@"; bench=$2; shift ;;
 	--duration-ms) value "$@"; int duration_ms "$1" "$2" 10 600000; shift ;;
 	--params) value_or_empty "$@"; params=$2; shift ;;
@@ -145,8 +149,9 @@ main_runs=""
 [ $lifecycle -eq 1 ] && main_runs=${main_runs:+$main_runs,}lifecycle,control
 [ $kunit -eq 1 ] && main_runs=${main_runs:+$main_runs,}kunit
 [ $user -eq 1 ] && main_runs=${main_runs:+$main_runs,}user
+[ $selftests -eq 1 ] && main_runs=${main_runs:+$main_runs,}selftests
 [ -z "$bench" ] || main_runs=${main_runs:+$main_runs,}bench
-[ -n "$main_runs$broken$soak" ] || die "nothing to run: --no-real, --no-kunit and --no-user without --lifecycle, --broken, --bench or --soak"
+[ -n "$main_runs$broken$soak" ] || die "nothing to run: --no-real, --no-kunit and --no-user without --lifecycle, --selftests, --broken, --bench or --soak"
 # The kernel: a build to boot as it is, or a tree that will do (checked, and
 # the patches tried, without writing anything).
 if [ -z "$images" ] && [ -n "${KBUILD:-}" ]; then
@@ -186,6 +191,14 @@ build_module() {
 	gcc -O2 -Wall -static -pthread -o "$out/vmalock_user_stress" "$top/user/vmalock_user_stress.c"
 }
 
+# The kernel's own selftests, from the tree the kernel was built from; the
+# ones that do not build are skipped by name in the guest.
+build_selftests() {
+	[ $selftests -eq 1 ] || return 0
+	"$top/scripts/build-selftests.sh" "$(cat "$kbuild/.vmalock-kdir")" "$out/selftests" >&2 ||
+		echo "vmalock-run: building the selftests failed; the guest reports each as skipped" >&2
+}
+
 initramfs() {
 	local root=$out/initramfs
 	rm -rf "$root"
@@ -193,7 +206,12 @@ initramfs() {
 	cp /bin/busybox "$root/bin/busybox"
 	ln -s busybox "$root/bin/sh"
 	cp "$top/scripts/guest/init" "$root/init"
+	cp "$top/scripts/guest/mm-setup" "$root/mm-setup"
 	cp "$top/vmalock_test.ko" "$out/vmalock_user_stress" "$root/"
+	cp "$top/scripts/guest/selftests" "$root/selftests"
+	mkdir -p "$root/kselftest"
+	cp "$top/scripts/guest/selftests.table" "$root/kselftest/table"
+	[ ! -d "$out/selftests" ] || cp -r "$out/selftests/." "$root/kselftest/"
 	(cd "$root" && find . | cpio -o -H newc --quiet) > "$out/initramfs.cpio"
 	rm -rf "$root"
 	initrd=$out/initramfs.cpio
@@ -206,6 +224,7 @@ else
 	stage deps "$top/scripts/deps.sh" >&2
 	stage kernel build_kernel
 	stage module build_module
+	stage selftests build_selftests
 	stage initramfs initramfs
 fi
 echo "kernel: $kversion" | tee "$out/kernel-version" >&2
@@ -221,7 +240,7 @@ boot_timeout() { # number of scenario runs
 # boot.info (runs, time limit, QEMU's exit status, why the watch stopped it).
 qemu_boot() { # name accel runs timeout [kernel arguments]
 	local name=$1 acc=$2 runs=$3 limit=$4 dir=$out/$1 append rc=0 qpid
-	append="console=ttyS0 panic=-1 loglevel=6 vt.runs=$runs vt.scenarios=$scenarios ${5:-}"
+	append="console=ttyS0 panic=-1 loglevel=6 numa=fake=2 vt.runs=$runs vt.scenarios=$scenarios ${5:-}"
 	append+=" vt.params=duration_ms=$duration_ms${params:+,${params// /,}}"
 	[ "$acc" = tcg ] && acc=tcg,thread=multi
 	local cmd=(qemu-system-x86_64 -accel "$acc" -smp "$smp" -m 2G
@@ -262,6 +281,13 @@ pick_accel() {
 stage accel-probe pick_accel
 echo "accel: $use_accel" >&2
 
+# Bound on the selftests' time: the sum of their time limits, and a minute.
+selftests_secs() {
+	[ $selftests -eq 1 ] || { echo 0; return; }
+	awk '!/^#/ && NF >= 6 && $6 == "-" { s += $3 } END { print s + 60 }' \
+		"$top/scripts/guest/selftests.table"
+}
+
 # Bound on the bench's time: windows of ms, 30 at most per repeat, x3 on TCG.
 bench_secs() {
 	local r ms
@@ -274,7 +300,7 @@ boots() {
 	local b
 	[ -z "$main_runs" ] ||
 		qemu_boot main "$use_accel" "$main_runs" \
-			"$(($(boot_timeout $((nscn + 4))) + $(bench_secs) + lifecycle * (control_secs + 150)))" \
+			"$(($(boot_timeout $((nscn + 4))) + $(bench_secs) + $(selftests_secs) + lifecycle * (control_secs + 150)))" \
 			"$([ $kunit -eq 1 ] && echo kunit.enable=1)${bench:+ vt.bench=$bench} vt.control=$control_secs"
 	# Leaks: kmemleak on (it costs every allocation), so a boot of its own.
 	[ $lifecycle -eq 0 ] ||

@@ -76,7 +76,7 @@ CASES = [
 	('vmalock-run.sh', '--recheck {missing}', {}, '--recheck {missing}: not a directory'),
 	('vmalock-run.sh', '--recheck', {}, '--recheck needs a value'),
 	('vmalock-run.sh', '--out {file}', {}, '--out {file}: exists and is not a directory'),
-	('vmalock-run.sh', '--no-real --no-kunit --no-user --no-selftests', {}, 'nothing to run'),
+	('vmalock-run.sh', '--no-real --no-kunit --no-user', {}, 'nothing to run'),
 	('vmalock-run.sh', '--soak', {}, '--soak needs a value'),
 	('vmalock-run.sh', '--soak 1d', {}, "--soak takes a duration: N, Ns, Nm or Nh (10s..24h), got '1d'"),
 	('vmalock-run.sh', '--soak 9', {}, "--soak must be 10s..24h, got '9'"),

@@ -15,7 +15,8 @@ set -euo pipefail
 
 pkgs=(qemu-system-x86 qemu-utils flex bison bc libelf-dev libssl-dev dwarves
       cpio busybox-static xz-utils zstd kmod python3 gcc make rsync libc6-dev
-      sparse ca-certificates python3-docutils gzip gnuplot-nox)
+      sparse ca-certificates python3-docutils gzip gnuplot-nox
+      libnuma-dev libcap-dev)
 for opt in "$@"; do
 	case $opt in
 	--lava) pkgs+=(lava-common python3-yaml) ;;

@@ -16,8 +16,8 @@
 #   --url-base URL     where you will publish DIR's files (default file://DIR)
 #   --kernel-url URL   the kernel's URL, overriding --url-base
 #   --initramfs-url URL  the initramfs's URL, overriding --url-base
-#   --runs LIST        of real,lifecycle,control,kunit,user,soak (default:
-#                      real,lifecycle,kunit,user)
+#   --runs LIST        of real,lifecycle,control,kunit,user,soak,selftests
+#                      (default: real,lifecycle,kunit,user)
 #   --broken LIST      all, none (default) or broken variants, one boot each
 #   --scenarios LIST, --params "K=V ...", --duration-ms N, --smp N
 #                      as for scripts/vmalock-run.sh
@@ -116,7 +116,7 @@ if [ $validate_only -eq 1 ]; then
 	# Jobs for the option combinations users ask for, each must validate.
 	combos=("" "--broken all" "--runs real --broken reader_no_seqcheck --duration-ms 500"
 		"--runs kunit" "--runs none --broken all" "--scenarios rw_exclusion,reuse --params readers=4 --smp 4"
-		"--kvm" "--runs real,lifecycle,control,kunit,user,soak")
+		"--kvm" "--runs real,lifecycle,control,kunit,user,soak,selftests")
 	n=0
 	for c in "${combos[@]}"; do
 		n=$((n + 1))
@@ -189,6 +189,16 @@ cp "$top/scripts/guest/init" "$root/init"
 cp "$top/scripts/guest/lava-test" "$root/vmalock-lava-test"
 $py "$top/scripts/lava_job.py" splat-ere > "$root/vmalock-splats.ere"
 cp "$top/vmalock_test.ko" "$out/vmalock_user_stress" "$root/"
+cp "$top/scripts/guest/mm-setup" "$top/scripts/guest/selftests" "$root/"
+mkdir -p "$root/kselftest"
+cp "$top/scripts/guest/selftests.table" "$root/kselftest/table"
+# The kernel's own selftests, from the tree the kernel was built from.
+if [[ ,$runs, == *,selftests,* ]]; then
+	"$top/scripts/build-selftests.sh" "$(cat "$kbuild/.vmalock-kdir")" "$out/selftests" >&2 ||
+		echo "lava-job: building the selftests failed; the guest reports each as skipped" >&2
+	cp -r "$out/selftests/." "$root/kselftest/"
+	rm -rf "$out/selftests"
+fi
 (cd "$root" && find . | cpio -o -H newc --quiet) | gzip -9 > "$out/initramfs.cpio.gz"
 rm -rf "$root" "$out/vmalock_user_stress"
 cp "$kbuild/arch/x86/boot/bzImage" "$out/bzImage"

@@ -44,7 +44,8 @@ from vmalock import names  # noqa: E402  (the one reader of vmalock_names.h)
 # control and soak are vmalock-run.sh --lifecycle's and --soak's runs, with
 # the guest's defaults (20 s of control loops; a soak of 60 s, at least one
 # loop). The leak run needs kmemleak=on and a boot of its own: not offered.
-RUNS = ('real', 'lifecycle', 'control', 'kunit', 'user', 'soak')
+# selftests (the kernel's own, scripts/guest/selftests.table) only when asked.
+RUNS = ('real', 'lifecycle', 'control', 'kunit', 'user', 'soak', 'selftests')
 DEFAULT_RUNS = ('real', 'lifecycle', 'kunit', 'user')
 URL_RE = re.compile(r'(file|https?|scp)://\S+$')
 PROMPT = '/ # '
@@ -103,6 +104,17 @@ def testdef(run, steps, description):
 			'run': {'steps': steps},
 		},
 	}
+
+
+def selftests_secs(top=TOP):
+	"""The selftests run's bound: its tests' time limits, and a minute."""
+	secs = 60
+	with open(os.path.join(top, 'scripts', 'guest', 'selftests.table')) as f:
+		for line in f:
+			cols = line.split()
+			if len(cols) >= 6 and not line.startswith('#') and cols[5] == '-':
+				secs += int(cols[2])
+	return secs
 
 
 def make_job(kernel_url, initramfs_url, runs=DEFAULT_RUNS, broken=(), scenarios='all',
@@ -185,11 +197,13 @@ def make_job(kernel_url, initramfs_url, runs=DEFAULT_RUNS, broken=(), scenarios=
 			'control': 'concurrent control loops: documented answers only, no hang',
 			'soak': 'every scenario, the stressor and KUnit in a loop: no violation or growth',
 			'kunit': 'the KUnit suites, run at boot (kunit.enable=1)',
-			'user': 'the user-space stressor: real faults under fork, mprotect, mremap, munmap'}
+			'user': 'the user-space stressor: real faults under fork, mprotect, mremap, munmap',
+			'selftests': "the kernel's mm and proc selftests, the system-wide monitor watching"}
 		for r in runs:
 			defs.append(testdef(r, [f'/vmalock-lava-test {r} {vt_params} {scenarios}'], desc[r]))
 			secs += {'real': nscn * per_scn, 'lifecycle': 120, 'control': 60, 'kunit': 30,
-				 'user': 60 + 2 * duration_ms / 1000, 'soak': 300}[r]
+				 'user': 60 + 2 * duration_ms / 1000, 'soak': 300,
+				 'selftests': selftests_secs()}[r]
 		defs.append(testdef('splats', ['/vmalock-lava-test splats'],
 				    'no kernel splat (WARN, BUG, KASAN, lockdep, ...) in this boot'))
 		secs += 60

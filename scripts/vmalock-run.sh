@@ -24,6 +24,9 @@
 #   --no-kunit         do not run the KUnit suites (they run at boot of the
 #                      main guest, with kunit.enable=1)
 #   --no-user          do not run the user-space stressor (user/)
+#   --selftests        also run the kernel's own mm and proc selftests
+#                      (scripts/guest/selftests.table) in the main boot,
+#                      under the system-wide monitor (3 to 8 min on TCG)
 #   --bench SPEC       also run the bench mode in the main boot, SPEC its
 #                      parameters: repeats=N,ms=N[,readers=N,items=LIST,
 #                      delays=R:R..] (delays: item 6 also with the monitor's
@@ -61,7 +64,7 @@ set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 export CACHE=${CACHE:-$HOME/.cache/vmalock-test}
-variant=debug scenarios=all broken=none real=1 lifecycle=0 kunit=1 user=1
+variant=debug scenarios=all broken=none real=1 lifecycle=0 kunit=1 user=1 selftests=0
 duration_ms=3000 params="" smp=2 accel=auto out="" bench=""
 # The pauses of the main and broken-variant boots unless --delay says
 # (README, "Pauses"): one step in 20, chosen from measurements there.
@@ -92,6 +95,7 @@ while [ $# -gt 0 ]; do
 	--soak-ms) value "$@"; int soak_ms "$1" "$2" 10 600000; shift ;;
 	--no-kunit) kunit=0 ;;
 	--no-user) user=0 ;;
+	--selftests) selftests=1 ;;
 	--bench) value "$@"; bench=$2; shift ;;
 	--duration-ms) value "$@"; int duration_ms "$1" "$2" 10 600000; shift ;;
 	--params) value_or_empty "$@"; params=$2; shift ;;
@@ -172,8 +176,9 @@ main_runs=""
 [ $lifecycle -eq 1 ] && main_runs=${main_runs:+$main_runs,}lifecycle,control
 [ $kunit -eq 1 ] && main_runs=${main_runs:+$main_runs,}kunit
 [ $user -eq 1 ] && main_runs=${main_runs:+$main_runs,}user
+[ $selftests -eq 1 ] && main_runs=${main_runs:+$main_runs,}selftests
 [ -z "$bench" ] || main_runs=${main_runs:+$main_runs,}bench
-[ -n "$main_runs$broken$soak" ] || die "nothing to run: --no-real, --no-kunit and --no-user without --lifecycle, --broken, --bench or --soak"
+[ -n "$main_runs$broken$soak" ] || die "nothing to run: --no-real, --no-kunit and --no-user without --lifecycle, --selftests, --broken, --bench or --soak"
 # The kernel: a build to boot as it is, or a tree that will do (checked, and
 # the patches tried, without writing anything).
 if [ -z "$images" ] && [ -n "${KBUILD:-}" ]; then
@@ -221,6 +226,14 @@ build_module() {
 	gcc -O2 -Wall -static -pthread -o "$out/vmalock_user_stress" "$top/user/vmalock_user_stress.c"
 }
 
+# The kernel's own selftests, from the tree the kernel was built from; the
+# ones that do not build are skipped by name in the guest.
+build_selftests() {
+	[ $selftests -eq 1 ] || return 0
+	"$top/scripts/build-selftests.sh" "$(cat "$kbuild/.vmalock-kdir")" "$out/selftests" >&2 ||
+		echo "vmalock-run: building the selftests failed; the guest reports each as skipped" >&2
+}
+
 initramfs() {
 	local root=$out/initramfs
 	rm -rf "$root"
@@ -230,6 +243,10 @@ initramfs() {
 	cp "$top/scripts/guest/init" "$root/init"
 	cp "$top/scripts/guest/mm-setup" "$root/mm-setup"
 	cp "$top/vmalock_test.ko" "$out/vmalock_user_stress" "$root/"
+	cp "$top/scripts/guest/selftests" "$root/selftests"
+	mkdir -p "$root/kselftest"
+	cp "$top/scripts/guest/selftests.table" "$root/kselftest/table"
+	[ ! -d "$out/selftests" ] || cp -r "$out/selftests/." "$root/kselftest/"
 	(cd "$root" && find . | cpio -o -H newc --quiet) > "$out/initramfs.cpio"
 	rm -rf "$root"
 	initrd=$out/initramfs.cpio
@@ -243,6 +260,7 @@ else
 	stage kernel build_kernel
 	stage call-sites static_sites
 	stage module build_module
+	stage selftests build_selftests
 	stage initramfs initramfs
 fi
 echo "kernel: $kversion" | tee "$out/kernel-version" >&2
@@ -327,6 +345,13 @@ pick_accel() {
 stage accel-probe pick_accel
 echo "accel: $use_accel" >&2
 
+# Bound on the selftests' time: the sum of their time limits, and a minute.
+selftests_secs() {
+	[ $selftests -eq 1 ] || { echo 0; return; }
+	awk '!/^#/ && NF >= 6 && $6 == "-" { s += $3 } END { print s + 60 }' \
+		"$top/scripts/guest/selftests.table"
+}
+
 # Bound on the bench's time: windows of ms, 30 at most per repeat, x3 on TCG.
 bench_secs() {
 	local r ms
@@ -339,7 +364,7 @@ boots() {
 	local b
 	[ -z "$main_runs" ] ||
 		qemu_boot main "$use_accel" "$main_runs" \
-			"$(($(boot_timeout $((nscn + 4))) + $(bench_secs) + lifecycle * (control_secs + 150)))" \
+			"$(($(boot_timeout $((nscn + 4))) + $(bench_secs) + $(selftests_secs) + lifecycle * (control_secs + 150)))" \
 			"$([ $kunit -eq 1 ] && echo kunit.enable=1)${bench:+ vt.bench=$bench} vt.control=$control_secs"
 	# Leaks: kmemleak on (it costs every allocation), so a boot of its own.
 	[ $lifecycle -eq 0 ] ||

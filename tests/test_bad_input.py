@@ -226,6 +226,11 @@ CASES = [
 	('deps.sh', '--lava=yes', {}, "unknown option '--lava=yes'"),
 
 	('get-sparse.sh', '--frob', {}, "takes no arguments, got '--frob'"),
+
+	('build-selftests.sh', '', {}, 'usage: build-selftests.sh KSRC OUTDIR'),
+	('build-selftests.sh', '{good}', {}, 'usage: build-selftests.sh KSRC OUTDIR'),
+	('build-selftests.sh', '{missing} {missing}/out', {}, 'no tools/testing/selftests/lib.mk: not a kernel source tree'),
+	('build-selftests.sh', '{notkernel} {missing}/out', {}, 'no tools/testing/selftests/lib.mk'),
 ]
 
 # What a fake kernel tree holds: just what check-tree.sh looks at, the

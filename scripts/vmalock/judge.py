@@ -29,6 +29,7 @@ import argparse
 import glob
 import importlib.util
 import io
+import json
 import os
 import re
 import sys
@@ -37,6 +38,7 @@ import xml.etree.ElementTree as ET
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from vmalock import callsites  # noqa: E402
 from vmalock import known  # noqa: E402
+from vmalock import features  # noqa: E402
 from vmalock import ktap  # noqa: E402
 from vmalock import names  # noqa: E402
 from vmalock import watch  # noqa: E402
@@ -156,7 +158,10 @@ def judge_run(bootdir, run, raw, kunit_py, log, gone=None):
 		return [('FAIL', run, f'results missing or malformed: {e}')]
 	if gone and expect == 'fail':
 		gone.unchecked(run, res)
+	have = judge_features(bootdir, run, res, log)
 	ktap.write_run(res, block, bootdir, run, f'vmalock_test.{run}', kunit_py)
+	if have is not None:
+		add_to_json(bootdir, run, 'kernel_features', have)
 	sites = ktap.call_sites(res)
 	if sites:
 		write_call_sites(os.path.join(bootdir, f'call-sites-{run}.txt'), sites,
@@ -182,6 +187,37 @@ def judge_run(bootdir, run, raw, kunit_py, log, gone=None):
 		checks.append(('FAIL', run, ktap.run_verdict(res, expect, want)[1] if checks else
 			       'no test ran'))
 	return checks + coverage
+
+
+def judge_features(bootdir, run, res, log):
+	"""The booted kernel's mm features (from its kernel-config), or None
+	without one. A test the run skipped although the kernel has every
+	feature it needs (features.py's table) is turned into a failure,
+	unless its table skips it on purpose, with a reason."""
+	config = features.read_config(os.path.join(bootdir, 'kernel-config'))
+	if config is None:
+		return None
+	have = features.booted(config)
+	planned = features.planned_skips(run)
+	for t in res['tests']:
+		why = (t['status'] == 'SKIP' and t['name'] not in planned and
+		       features.skipped_but_present(run, t['name'], have))
+		if why:
+			why += f"; its reason: {t['skip_reason'] or 'none given'}"
+			print(f"results: run {run}: {t['name']} {why}", file=log)
+			t.update(status='FAIL', skip_reason=why, violation=why)
+	return have
+
+
+def add_to_json(bootdir, run, key, value):
+	"""One more key in the run's results-<run>.json (ours or kunit.py's)."""
+	path = os.path.join(bootdir, f'results-{run}.json')
+	with open(path) as f:
+		doc = json.load(f)
+	doc[key] = value
+	with open(path, 'w') as f:
+		json.dump(doc, f, indent=4)
+		f.write('\n')
 
 
 def judge_boot(bootdir, gone=None):

@@ -230,6 +230,15 @@ def _secs(t):
 	return f'{ms / 1000:.3f}' if isinstance(ms, (int, float)) else '0'
 
 
+# Characters XML 1.0 does not allow (control characters but tab and
+# newline): a relayed test's output may carry colour escapes.
+XML_BAD_RE = re.compile('[\x00-\x08\x0b-\x1f\x7f]')
+
+
+def _xml_text(text):
+	return XML_BAD_RE.sub('', text)
+
+
 def to_junit(res, run, title):
 	"""JUnit XML text: one testsuite for the run, one testcase per scenario."""
 	c = counts(res)
@@ -248,11 +257,11 @@ def to_junit(res, run, title):
 				   classname=f'vmalock_test.{run}', time=_secs(t))
 		if t['status'] == 'FAIL':
 			msg = t['violation'] or 'not ok without a reported violation'
-			ET.SubElement(tc, 'failure', message=msg).text = msg
+			ET.SubElement(tc, 'failure', message=_xml_text(msg)).text = _xml_text(msg)
 		elif t['status'] == 'SKIP':
-			ET.SubElement(tc, 'skipped', message=t['skip_reason'])
+			ET.SubElement(tc, 'skipped', message=_xml_text(t['skip_reason']))
 		if t['diag']:
-			ET.SubElement(tc, 'system-out').text = '\n'.join(t['diag']) + '\n'
+			ET.SubElement(tc, 'system-out').text = _xml_text('\n'.join(t['diag']) + '\n')
 	ET.indent(root)
 	return '<?xml version="1.0" encoding="UTF-8"?>\n' + \
 		ET.tostring(root, encoding='unicode') + '\n'

@@ -149,6 +149,28 @@ class UserStress(unittest.TestCase):
 		self.assertEqual(r.returncode, 1)
 		self.assertIn('gap: fixed %s missing' % FIXED.replace('-', '-'), r.stderr)
 
+	def test_maps_checker_covers_a_range_mapped_all_along(self):
+		cover = 'cover:7f0000000000-7f0000005000'
+		r = self.check_text(MAPS, FIXED, cover)
+		self.assertEqual(r.returncode, 0, r.stderr)
+		# Shown old and new (overlapping entries) still covers it.
+		text = MAPS.replace('7f0000003000-7f0000005000 rw-p 00000000 00:00 0 \n',
+				    '7f0000003000-7f0000004000 rw-p 00000000 00:00 0 \n'
+				    '7f0000003000-7f0000005000 rw-p 00000000 00:00 0 \n')
+		r = self.check_text(text, FIXED, cover)
+		self.assertEqual(r.returncode, 0, r.stderr)
+		# A VMA of the range shown by no entry: what a walker that skips
+		# a VMA inserted ahead of the one it found would print.
+		text = MAPS.replace('7f0000000000-7f0000002000', '7f0000001000-7f0000002000')
+		r = self.check_text(text, FIXED, cover)
+		self.assertEqual(r.returncode, 1)
+		self.assertIn('gap: 7f0000000000-7f0000001000 of the always-mapped '
+			      '7f0000000000-7f0000005000 shown by no entry', r.stderr)
+		text = ''.join(l + '\n' for l in MAPS.splitlines() if not l.startswith('7f0000003000'))
+		r = self.check_text(text, FIXED, cover)
+		self.assertEqual(r.returncode, 1)
+		self.assertIn('gap: 7f0000003000-7f0000005000 of the always-mapped', r.stderr)
+
 	def test_maps_checker_finds_changed_fixed(self):
 		text = MAPS.replace('7f0000002000-7f0000003000', '7f0000002000-7f0000004000')
 		r = self.check_text(text, FIXED)
@@ -209,7 +231,9 @@ class UserStress(unittest.TestCase):
 				   (('--selftest-maps',), 'usage:'),
 				   (('--selftest-maps', '/nonexistent'), '/nonexistent: No such file'),
 				   (('--selftest-maps', '/dev/null', '7f00-zz'), "bad range '7f00-zz'"),
-				   (('--selftest-maps', '/dev/null', '2000-1000'), "bad range '2000-1000'")):
+				   (('--selftest-maps', '/dev/null', '2000-1000'), "bad range '2000-1000'"),
+				   (('--selftest-maps', '/dev/null', 'cover:2000-1000'),
+				    "bad range 'cover:2000-1000'")):
 			with self.subTest(args=args):
 				r = self.run_it(*args)
 				self.assertEqual(r.returncode, 2, args)

@@ -904,10 +904,25 @@ static bool smaps_field(const char *buf)
 	return k && (v[k] == '\0' || !strcmp(v + k, " kB"));
 }
 
+/* Intervals by start, for the union of the entries shown over a range. */
+static int range_cmp(const void *a, const void *b)
+{
+	const struct range *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
 /*
  * Check one read of a maps (or smaps) text: every line whole, entries in
- * ascending order, and each fixed range shown exactly as one entry. Problems
- * go to stderr, prefixed by what; returns their number.
+ * ascending order, each fixed range shown exactly as one entry, and every
+ * address of @covered (a range mapped all along, though its VMAs change:
+ * replaced by MAP_FIXED, split and merged by mprotect) inside some entry:
+ * a VMA changed under the reader is shown old, new or both, never not at
+ * all (Documentation/filesystems/proc.rst; lock_next_vma()'s re-check of a
+ * VMA found beyond the last position is what keeps it so, and the selftest
+ * proc-maps-race checks the same); an entry exactly @uncounted (-X) is
+ * left out of that union. Problems go to stderr, prefixed by what;
+ * returns their number.
  *
  * Each time the kernel refills its seq_file buffer it takes the locks afresh
  * and goes on from the end of the last entry it showed; if that VMA merged
@@ -917,15 +932,21 @@ static bool smaps_field(const char *buf)
  * of the one before (counted as an overlap) but must end above it.
  */
 static int check_maps_text(const char *text, size_t size, bool smaps,
-			   const struct range *fixed, int nr_fixed, const char *what)
+			   const struct range *fixed, int nr_fixed,
+			   const struct range *covered, const struct range *uncounted,
+			   const char *what)
 {
-	unsigned long prev_end = 0;
-	int problems = 0, i, line = 0;
+	unsigned long prev_end = 0, cover;
+	int problems = 0, i, line = 0, nr_shown = 0;
 	bool *seen = calloc(nr_fixed + 1, sizeof(*seen));
+	struct range *shown = calloc(size / 16 + 1, sizeof(*shown));
 	const char *s = text, *end = text + size;
 
-	if (!seen)
+	if (!seen || !shown) {
+		free(seen);
+		free(shown);
 		return 1;
+	}
 #define PROBLEM(...) do { \
 		if (problems++ < 5) { \
 			fprintf(stderr, "vmalock_user_stress: %s: line %d: ", what, line); \
@@ -964,6 +985,12 @@ static int check_maps_text(const char *text, size_t size, bool smaps,
 			else if (start < prev_end)
 				atomic_fetch_add(&maps_overlaps, 1);
 			prev_end = stop_;
+			/* A line is 16 bytes at least: shown has room for each. */
+			if (covered && start < covered->end && stop_ > covered->start &&
+			    !(uncounted && start == uncounted->start && stop_ == uncounted->end)) {
+				shown[nr_shown].start = start;
+				shown[nr_shown++].end = stop_;
+			}
 			for (i = 0; i < nr_fixed; i++) {
 				if (start == fixed[i].start && stop_ == fixed[i].end)
 					seen[i] = true;
@@ -982,8 +1009,23 @@ static int check_maps_text(const char *text, size_t size, bool smaps,
 			line = 0;
 			PROBLEM("gap: fixed %lx-%lx missing", fixed[i].start, fixed[i].end);
 		}
+	qsort(shown, nr_shown, sizeof(*shown), range_cmp);
+	cover = covered ? covered->start : 0;
+	for (i = 0; covered && cover < covered->end; i++) {
+		if (i == nr_shown || shown[i].start > cover) {
+			line = 0;
+			PROBLEM("gap: %lx-%lx of the always-mapped %lx-%lx shown by no entry",
+				cover, i == nr_shown ? covered->end :
+				       shown[i].start < covered->end ? shown[i].start : covered->end,
+				covered->start, covered->end);
+			break;
+		}
+		if (shown[i].end > cover)
+			cover = shown[i].end;
+	}
 #undef PROBLEM
 	free(seen);
+	free(shown);
 	return problems;
 }
 
@@ -1039,6 +1081,7 @@ struct vt_procmap_query {
 #define MAPS_SLOTS	48
 #define SLOT_PAGES	4
 static struct range fixed[MAPS_SLOTS + 1];
+static struct range slots_range;	/* all of the slots: mapped all along */
 static char *slots;
 
 static int setup_maps_slots(void)
@@ -1067,6 +1110,8 @@ static int setup_maps_slots(void)
 		fixed[i].end = (unsigned long)f + page_size;
 	}
 	close(fd);
+	slots_range.start = (unsigned long)slots;
+	slots_range.end = (unsigned long)slots + len;
 	publish(A_MAPS, slots, len);
 	return 0;
 }
@@ -1177,7 +1222,8 @@ static void *procmaps(void *arg)
 		if (!text)
 			die("read /proc/self/maps");
 		if (check_maps_text(text, size, cls == C_SMAPS, fixed,
-				    nr_fixed_checked(cls),
+				    nr_fixed_checked(cls), &slots_range,
+				    sabotage & 1ULL << cls ? &fixed[0] : NULL,
 				    class_name[cls]))
 			fail(cls, "see the lines above");
 		free(text);
@@ -2534,32 +2580,40 @@ static bool in_list(const char *list, const char *name)
 	return false;
 }
 
-/* --selftest-maps FILE [START-END...]: the maps checker on a given text. */
+/*
+ * --selftest-maps FILE [START-END...] [cover:START-END]: the maps checker on
+ * a given text: fixed ranges, and a range that must be covered.
+ */
 static int selftest_maps(int argc, char **argv, bool smaps)
 {
-	struct range r[64];
+	struct range r[64], covered = { 0 };
+	bool have_cover = false;
 	size_t size;
 	char *text;
 	int fd, i, n = 0, problems;
 
 	if (argc < 3) {
-		fprintf(stderr, "usage: %s %s FILE [START-END...]\n", argv[0], argv[1]);
+		fprintf(stderr, "usage: %s %s FILE [START-END...] [cover:START-END]\n", argv[0], argv[1]);
 		return 2;
 	}
 	for (i = 3; i < argc; i++) {
 		const char *hex = "0123456789abcdefABCDEF";
-		const char *end = strchr(argv[i], '-');
+		bool cover = !strncmp(argv[i], "cover:", 6);
+		const char *arg = argv[i] + (cover ? 6 : 0);
+		const char *end = strchr(arg, '-');
+		struct range *to = cover ? &covered : &r[n];
 
-		if (n == 64 || !end || strspn(argv[i], hex) != (size_t)(end - argv[i]) ||
+		if ((!cover && n == 64) || !end || strspn(arg, hex) != (size_t)(end - arg) ||
 		    strspn(end + 1, hex) != strlen(end + 1) ||
-		    sscanf(argv[i], "%lx-%lx", &r[n].start, &r[n].end) != 2 ||
-		    r[n].start >= r[n].end) {
+		    sscanf(arg, "%lx-%lx", &to->start, &to->end) != 2 ||
+		    to->start >= to->end) {
 			fprintf(stderr,
-				"vmalock_user_stress: bad range '%s': want START-END in hex\n",
+				"vmalock_user_stress: bad range '%s': want START-END or cover:START-END in hex\n",
 				argv[i]);
 			return 2;
 		}
-		n++;
+		n += !cover;
+		have_cover |= cover;
 	}
 	fd = open(argv[2], O_RDONLY);
 	text = fd < 0 ? NULL : read_all(fd, &size);
@@ -2567,7 +2621,8 @@ static int selftest_maps(int argc, char **argv, bool smaps)
 		fprintf(stderr, "vmalock_user_stress: %s: %s\n", argv[2], strerror(errno));
 		return 2;
 	}
-	problems = check_maps_text(text, size, smaps, r, n, smaps ? "smaps" : "maps");
+	problems = check_maps_text(text, size, smaps, r, n, have_cover ? &covered : NULL, NULL,
+				   smaps ? "smaps" : "maps");
 	printf("# maps check: %s: %d problems\n", argv[2], problems);
 	free(text);
 	close(fd);

@@ -1013,10 +1013,11 @@ static int check_maps_text(const char *text, size_t size, bool smaps,
 	cover = covered ? covered->start : 0;
 	for (i = 0; covered && cover < covered->end; i++) {
 		if (i == nr_shown || shown[i].start > cover) {
+			unsigned long to = i == nr_shown ? covered->end : shown[i].start;
+
 			line = 0;
 			PROBLEM("gap: %lx-%lx of the always-mapped %lx-%lx shown by no entry",
-				cover, i == nr_shown ? covered->end :
-				       shown[i].start < covered->end ? shown[i].start : covered->end,
+				cover, to < covered->end ? to : covered->end,
 				covered->start, covered->end);
 			break;
 		}
@@ -2593,7 +2594,8 @@ static int selftest_maps(int argc, char **argv, bool smaps)
 	int fd, i, n = 0, problems;
 
 	if (argc < 3) {
-		fprintf(stderr, "usage: %s %s FILE [START-END...] [cover:START-END]\n", argv[0], argv[1]);
+		fprintf(stderr, "usage: %s %s FILE [START-END...] [cover:START-END]\n",
+			argv[0], argv[1]);
 		return 2;
 	}
 	for (i = 3; i < argc; i++) {

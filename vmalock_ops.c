@@ -120,6 +120,9 @@ struct vm_area_struct *vt_start_read_mirror(struct mm_struct *mm, struct vm_area
 		vt_ref_put(vma);
 		return NULL;
 	}
+#ifdef VT_HAVE_VMA_LOCK_TRACE
+	__vma_lock_trace_read_locked(vma);	/* as vma_start_read() does */
+#endif
 	return vma;
 }
 

@@ -178,6 +178,7 @@ struct vt_sys_first {
 	unsigned long start, end;	/* the VMA's bounds as the reader saw them */
 	unsigned long reader_ip, ip;	/* read lock taken at; the offending call */
 	const char *field;		/* stable_while_read_locked: what changed */
+	bool admitted;			/* sys_rw_exclusion, seen by the reader */
 	unsigned long old, new;
 	pid_t pid;
 	char comm[TASK_COMM_LEN];
@@ -298,6 +299,13 @@ static void vt_sys_format(const struct vt_sys_first *f, char *buf, size_t size)
 			  (void *)f->reader_ip, (void *)f->ip);
 		break;
 	case INV_SYS_EXCLUSION:
+		if (f->admitted) {
+			scnprintf(buf + len, size - len,
+				  "%s/%d was admitted at %pS into [%lx-%lx) while it was write-locked (vm_lock_seq %lu = mm_lock_seq)",
+				  f->comm, f->pid, (void *)f->ip, f->start, f->end, f->old);
+			break;
+		}
+		fallthrough;
 	case INV_SYS_DETACH:
 		scnprintf(buf + len, size - len,
 			  "%s returned to %s/%d at %pS while task %d held [%lx-%lx) read-locked (taken at %pS)",
@@ -427,6 +435,29 @@ static void vt_sys_no_reader(struct vt_sys *s, struct vm_area_struct *vma, unsig
 	raw_spin_unlock_irqrestore(&b->lock, flags);
 	if (f.set)
 		vt_sys_report(s, &f);
+}
+
+/*
+ * Exclusion from the reader's side: a read lock just taken at @ip is on a
+ * VMA that is not write-locked. A writer marks the VMA (vm_lock_seq) only
+ * once the readers are out, and this reader holds its reference, so the
+ * mark can only be an old one the read path failed to check. Taken under
+ * mmap_lock (vma_start_read_locked()), no write lock can be in its cycle.
+ */
+static void vt_sys_admitted(struct vt_sys *s, struct vm_area_struct *vma, unsigned long ip)
+{
+	struct vt_sys_first f;
+
+	if (!vma_write_locked_now(vma, vma->vm_mm))
+		return;
+	vt_sys_violation(&f, INV_SYS_EXCLUSION, ip);
+	f.admitted = true;
+	f.start = vma->vm_start;
+	f.end = vma->vm_end;
+	f.old = READ_ONCE(vma->vm_lock_seq);
+	f.reader_ip = ip;
+	f.reader_pid = f.pid;
+	vt_sys_report(s, &f);
 }
 
 /* Whether the read lock of this call stack was taken by lock_next_vma(). */
@@ -584,6 +615,7 @@ static void vt_probe_vma_read_locked(void *data, struct vm_area_struct *vma, uns
 		if (held > READ_ONCE(s->held_max))
 			WRITE_ONCE(s->held_max, held);
 	}
+	vt_sys_admitted(s, vma, ip);
 	vt_sys_delay(s, next_vma ? VT_DELAY_NEXT_VMA : VT_DELAY_READ_LOCKED);
 }
 

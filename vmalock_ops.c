@@ -120,9 +120,6 @@ struct vm_area_struct *vt_start_read_mirror(struct mm_struct *mm, struct vm_area
 		vt_ref_put(vma);
 		return NULL;
 	}
-#ifdef VT_HAVE_VMA_LOCK_TRACE
-	__vma_lock_trace_read_locked(vma);	/* as vma_start_read() does */
-#endif
 	return vma;
 }
 
@@ -186,19 +183,36 @@ static void vt_write_downgrade(struct mm_struct *mm)
 /* ---------------------------------------------------------------------- */
 /* Broken operations */
 
+/*
+ * A kernel whose vma_start_read() had the bug would still emit
+ * vma_read_locked, so the broken read paths do (the mirror scenario's
+ * deliberate omissions do not: they are compared, not used).
+ */
+static struct vm_area_struct *vt_read_broken(struct mm_struct *mm, unsigned long addr,
+					     unsigned int omit)
+{
+	struct vm_area_struct *vma = vt_read_mirror(mm, addr, omit);
+
+#ifdef VT_HAVE_VMA_LOCK_TRACE
+	if (vma)
+		__vma_lock_trace_read_locked(vma);
+#endif
+	return vma;
+}
+
 static struct vm_area_struct *vt_read_no_seqcheck(struct mm_struct *mm, unsigned long addr)
 {
-	return vt_read_mirror(mm, addr, VT_NO_SEQ_CHECK);
+	return vt_read_broken(mm, addr, VT_NO_SEQ_CHECK);
 }
 
 static struct vm_area_struct *vt_read_no_limit(struct mm_struct *mm, unsigned long addr)
 {
-	return vt_read_mirror(mm, addr, VT_NO_LIMIT);
+	return vt_read_broken(mm, addr, VT_NO_LIMIT);
 }
 
 static struct vm_area_struct *vt_read_no_mm_check(struct mm_struct *mm, unsigned long addr)
 {
-	return vt_read_mirror(mm, addr, VT_NO_MM_CHECK);
+	return vt_read_broken(mm, addr, VT_NO_MM_CHECK);
 }
 
 /*

@@ -39,7 +39,6 @@ mutants=(
 "fork_no_write_lock|mm/mmap.c|s/^\t\tretval = vma_start_write_killable(mpnt);\$/\t\tretval = 0;/|check:user/fork"
 "anon_prepare_waits|mm/memory.c|/^vm_fault_t __vmf_anon_prepare/,/^}/s/if (!mmap_read_trylock(vma->vm_mm))/mmap_read_lock(vma->vm_mm); if (0)/|inv:lock_order"
 "maps_fallback_holds_vma|mm/mmap_lock.c|s/^\tbool mmap_unlocked;\$/\tbool mmap_unlocked;\n\tstruct vm_area_struct *held = NULL;/;/^fallback_unlock:/,/^fallback:/s/^\tvma_end_read(vma);\$/\theld = vma;/;s/^\tvma = lock_next_vma_under_mmap_lock(mm, vmi, from_addr);\$/&\n\tif (held)\n\t\tvma_end_read(held);/|inv:lock_order"
-"maps_no_gap_check|mm/mmap_lock.c|/^struct vm_area_struct \*lock_next_vma(/,/^}/s/^\tif (from_addr < vma->vm_start) {\$/\tif (0 \&\& from_addr < vma->vm_start) {/|check:user/maps"
 "collapse_no_write_lock|mm/khugepaged.c|/^static enum scan_result collapse_huge_page/,/^}/s/^\tvma_start_write(vma);\$/\t\/\* mutant \*\//|check:user/collapse"
 "madvise_no_write_lock|mm/madvise.c|/^static int madvise_update_vma/,/^}/s/^\tvma_start_write(vma);\$/\t\/\* mutant \*\//|inv:stable_while_read_locked"
 "mlock_no_write_lock|mm/mlock.c|/^static void mlock_vma_pages_range/,/^}/s/^\tvma_start_write(vma);\$/\t\/\* mutant \*\//|inv:stable_while_read_locked"

@@ -1076,8 +1076,8 @@ struct vt_procmap_query {
 
 /*
  * Fixed one-page memfd mappings, each with a changing neighbour on both
- * sides: [anon page, unmapped and mapped again][fixed][2 anon pages, the
- * first mprotect()ed]. The anon neighbours of two slots merge and split.
+ * sides: [anon page, unmapped and mapped again][fixed][2 anon pages, one or
+ * the other mprotect()ed]. The anon neighbours of two slots merge and split.
  */
 #define MAPS_SLOTS	48
 #define SLOT_PAGES	4
@@ -1127,7 +1127,12 @@ static void *mapschurn(void *arg)
 	while (!atomic_load(&stop)) {
 		int i = rand_r(&seed) % MAPS_SLOTS;
 		char *s = slots + (size_t)i * SLOT_PAGES * page_size;
-		char *after = s + 2 * page_size;
+		/*
+		 * The first neighbour page splits its VMA above itself, the
+		 * second below: the VMA found then starts higher, with a new
+		 * one in front, the case lock_next_vma() must re-check.
+		 */
+		char *after = s + (2 + rand_r(&seed) % 2) * page_size;
 
 		/* A new mapping in place of the old: unmap and map in one call. */
 		if (map_anon(s, page_size, MAP_FIXED) != s)

@@ -1693,14 +1693,20 @@ static void *uffd_ops(void *arg)
 
 			fill_pages(rwp_area, RWP_PAGES, 200, gen);
 			before = atomic_load(&uo.rwp_faults);
+			/*
+			 * Back to sync before protecting: a toucher's read in the
+			 * async mode of the round before would lift the protection
+			 * unreported, and the read below would then not fault.
+			 */
+			sm.disable = VT_UFFD_FEATURE_RWP_ASYNC;
+			if (!async && ioctl(uo.fd, VT_UFFDIO_SET_MODE, &sm))
+				fail(C_UFFD, "UFFDIO_SET_MODE: %s", strerror(errno));
 			if (ioctl(uo.fd, VT_UFFDIO_RWPROTECT, &rw))
 				fail(C_UFFD, "UFFDIO_RWPROTECT: %s", strerror(errno));
-			/* Toggled while the touchers' faults on it wait in the handler. */
-			if (async)
-				sm.enable = VT_UFFD_FEATURE_RWP_ASYNC;
-			else
-				sm.disable = VT_UFFD_FEATURE_RWP_ASYNC;
-			if (ioctl(uo.fd, VT_UFFDIO_SET_MODE, &sm))
+			/* To async while the touchers' faults on it wait in the handler. */
+			sm.disable = 0;
+			sm.enable = VT_UFFD_FEATURE_RWP_ASYNC;
+			if (async && ioctl(uo.fd, VT_UFFDIO_SET_MODE, &sm))
 				fail(C_UFFD, "UFFDIO_SET_MODE: %s", strerror(errno));
 			toggled = atomic_load(&uo.rwp_faults);
 			check_pages(C_UFFD, "read-write-protected", rwp_area, RWP_PAGES, 200, gen);

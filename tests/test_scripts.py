@@ -7,8 +7,12 @@ import glob
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import test_shadow_tree as shadow_tree  # noqa: E402
 
 TOP = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..')
 SCRIPTS = os.path.join(TOP, 'scripts')
@@ -148,28 +152,11 @@ class PatchKernel(unittest.TestCase):
 		return run(os.path.join(SCRIPTS, 'patch-kernel.sh'), self.tree)
 
 	def pre_images(self):
-		"""Write each patched file as the patches expect to find it.
-
-		A file gets every hunk's pre-image (context and removed lines), of
-		every patch that changes it, in patch order, each after a line of
-		its own: patch finds each hunk where it is, and a later patch's
-		hunks are found even where they overlap an earlier one's."""
-		frags = {}
-		for name in sorted(glob.glob('*.patch', root_dir=os.path.join(TOP, 'patches'))):
-			with open(os.path.join(TOP, 'patches', name)) as f:
-				text = f.read()
-			for part in text.split('\n--- a/')[1:]:
-				path = part.split('\n', 1)[0].strip()
-				for n, hunk in enumerate(part.split('\n@@')[1:]):
-					body = hunk.split('\n')[1:]
-					before = [l[1:] for l in body if l.startswith((' ', '-'))]
-					frags.setdefault(path, []).append(f'/* {name} hunk {n} */')
-					frags[path] += before
-		for path, lines in frags.items():
-			full = os.path.join(self.tree, path)
-			os.makedirs(os.path.dirname(full), exist_ok=True)
-			with open(full, 'w') as f:
-				f.write('\n'.join(lines) + '\n')
+		"""Write each patched file as the patches expect to find it
+		(test_shadow_tree.pre_images(): every hunk's pre-image, in patch
+		order, so that a later patch's hunks are found even where they
+		overlap an earlier one's)."""
+		shadow_tree.pre_images(self.tree)
 
 	def test_idempotent(self):
 		self.pre_images()

@@ -1,11 +1,16 @@
 # SPDX-License-Identifier: GPL-2.0
 #
-# Tests of Documentation/vmalock-test.rst, the protocol reference that the
-# code's "invariant N" and "RN" comments point to: it must be valid
-# reStructuredText, hold invariants 1..14 and bugs R1..R12 once each and in
-# order, and name every invariant the module reports (vt_inv_names[]) and
-# every broken variant (VT_BROKEN() in vmalock_names.h). Each check is also run on a
-# damaged copy of the document, where it must find the damage.
+# Tests of the documentation. Documentation/vmalock-test/protocol.rst, the
+# protocol reference that the code's "invariant N" and "RN" comments point
+# to, must hold invariants 1..14 and bugs R1..R12 once each and in order, and
+# name every invariant the module reports (vt_inv_names[]) and every broken
+# variant (VT_BROKEN() in vmalock_names.h). Every page of
+# Documentation/vmalock-test/ must be valid reStructuredText with the SPDX
+# header, be listed in index.rst's toctree, and name only pages that exist;
+# scenarios.rst must name every scenario. The README must stay short, keep
+# the two commands .ci/run and the lead rely on, point to pages that exist,
+# and name only options the scripts take. Each check is also run on a
+# damaged copy, where it must find the damage.
 
 import glob
 import io
@@ -15,7 +20,21 @@ import re
 import unittest
 
 TOP = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..')
-DOC = os.path.join(TOP, 'Documentation', 'vmalock-test.rst')
+DOC_DIR = os.path.join(TOP, 'Documentation', 'vmalock-test')
+DOC = os.path.join(DOC_DIR, 'protocol.rst')
+README = os.path.join(TOP, 'README')
+
+# The pages issue 19 asks for; more may be added (index.rst must list them).
+PAGES = ('index', 'protocol', 'scenarios', 'running-by-hand', 'checks', 'lava', 'bench')
+README_MAX_LINES = 200
+# The two commands, as .ci/run and the lead read them.
+README_COMMANDS = (
+	'    scripts/vmalock-run.sh      # the main job: build, boot, run every scenario',
+	'    scripts/test.sh             # the project\'s tests; ends "N passed, N failed"',
+)
+SPDX = '.. SPDX-License-Identifier: GPL-2.0'
+# Documents outside the repository, which a reader of it cannot open.
+OUTSIDE = re.compile(r'\bseed 0\d\d\b|\bshared/|PROTOCOL\.md|(?<![\w.])\.\./', re.I)
 
 N_INVARIANTS = 14
 N_BUGS = 12
@@ -23,9 +42,22 @@ N_BUGS = 12
 try:
 	import docutils.core
 	import docutils.utils
+	from docutils.parsers.rst import Directive, directives
 	HAVE_DOCUTILS = True
 except ImportError:
 	HAVE_DOCUTILS = False
+
+
+if HAVE_DOCUTILS:
+	class TocTree(Directive):
+		"""Sphinx's toctree, which plain docutils lacks: entries only."""
+		has_content = True
+		option_spec = {'maxdepth': directives.positive_int}
+
+		def run(self):
+			return []
+
+	directives.register_directive('toctree', TocTree)
 
 
 def top_sources():
@@ -65,9 +97,110 @@ def broken_names():
 	return list(names.load(os.path.join(TOP, 'vmalock_names.h'))[1])
 
 
+def scenario_names():
+	"""The scenarios, from the one list in vmalock_names.h."""
+	sys.path.insert(0, os.path.join(TOP, 'scripts'))
+	from vmalock import names
+	return [n for n, _ in names.load(os.path.join(TOP, 'vmalock_names.h'))[0]]
+
+
 def read_doc():
 	with open(DOC, encoding='utf-8') as f:
 		return f.read()
+
+
+def read(path):
+	with open(path, encoding='utf-8') as f:
+		return f.read()
+
+
+def pages():
+	"""{name: text} of every page in Documentation/vmalock-test/."""
+	return {os.path.basename(p)[:-len('.rst')]: read(p)
+		for p in sorted(glob.glob(os.path.join(DOC_DIR, '*.rst')))}
+
+
+def usage(script):
+	"""The usage text a script prints for --help (its Usage..Exit comment)."""
+	text = read(os.path.join(TOP, 'scripts', script))
+	m = re.search(r'^# Usage.*?^# Exit', text, re.S | re.M)
+	if not m:
+		raise AssertionError('%s: no "# Usage ... # Exit" comment' % script)
+	return m.group(0)
+
+
+# Checks across pages and the README ---------------------------------------
+
+def toctree_entries(text):
+	"""The entries of the toctree directives in @text."""
+	out = []
+	for m in re.finditer(r'^\.\. toctree::\n((?:[ \t]+.*\n|[ \t]*\n)*)', text, re.M):
+		out += [l.strip() for l in m.group(1).splitlines()
+			if l.strip() and not l.strip().startswith(':')]
+	return out
+
+
+def toc_problems(docs):
+	"""index's toctree must list every other page, and only pages that exist."""
+	if 'index' not in docs:
+		return ['no index.rst']
+	entries = toctree_entries(docs['index'])
+	bad = ['toctree entry %s: no %s.rst' % (e, e) for e in entries if e not in docs]
+	bad += ['%s.rst not in index.rst\'s toctree' % n for n in docs
+		if n != 'index' and n not in entries]
+	return bad
+
+
+def header_problems(docs):
+	"""Pages whose first line is not the SPDX header."""
+	return ['%s.rst: first line is not "%s"' % (n, SPDX) for n, text in docs.items()
+		if text.split('\n', 1)[0] != SPDX]
+
+
+def page_refs(text):
+	"""Page names cited as NAME.rst (kernel paths such as process_addrs.rst aside)."""
+	return set(re.findall(r'(?<![\w/.-])([a-z][a-z-]*)\.rst\b', text))
+
+
+def dangling_refs(text, docs):
+	"""NAME.rst cited in @text with no such page."""
+	return sorted(r for r in page_refs(text) if r not in docs)
+
+
+def outside_refs(text):
+	"""Lines citing a document outside the repository."""
+	return [l.strip() for l in text.splitlines() if OUTSIDE.search(l)]
+
+
+def readme_problems(text):
+	"""The README's length and its two commands."""
+	bad = []
+	n = len(text.splitlines())
+	if n > README_MAX_LINES:
+		bad.append('README has %d lines, more than %d' % (n, README_MAX_LINES))
+	lines = text.splitlines()
+	bad += ['README lacks the line %r' % c for c in README_COMMANDS if c not in lines]
+	return bad
+
+
+def unknown_options(text, script, allowed):
+	"""--options on lines that run @script which its usage does not name."""
+	bad = []
+	rx = re.compile(r'(?<![\w.-])%s\b' % re.escape(script))
+	for line in text.splitlines():
+		m = rx.search(line)
+		if not m:
+			continue
+		rest = line[m.end():]
+		other = re.search(r'[\w-]+\.(?:sh|py)\b', rest)	# another command's options
+		for opt in re.findall(r'(?<![\w-])(--[a-z][a-z-]*)', rest[:other.start()] if other else rest):
+			if opt not in allowed and opt not in bad:
+				bad.append(opt)
+	return bad
+
+
+def allowed_options(script):
+	return set(re.findall(r'(?<![\w-])(--[a-z][a-z-]*)', usage(script))) | {'--help'}
 
 
 # Section checks, on the text -------------------------------------------
@@ -111,10 +244,10 @@ def missing_names(text, names):
 	return [n for n in names if '``%s``' % n not in text]
 
 
-def rst_problems(text):
+def rst_problems(text, path=DOC):
 	"""docutils' warnings and errors on @text (level WARNING and up)."""
 	stream = io.StringIO()
-	docutils.core.publish_doctree(text, source_path=DOC, settings_overrides={
+	docutils.core.publish_doctree(text, source_path=path, settings_overrides={
 		'report_level': docutils.utils.Reporter.WARNING_LEVEL,
 		'halt_level': docutils.utils.Reporter.SEVERE_LEVEL + 1,
 		'warning_stream': stream,
@@ -126,47 +259,55 @@ def rst_problems(text):
 
 # The tests ---------------------------------------------------------------
 
-class ProtocolDocument(unittest.TestCase):
-	"""Documentation/vmalock-test.rst is whole and in step with the code."""
+class Pages(unittest.TestCase):
+	"""Documentation/vmalock-test/ is whole, valid, and hangs together."""
 
 	@classmethod
 	def setUpClass(cls):
-		cls.text = read_doc()
+		cls.docs = pages()
+		cls.readme = read(README)
+
+	def test_pages_present(self):
+		self.assertEqual([p for p in PAGES if p not in self.docs], [])
+
+	def test_spdx_headers(self):
+		self.assertEqual(header_problems(self.docs), [])
+
+	def test_toctree(self):
+		self.assertEqual(toc_problems(self.docs), [])
 
 	def test_underlines(self):
-		self.assertEqual(bad_underlines(self.text), [])
+		self.assertEqual([(n, bad_underlines(t)) for n, t in self.docs.items()
+				  if bad_underlines(t)], [])
 
-	def test_invariants_numbered(self):
-		self.assertEqual(numbering_problems(self.text, 'Invariant ', N_INVARIANTS), [])
+	def test_refs_resolve(self):
+		bad = {n: dangling_refs(t, self.docs) for n, t in self.docs.items()}
+		self.assertEqual({n: r for n, r in bad.items() if r}, {})
 
-	def test_bugs_numbered(self):
-		self.assertEqual(numbering_problems(self.text, 'R', N_BUGS), [])
+	def test_no_outside_documents(self):
+		bad = {n: outside_refs(t) for n, t in self.docs.items()}
+		self.assertEqual({n: r for n, r in bad.items() if r}, {})
 
-	def test_every_reported_invariant_named(self):
-		names = inv_names()
-		self.assertIn('rw_exclusion', names)	# the parser found the real list
-		self.assertEqual(missing_names(self.text, names), [],
-				 'invariant names the module reports but the document does not explain')
+	def test_every_scenario_described(self):
+		names = scenario_names()
+		self.assertIn('detach_free', names)
+		self.assertEqual(missing_names(self.docs['scenarios'], names), [])
 
-	def test_every_broken_variant_named(self):
-		names = broken_names()
-		self.assertIn('detach_no_wait', names)
-		self.assertEqual(missing_names(self.text, names), [],
-				 'broken variants the document does not place under a bug')
-
-	def test_catches_name_reported_invariants(self):
-		"""VT_CATCHES()' invariants are names the module can report."""
-		sys.path.insert(0, os.path.join(TOP, 'scripts'))
-		from vmalock import names
-		want = names.load_catches(os.path.join(TOP, 'vmalock_names.h'))
-		used = {i for per in want.values() for invs in per.values() for i in invs}
-		self.assertIn('lock_order', used)
-		self.assertEqual(sorted(used - set(inv_names())), [],
-				 'VT_CATCHES() names invariants vt_inv_names[] does not have')
+	def test_options_exist(self):
+		"""Options the docs give vmalock-run.sh, test.sh and bench.sh are theirs."""
+		run = allowed_options('vmalock-run.sh')
+		self.assertIn('--recheck', run)
+		for script, allowed in (('vmalock-run.sh', run), ('test.sh', run | {'--generations'}),
+					('bench.sh', allowed_options('bench.sh'))):
+			for name, text in self.docs.items():
+				self.assertEqual(unknown_options(text, script, allowed), [],
+						 '%s: options %s does not take' % (name, script))
 
 	@unittest.skipUnless(HAVE_DOCUTILS, 'docutils not installed (Debian: python3-docutils)')
 	def test_valid_rst(self):
-		self.assertEqual(rst_problems(self.text), [])
+		bad = {n: rst_problems(t, os.path.join(DOC_DIR, n + '.rst'))
+		       for n, t in self.docs.items()}
+		self.assertEqual({n: p for n, p in bad.items() if p}, {})
 
 
 class ChecksCanFail(unittest.TestCase):
@@ -202,6 +343,36 @@ class ChecksCanFail(unittest.TestCase):
 	def test_missing_variant_found(self):
 		broken = self.text.replace('``reader_no_mm_check``', 'reader_no_mm_check')
 		self.assertEqual(missing_names(broken, broken_names()), ['reader_no_mm_check'])
+
+	def test_missing_page_found(self):
+		docs = pages()
+		del docs['lava']
+		self.assertEqual(dangling_refs('see lava.rst and bench.rst\n', docs), ['lava'])
+		self.assertEqual(toc_problems(docs), ['toctree entry lava: no lava.rst'])
+
+	def test_page_outside_toctree_found(self):
+		docs = pages()
+		docs['extra'] = SPDX + '\n\nExtra\n=====\n'
+		self.assertEqual(toc_problems(docs), ["extra.rst not in index.rst's toctree"])
+
+	def test_missing_header_found(self):
+		docs = pages()
+		docs['bench'] = docs['bench'].replace(SPDX + '\n', '', 1)
+		self.assertEqual(header_problems(docs),
+				 ['bench.rst: first line is not "%s"' % SPDX])
+
+	def test_outside_document_found(self):
+		self.assertEqual(outside_refs('ok\nsplits (seed 001, R10)\nsee ../shared/PROTOCOL.md\n'),
+				 ['splits (seed 001, R10)', 'see ../shared/PROTOCOL.md'])
+
+	def test_missing_scenario_found(self):
+		broken = pages()['scenarios'].replace('``reuse``', 'reuse')
+		self.assertEqual(missing_names(broken, scenario_names()), ['reuse'])
+
+	def test_unknown_option_found(self):
+		allowed = allowed_options('vmalock-run.sh')
+		self.assertEqual(unknown_options('  scripts/vmalock-run.sh --no-kunit --no-such\n',
+						 'vmalock-run.sh', allowed), ['--no-such'])
 
 	@unittest.skipUnless(HAVE_DOCUTILS, 'docutils not installed (Debian: python3-docutils)')
 	def test_invalid_rst_found(self):

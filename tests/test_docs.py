@@ -282,10 +282,12 @@ class Pages(unittest.TestCase):
 
 	def test_refs_resolve(self):
 		bad = {n: dangling_refs(t, self.docs) for n, t in self.docs.items()}
+		bad['README'] = dangling_refs(self.readme, self.docs)
 		self.assertEqual({n: r for n, r in bad.items() if r}, {})
 
 	def test_no_outside_documents(self):
 		bad = {n: outside_refs(t) for n, t in self.docs.items()}
+		bad['README'] = outside_refs(self.readme)
 		self.assertEqual({n: r for n, r in bad.items() if r}, {})
 
 	def test_every_scenario_described(self):
@@ -299,7 +301,7 @@ class Pages(unittest.TestCase):
 		self.assertIn('--recheck', run)
 		for script, allowed in (('vmalock-run.sh', run), ('test.sh', run | {'--generations'}),
 					('bench.sh', allowed_options('bench.sh'))):
-			for name, text in self.docs.items():
+			for name, text in list(self.docs.items()) + [('README', self.readme)]:
 				self.assertEqual(unknown_options(text, script, allowed), [],
 						 '%s: options %s does not take' % (name, script))
 
@@ -308,6 +310,65 @@ class Pages(unittest.TestCase):
 		bad = {n: rst_problems(t, os.path.join(DOC_DIR, n + '.rst'))
 		       for n, t in self.docs.items()}
 		self.assertEqual({n: p for n, p in bad.items() if p}, {})
+
+
+class Readme(unittest.TestCase):
+	"""The README: short, with the two commands, pointing on."""
+
+	@classmethod
+	def setUpClass(cls):
+		cls.text = read(README)
+
+	def test_short_with_commands(self):
+		self.assertEqual(readme_problems(self.text), [])
+
+	def test_points_to_the_pages(self):
+		self.assertIn('Documentation/vmalock-test/', self.text)
+		self.assertEqual(sorted(set(PAGES) - page_refs(self.text)), [],
+				 'pages the README does not name')
+
+
+class ProtocolDocument(unittest.TestCase):
+	"""Documentation/vmalock-test.rst is whole and in step with the code."""
+
+	@classmethod
+	def setUpClass(cls):
+		cls.text = read_doc()
+
+	def test_underlines(self):
+		self.assertEqual(bad_underlines(self.text), [])
+
+	def test_invariants_numbered(self):
+		self.assertEqual(numbering_problems(self.text, 'Invariant ', N_INVARIANTS), [])
+
+	def test_bugs_numbered(self):
+		self.assertEqual(numbering_problems(self.text, 'R', N_BUGS), [])
+
+	def test_every_reported_invariant_named(self):
+		names = inv_names()
+		self.assertIn('rw_exclusion', names)	# the parser found the real list
+		self.assertEqual(missing_names(self.text, names), [],
+				 'invariant names the module reports but the document does not explain')
+
+	def test_every_broken_variant_named(self):
+		names = broken_names()
+		self.assertIn('detach_no_wait', names)
+		self.assertEqual(missing_names(self.text, names), [],
+				 'broken variants the document does not place under a bug')
+
+	def test_catches_name_reported_invariants(self):
+		"""VT_CATCHES()' invariants are names the module can report."""
+		sys.path.insert(0, os.path.join(TOP, 'scripts'))
+		from vmalock import names
+		want = names.load_catches(os.path.join(TOP, 'vmalock_names.h'))
+		used = {i for per in want.values() for invs in per.values() for i in invs}
+		self.assertIn('lock_order', used)
+		self.assertEqual(sorted(used - set(inv_names())), [],
+				 'VT_CATCHES() names invariants vt_inv_names[] does not have')
+
+	@unittest.skipUnless(HAVE_DOCUTILS, 'docutils not installed (Debian: python3-docutils)')
+	def test_valid_rst(self):
+		self.assertEqual(rst_problems(self.text), [])
 
 
 class ChecksCanFail(unittest.TestCase):
@@ -347,7 +408,7 @@ class ChecksCanFail(unittest.TestCase):
 	def test_missing_page_found(self):
 		docs = pages()
 		del docs['lava']
-		self.assertEqual(dangling_refs('see lava.rst and bench.rst\n', docs), ['lava'])
+		self.assertEqual(dangling_refs(read(README), docs), ['lava'])
 		self.assertEqual(toc_problems(docs), ['toctree entry lava: no lava.rst'])
 
 	def test_page_outside_toctree_found(self):
@@ -368,6 +429,15 @@ class ChecksCanFail(unittest.TestCase):
 	def test_missing_scenario_found(self):
 		broken = pages()['scenarios'].replace('``reuse``', 'reuse')
 		self.assertEqual(missing_names(broken, scenario_names()), ['reuse'])
+
+	def test_long_readme_found(self):
+		text = read(README)
+		self.assertEqual(readme_problems(text), [])
+		self.assertEqual(len(readme_problems(text + '\n' * README_MAX_LINES)), 1)
+
+	def test_changed_command_found(self):
+		text = read(README).replace('# the main job: build,', '# the main job, build,', 1)
+		self.assertEqual(len(readme_problems(text)), 1)
 
 	def test_unknown_option_found(self):
 		allowed = allowed_options('vmalock-run.sh')

@@ -10,9 +10,10 @@
 import glob
 import io
 import os
-import sys
 import re
 import unittest
+
+from vmalock import names
 
 TOP = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..')
 DOC = os.path.join(TOP, 'Documentation', 'vmalock-test.rst')
@@ -60,8 +61,6 @@ def inv_names():
 
 def broken_names():
 	"""The broken variants, from the one list in vmalock_names.h."""
-	sys.path.insert(0, os.path.join(TOP, 'scripts'))
-	from vmalock import names
 	return list(names.load(os.path.join(TOP, 'vmalock_names.h'))[1])
 
 
@@ -156,8 +155,6 @@ class ProtocolDocument(unittest.TestCase):
 
 	def test_catches_name_reported_invariants(self):
 		"""VT_CATCHES()' invariants are names the module can report."""
-		sys.path.insert(0, os.path.join(TOP, 'scripts'))
-		from vmalock import names
 		want = names.load_catches(os.path.join(TOP, 'vmalock_names.h'))
 		used = {i for per in want.values() for invs in per.values() for i in invs}
 		self.assertIn('lock_order', used)

@@ -1,11 +1,10 @@
-#!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
 #
 # Judge a results directory written by vmalock-run.sh, from the saved boots
 # alone: the one place that decides verdicts. Used at the end of every run and
 # by vmalock-run.sh --recheck DIR.
 #
-# usage: judge.py DIR [--note TEXT]...
+# usage: vmalock-py judge DIR [--note TEXT]...
 #
 # DIR/<boot>/ (main, broken-<variant>) holds a boot's console.log, the
 # results port (results.raw), qemu-cmd, qemu.log, kernel-config,
@@ -27,7 +26,6 @@
 
 import argparse
 import glob
-import importlib.util
 import io
 import json
 import os
@@ -35,15 +33,17 @@ import re
 import sys
 import xml.etree.ElementTree as ET
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from vmalock import callsites  # noqa: E402
-from vmalock import known  # noqa: E402
-from vmalock import features  # noqa: E402
-from vmalock import ktap  # noqa: E402
-from vmalock import names  # noqa: E402
-from vmalock import watch  # noqa: E402
+from vmalock import TOP
+from vmalock import bench
+from vmalock import callsites
+from vmalock import known
+from vmalock import features
+from vmalock import ktap
+from vmalock import names
+from vmalock import splats
+from vmalock import watch
 
-NAMES_H = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'vmalock_names.h')
+NAMES_H = os.path.join(TOP, 'vmalock_names.h')
 
 
 def expected_invariants(run):
@@ -51,12 +51,6 @@ def expected_invariants(run):
 	if not run.startswith('broken-'):
 		return None
 	return names.load_catches(NAMES_H).get(run[len('broken-'):], {})
-
-_spec = importlib.util.spec_from_file_location(
-	'scan_splats', os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-				    'scan-splats.py'))
-scan_splats = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(scan_splats)
 
 PANIC_RE = re.compile(r'Kernel panic - not syncing: ?(.*)')
 VIOLATION_RE = re.compile(r'vmalock_test: (?:sysmon: )?violation(?: in \S+)?: (.*)')
@@ -119,9 +113,9 @@ def scan(bootdir, console):
 	Return (verdict, detail, splats.txt's text); verdict PASS (none), KNOWN
 	(known ones only) or FAIL."""
 	lines = console.splitlines()
-	splats, allowed = scan_splats.scan(lines, ALLOW.get(os.path.basename(bootdir), ()))
+	found, allowed = splats.scan(lines, ALLOW.get(os.path.basename(bootdir), ()))
 	kver = known.version(read_text(os.path.join(bootdir, 'kernel-version')))
-	unknown, ok, wrong = known.sort(splats, lines, kver, known.load(), allowed)
+	unknown, ok, wrong = known.sort(found, lines, kver, known.load(), allowed)
 	this = '.'.join(map(str, kver)) if kver else 'unknown'
 	out = [f'splat: {kind}: {n}: {msg}' for kind, n, msg in unknown]
 	out += [f"splat: {s[0]}: {s[1]}: {s[2]} (known upstream for kernels {known.kernels(e)}, "
@@ -145,8 +139,7 @@ def scan(bootdir, console):
 def judge_run(bootdir, run, raw, kunit_py, log, gone=None):
 	"""Check lines [(verdict, name, detail)] of one run of a boot; gone: what
 	the runs went without (LeftOut)."""
-	if run == 'bench':	# not KTAP: figures and checks, for bench.py
-		import bench
+	if run == 'bench':	# not KTAP: figures and checks, for vmalock.bench
 		return bench.checks('\n'.join(raw), bootdir)
 	expect = 'fail' if run.startswith('broken-') else 'pass'
 	ktap.clear_run(bootdir, run)
@@ -326,7 +319,7 @@ def final_line(checks):
 	return line + (f", {n['KNOWN']} known" if n['KNOWN'] else ''), n['FAIL']
 
 
-PATCHES = os.path.join(os.path.dirname(NAMES_H), 'patches')
+PATCHES = os.path.join(TOP, 'patches')
 
 
 class LeftOut:

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
 #
 # Read the scenarios and broken variants out of vmalock_names.h, the one list

@@ -1,10 +1,9 @@
-#!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
 #
 # The verdicts of a LAVA run of a job from scripts/lava-job.sh, in the form
 # of scripts/vmalock-run.sh's summary.txt, and their comparison with one.
 #
-# usage: lava_results.py LOG [--summary SUMMARY] [--out FILE] [--console FILE]
+# usage: vmalock-py lava_results LOG [--summary SUMMARY] [--out FILE] [--console FILE]
 #
 # LOG is lava-run's log (the YAML lines it writes, one record a line) or a
 # server's job log in the same form; its "results" records are read. Each
@@ -169,7 +168,7 @@ def main(argv=None):
 	ap.add_argument('--summary', help="vmalock-run.sh's summary.txt")
 	ap.add_argument('--out', help='also write the checks, summary.txt-style, here')
 	ap.add_argument('--console', help="also write the device's console output (the log's "
-			'target lines) here, for scripts/results.py and scan-splats.py')
+			'target lines) here, for vmalock.results and vmalock.splats')
 	args = ap.parse_args(argv)
 	try:
 		lava = read_lava(args.log)

@@ -1,25 +1,20 @@
-#!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
 #
 # Extract one run's KTAP results from a serial console log, validate them,
 # write OUTDIR/results-<run>.{ktap,json} and OUTDIR/junit-<run>.xml, print a
-# table and a verdict. The work is done by scripts/vmalock/ktap.py, whose
-# functions (extract_block, parse_ktap, ...) this module re-exports.
+# table and a verdict. The work is done by vmalock.ktap.
 #
-# usage: results.py console.log OUTDIR [--run NAME] [--expect pass|fail]
-#                   [--kunit-py PATH] [--title TEXT]
+# usage: vmalock-py results console.log OUTDIR [--run NAME] [--expect pass|fail]
+#                                  [--kunit-py PATH] [--title TEXT]
 #
 # Exit 0 when the expectation is met, 1 when it is not, 2 when results are
 # missing or malformed (or on bad usage).
 
 import argparse
-import os
 import re
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from vmalock.ktap import *  # noqa: E402,F401,F403  (the importable names)
-from vmalock.ktap import ResultsError, clear_run, load, report, write_run  # noqa: E402
+from vmalock.ktap import ResultsError, clear_run, load, report, write_run
 
 
 def main(argv=None):

@@ -6,6 +6,7 @@
 # vmalock-run.sh's own verdicts, and the comparison of a real lava-run's
 # verdicts with vmalock-run.sh's summary.txt (vmalock.lava_results).
 
+import json
 import os
 import re
 import shutil
@@ -441,6 +442,58 @@ class Compare(unittest.TestCase):
 			'--summary', os.path.join(FIX, 'pass.log'))
 		self.assertEqual(r.returncode, 2)
 		self.assertIn('malformed line', r.stderr)
+
+
+class ConsoleJudged(unittest.TestCase):
+	"""lava_results.py judges a run whose KTAP is on the device's console
+	with judge.py's code: a broken variant caught by the wrong invariant
+	fails, whatever its test cases said; runs without KTAP on the console
+	keep their test cases' verdicts."""
+
+	def log(self, name, extra=()):
+		with open(os.path.join(FIX, 'broken.log'), errors='replace') as f:
+			block, _ = ktap.extract_block(f.read().splitlines(), 'broken-detach')
+		i = block.index('not ok 2 detach_free')	# extra: detach_free's diagnostics
+		target = [f'VMALOCK-RESULTS-BEGIN run={name}'] + block[:i] + list(extra) + \
+			block[i:] + [f'VMALOCK-RESULTS-END run={name}']
+		recs = [{'lvl': 'target', 'msg': line} for line in target]
+		# What guest/lava-test's test cases made of it: caught, caught, skipped.
+		recs += [{'lvl': 'results', 'msg': {'definition': f'1_vmalock-{name}', 'case': c,
+						    'result': r}}
+			 for c, r in (('rw_exclusion', 'pass'), ('detach_free', 'pass'),
+				      ('bulk_release', 'skip'))]
+		recs.append({'lvl': 'results', 'msg': {'definition': '0_vmalock-real',
+						       'case': 'mirror', 'result': 'pass'}})
+		path = os.path.join(tempfile.mkdtemp(), 'lava-run.log')
+		self.addCleanup(shutil.rmtree, os.path.dirname(path))
+		with open(path, 'w') as f:
+			f.writelines(json.dumps(dict(dt='2026-12-05T13:00:00', **r)) + '\n' for r in recs)
+		return run(sys.executable, '-m', 'vmalock.lava_results', path)
+
+	def test_wrong_invariant_fails(self):
+		# writer_no_wait must be caught as rw_exclusion (and
+		# sys_rw_exclusion) by rw_exclusion, and as rw_exclusion by
+		# detach_free: the block reports reader_at_free and detach_refcount.
+		r = self.log('broken-writer_no_wait')
+		self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+		self.assertRegex(r.stdout, r'(?m)^FAIL  broken-writer_no_wait/rw_exclusion  caught, '
+				 r'but not as rw_exclusion, sys_rw_exclusion \(reported: none\)$')
+		self.assertRegex(r.stdout, r'(?m)^FAIL  broken-writer_no_wait/detach_free  caught, '
+				 r'but not as rw_exclusion')
+		self.assertRegex(r.stdout, r'(?m)^SKIP  broken-writer_no_wait/bulk_release')
+		self.assertRegex(r.stdout, r'(?m)^PASS  real/mirror$')
+
+	def test_right_invariant_passes(self):
+		r = self.log('broken-detach_no_wait',
+			     ['# detach_free: invariant detach_refcount violated 3 times'])
+		self.assertRegex(r.stdout, r'(?m)^PASS  broken-detach_no_wait/detach_free$')
+		self.assertRegex(r.stdout, r'(?m)^PASS  broken-detach_no_wait/rw_exclusion$')
+
+	def test_malformed_on_console(self):
+		r = self.log('broken-detach_no_wait', ['1..9'])
+		self.assertRegex(r.stdout, r'(?m)^FAIL  broken-detach_no_wait  results missing or '
+				 r'malformed: more than one plan$')
+		self.assertNotIn('broken-detach_no_wait/detach_free', r.stdout)
 
 
 if __name__ == '__main__':

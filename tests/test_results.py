@@ -64,6 +64,18 @@ class ResultsTest(unittest.TestCase):
 			f.write(text)
 		return path
 
+	def test_broken_named_invariants(self):
+		"""Expecting fail of broken-NAME, the invariants vmalock_names.h
+		names for NAME are required, as judge.py requires them."""
+		with open(fixture('broken.log')) as f:
+			text = f.read().replace('run=broken-detach', 'run=broken-writer_no_wait')
+		p = self.run_script(self.write_log(text), '--run', 'broken-writer_no_wait',
+				    '--expect', 'fail')
+		self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+		self.assertIn('detach_free: NOT caught (caught, but not as rw_exclusion', p.stdout)
+		p = self.run_script(fixture('broken.log'), '--run', 'broken-detach', '--expect', 'fail')
+		self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+
 	def test_parse_pass_skip(self):
 		res, block = ktap.load(fixture('pass.log'), 'real')
 		self.assertEqual(res['plan'], 3)
@@ -312,8 +324,64 @@ VMALOCK-RESULTS-END run=kunit
 
 	def test_kunit_tree(self):
 		block, has_end = ktap.extract_block(self.KUNIT.splitlines(), 'kunit')
-		self.assertEqual(len(ktap.parse_ktap(block, has_end)['tests']), 2)
-		self.assertEqual(ktap.leaves(ktap.parse_tree(block), 'kunit'), self.KUNIT_LEAVES)
+		res = ktap.parse_ktap(block, has_end)
+		self.assertEqual(len(res['tests']), 2)
+		self.assertEqual(ktap.leaves(res['tests'], 'kunit'), self.KUNIT_LEAVES)
+
+	def test_nested_documents(self):
+		"""One parser for every level: a nested document's "# Subtest:"
+		name, its tests as the children of the result line after it, their
+		diagnostics and directives, at any depth."""
+		block, has_end = ktap.extract_block(self.KUNIT.splitlines(), 'kunit')
+		a, b = ktap.parse_ktap(block, has_end)['tests']
+		self.assertEqual((a['name'], a['status'], b['name'], b['status']),
+				 ('vmalock_a', 'FAIL', 'vmalock_b', 'PASS'))
+		first, param, last = a['children']
+		self.assertEqual([t['name'] for t in param['children']], ['one', 'two'])
+		self.assertEqual(param['diag'], ['# param_test: pass:1 fail:1 skip:0 total:2'])
+		self.assertEqual((last['status'], last['skip_reason']), ('SKIP', 'not here'))
+		self.assertEqual(first['children'], [])
+		self.assertEqual(a['diag'], ['# vmalock_a: pass:1 fail:1 skip:1 total:3'])
+
+	def test_nesting_does_not_touch_the_top(self):
+		"""Nested lines are no results of the top-level document, whatever
+		they hold; its plan and numbering are checked as before."""
+		doc = ['KTAP version 1', '1..1', '    1..5', '    ok 7 x', '    garbage',
+		       '        ok 1 deeper', 'ok 1 top']
+		res = ktap.parse_ktap(doc)
+		self.assertEqual([t['name'] for t in res['tests']], ['top'])
+		self.assertEqual(ktap.leaves(res['tests'], 'r'), [('r/top/x', 'PASS')])
+		with self.assertRaisesRegex(ktap.ResultsError, 'plan is 1..2 but 1 results'):
+			ktap.parse_ktap(['KTAP version 1', '1..2', '    ok 1 a', 'ok 1 b'])
+		with self.assertRaisesRegex(ktap.ResultsError, "malformed result line 'garbage'"):
+			ktap.parse_ktap(['KTAP version 1', '1..1', 'garbage', 'ok 1 b'])
+
+	def test_todo_directive(self):
+		"""TODO, as SKIP: not counted as a failure, with its reason."""
+		res = ktap.parse_ktap(['KTAP version 1', '1..2', 'not ok 1 a # TODO not yet',
+				       'ok 2 b # skip no reason'])
+		self.assertEqual([(t['status'], t['skip_reason']) for t in res['tests']],
+				 [('SKIP', 'TODO not yet'), ('SKIP', 'no reason')])
+		self.assertEqual(ktap.run_verdict(res, 'pass')[0], True)
+
+	def test_checks(self):
+		"""The verdict API: a run's check lines as summary.txt names them."""
+		block, has_end = ktap.extract_block(self.KUNIT.splitlines(), 'kunit')
+		res = ktap.parse_ktap(block, has_end)
+		self.assertEqual(ktap.checks(res, 'kunit', 'pass'),
+				 [(v, name, '') for name, v in self.KUNIT_LEAVES])
+		res, _ = ktap.load(fixture('broken.log'), 'broken-detach')
+		self.assertEqual(ktap.expectation('broken-detach'), 'fail')
+		self.assertEqual(ktap.checks(res, 'broken-detach', 'fail'), [
+			('PASS', 'broken-detach/rw_exclusion', ''),
+			('PASS', 'broken-detach/detach_free', ''),
+			('SKIP', 'broken-detach/bulk_release', 'not affected by broken=detach')])
+		# Caught, but not by the invariant the variant must trip.
+		got = ktap.checks(res, 'broken-detach', 'fail', {'detach_free': ['rw_exclusion']})
+		self.assertEqual(got[1][:2], ('FAIL', 'broken-detach/detach_free'))
+		self.assertIn('not as rw_exclusion', got[1][2])
+		self.assertEqual(ktap.checks({'header': {}, 'tests': []}, 'real', 'pass'),
+				 [('FAIL', 'real', 'no test ran')])
 
 	@unittest.skipUnless(KUNIT_PY, 'no kernel tree with tools/testing/kunit/kunit.py (VMALOCK_TREE=DIR)')
 	def test_kunit_tree_as_kunit_py(self):

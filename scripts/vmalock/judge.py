@@ -141,14 +141,13 @@ def judge_run(bootdir, run, raw, kunit_py, log, gone=None):
 	the runs went without (LeftOut)."""
 	if run == 'bench':	# not KTAP: figures and checks, for vmalock.bench
 		return bench.checks('\n'.join(raw), bootdir)
-	expect = 'fail' if run.startswith('broken-') else 'pass'
+	expect = ktap.expectation(run)
 	ktap.clear_run(bootdir, run)
 	try:
 		block, has_end = ktap.extract_block(raw, run)
 		res = ktap.parse_ktap(block, has_end)
 	except ktap.ResultsError as e:
-		print(f'results: run {run}: results missing or malformed: {e}', file=log)
-		return [('FAIL', run, f'results missing or malformed: {e}')]
+		return malformed(run, e, log)
 	if gone and expect == 'fail':
 		gone.unchecked(run, res)
 	have = judge_features(bootdir, run, res, log)
@@ -169,17 +168,40 @@ def judge_run(bootdir, run, raw, kunit_py, log, gone=None):
 	except (OSError, callsites.SitesError) as e:
 		coverage = [('FAIL', f'call-sites-{run}', str(e))]
 	want = gone.want(run) if gone else expected_invariants(run)
-	met = ktap.report(res, run, f'vmalock_test.{run}', expect, file=log, want=want)
-	if run == 'kunit':
-		checks = [(v, name, '') for name, v in ktap.leaves(ktap.parse_tree(block), run)]
-	else:
-		checks = [(v, f"{run}/{t['name']}", '' if v == 'PASS' else why)
-			  for t, v, why in ktap.verdicts(res, expect, want)]
-	# Nothing ran, or the run failed in a way no test line shows.
-	if not checks or (not met and not any(v == 'FAIL' for v, _, _ in checks)):
-		checks.append(('FAIL', run, ktap.run_verdict(res, expect, want)[1] if checks else
-			       'no test ran'))
-	return checks + coverage
+	return run_checks(res, run, log, want) + coverage
+
+
+def malformed(run, e, log):
+	"""The one check of a run whose results are missing or malformed."""
+	print(f'results: run {run}: results missing or malformed: {e}', file=log)
+	return [('FAIL', run, f'results missing or malformed: {e}')]
+
+
+def run_checks(res, run, log, want):
+	"""Report a parsed run on log; return its check lines (ktap.checks())."""
+	expect = ktap.expectation(run)
+	ktap.report(res, run, f'vmalock_test.{run}', expect, file=log, want=want)
+	return ktap.checks(res, run, expect, want)
+
+
+def judge_console(lines, log):
+	"""{run: check lines} of each run whose KTAP results are in lines (a
+	console on which the guest relayed them, as on LAVA): the checks
+	judge_run() makes of them, a broken variant's named invariants
+	included, without what needs the boot's directory (files, call-site
+	coverage, the kernel's features)."""
+	out = {}
+	for run in dict.fromkeys(m.group(1) for m in map(ktap.BEGIN_RE.search, lines) if m):
+		if run == 'bench':
+			continue
+		try:
+			block, has_end = ktap.extract_block(lines, run)
+			res = ktap.parse_ktap(block, has_end)
+		except ktap.ResultsError as e:
+			out[run] = malformed(run, e, log)
+			continue
+		out[run] = run_checks(res, run, log, expected_invariants(run))
+	return out
 
 
 def judge_features(bootdir, run, res, log):

@@ -14,6 +14,12 @@
 # malformed) is the check <run> itself. A test action or the job that LAVA
 # itself failed is a failed check lava/<name>.
 #
+# A run whose KTAP the guest relayed to the console (the log's "target"
+# lines, between VMALOCK-RESULTS-BEGIN/END) is judged from it by judge.py's
+# own code (judge.judge_console(): ktap.checks(), with the invariants each
+# broken variant must be caught by), and its checks replace the ones its
+# test cases gave; the records are enough for the rest (splats, lava/*).
+#
 # Without --summary: print the checks, then "N passed, N failed" (checks).
 # With --summary: print the two verdicts of each check side by side, then
 # "N passed, N failed" where a pass is a check with the same verdict on both
@@ -22,9 +28,12 @@
 # not, 2 if a file is unreadable or holds no results.
 
 import argparse
+import io
 import json
 import re
 import sys
+
+from vmalock import judge
 
 VERDICT = {'pass': 'PASS', 'fail': 'FAIL', 'skip': 'SKIP'}
 SUMMARY_RE = re.compile(r'^(PASS|FAIL|SKIP|KNOWN) (\S+)(?: \((.*)\))?$')
@@ -85,16 +94,29 @@ def _record(line):
 
 
 def read_lava(path):
-	"""Return {key: (verdict, check name, measurement text)} from a LAVA log."""
+	"""Return {key: (verdict, check name, measurement text or detail)} from
+	a LAVA log: its results records, and the runs whose KTAP is on its
+	console judged again from it."""
 	with open(path, errors='replace') as f:
 		lines = f.read().splitlines()
+	checks = records(lines)
+	judged = judge.judge_console(console(lines), io.StringIO())
+	if not checks and not judged:
+		raise ResultsError(f'{path}: no results records')
+	checks = {k: v for k, v in checks.items() if k[0] not in judged}
+	for run_checks in judged.values():
+		checks.update((key(name), (v, name, detail)) for v, name, detail in run_checks)
+	return checks
+
+
+def records(lines):
+	"""{key: (verdict, check name, measurement text)} of the results
+	records of a LAVA log's lines."""
 	checks = {}
-	seen = False
 	for line in lines:
 		rec = _record(line)
 		if rec is None:
 			continue
-		seen = True
 		definition = str(rec.get('definition', ''))
 		case = str(rec.get('case', ''))
 		result = str(rec.get('result', '')).lower()
@@ -115,21 +137,26 @@ def read_lava(path):
 			checks[(run, case)] = (verdict, name, f'{meas} {units}' if meas else '')
 		elif definition == 'lava' and verdict == 'FAIL':
 			checks[('lava', case)] = ('FAIL', f'lava/{case}', '')
-	if not seen:
-		raise ResultsError(f'{path}: no results records')
 	return checks
+
+
+def console(lines):
+	"""The target (device console) lines of a lava-run log's lines."""
+	out = []
+	for line in lines:
+		try:
+			rec = json.loads(line)
+		except ValueError:
+			continue
+		if isinstance(rec, dict) and rec.get('lvl') == 'target':
+			out.append(f"{rec.get('msg')}")
+	return out
 
 
 def write_console(log, path):
 	"""The target (device console) lines of a lava-run log, as text."""
 	with open(log, errors='replace') as f, open(path, 'w') as out:
-		for line in f:
-			try:
-				rec = json.loads(line)
-			except ValueError:
-				continue
-			if isinstance(rec, dict) and rec.get('lvl') == 'target':
-				out.write(f"{rec.get('msg')}\n")
+		out.writelines(f'{line}\n' for line in console(f.read().splitlines()))
 
 
 def read_summary(path):

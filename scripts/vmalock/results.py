@@ -7,6 +7,9 @@
 # usage: vmalock-py results console.log OUTDIR [--run NAME] [--expect pass|fail]
 #                                  [--kunit-py PATH] [--title TEXT]
 #
+# Expecting "fail" of a run broken-NAME, NAME a broken variant, each of its
+# scenarios must report the invariants vmalock_names.h names for it.
+#
 # Exit 0 when the expectation is met, 1 when it is not, 2 when results are
 # missing or malformed (or on bad usage).
 
@@ -14,6 +17,7 @@ import argparse
 import re
 import sys
 
+from vmalock import judge
 from vmalock.ktap import ResultsError, clear_run, load, report, write_run
 
 
@@ -44,7 +48,10 @@ def main(argv=None):
 	except OSError as e:
 		print(f'results: cannot write to {args.outdir}: {e}', file=sys.stderr)
 		return 2
-	return 0 if report(res, args.run, title, args.expect) else 1
+	# A broken variant's run must report the invariants it is caught by
+	# (vmalock_names.h), as judge.py requires.
+	want = judge.expected_invariants(args.run) if args.expect == 'fail' else None
+	return 0 if report(res, args.run, title, args.expect, want=want) else 1
 
 
 if __name__ == '__main__':

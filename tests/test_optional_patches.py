@@ -21,6 +21,7 @@ import unittest
 
 import test_boots
 import test_shadow_tree as shadow_tree
+from test_shadow_tree import run
 from vmalock import judge
 from vmalock import names
 
@@ -32,10 +33,6 @@ P3 = '0003-mm-mmap_lock-add-vma_lock-tracepoints.patch'
 WHY = 'include/linux/mmap_lock.h hunk #4 FAILED at'
 # The system-wide monitor's invariants (vmalock_sysmon.c).
 INVS = 'stable_while_read_locked,sys_rw_exclusion,sys_reader_at_detach,lock_order,use_after_put'
-
-
-def run(*args, **kw):
-	return subprocess.run(args, capture_output=True, text=True, **kw)
 
 
 def break_hunk(tree, patch, n, path):

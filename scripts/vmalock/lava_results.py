@@ -34,6 +34,7 @@ import re
 import sys
 
 from vmalock import judge
+from vmalock import refuse
 
 VERDICT = {'pass': 'PASS', 'fail': 'FAIL', 'skip': 'SKIP'}
 SUMMARY_RE = re.compile(r'^(PASS|FAIL|SKIP|KNOWN) (\S+)(?: \((.*)\))?$')
@@ -202,12 +203,8 @@ def main(argv=None):
 		if args.console:
 			write_console(args.log, args.console)
 		summary = read_summary(args.summary) if args.summary else None
-	except OSError as e:
-		print(f'lava-results: cannot read {e.filename}: {e.strerror}', file=sys.stderr)
-		return 2
-	except ResultsError as e:
-		print(f'lava-results: {e}', file=sys.stderr)
-		return 2
+	except (OSError, ResultsError) as e:
+		return refuse('lava-results', e)
 	if args.out:
 		with open(args.out, 'w') as f:
 			for verdict, name, meas in sorted(lava.values(), key=lambda v: v[1]):

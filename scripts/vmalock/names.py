@@ -15,6 +15,8 @@
 import re
 import sys
 
+from vmalock import refuse
+
 LINE_RE = re.compile(r'^VT_(SCENARIO|BROKEN)\((\w+)\)\s*$')
 CATCHES_RE = re.compile(r'^VT_CATCHES\((\w+),\s*(\w+),\s*(\w+)\)\s*$')
 
@@ -127,12 +129,8 @@ def main(argv):
 			print(' '.join(uncaught(load_catches(argv[0]), filter(None, argv[2].split(',')))))
 		else:
 			raise NamesError(f'unknown command {" ".join(argv[1:])!r}')
-	except OSError as e:
-		print(f'names: cannot read {e.filename}: {e.strerror}', file=sys.stderr)
-		return 2
-	except NamesError as e:
-		print(f'names: {e}', file=sys.stderr)
-		return 2
+	except (OSError, NamesError) as e:
+		return refuse('names', e)
 	return 0
 
 

@@ -450,13 +450,18 @@ class ConsoleJudged(unittest.TestCase):
 	fails, whatever its test cases said; runs without KTAP on the console
 	keep their test cases' verdicts."""
 
-	def log(self, name, extra=()):
+	def log(self, name, extra=(), dmesg=None):
 		with open(os.path.join(FIX, 'broken.log'), errors='replace') as f:
 			block, _ = ktap.extract_block(f.read().splitlines(), 'broken-detach')
 		i = block.index('not ok 2 detach_free')	# extra: detach_free's diagnostics
 		target = [f'VMALOCK-RESULTS-BEGIN run={name}'] + block[:i] + list(extra) + \
 			block[i:] + [f'VMALOCK-RESULTS-END run={name}']
+		if dmesg is not None:
+			target += ['VMALOCK-DMESG-BEGIN', '[    0.000000] Linux version 7.3.4 (gcc)',
+				   *dmesg, 'VMALOCK-DMESG-END']
 		recs = [{'lvl': 'target', 'msg': line} for line in target]
+		recs.append({'lvl': 'results', 'msg': {'definition': '2_vmalock-splats',
+						       'case': 'no-kernel-splat', 'result': 'pass'}})
 		# What guest/lava-test's test cases made of it: caught, caught, skipped.
 		recs += [{'lvl': 'results', 'msg': {'definition': f'1_vmalock-{name}', 'case': c,
 						    'result': r}}
@@ -488,6 +493,16 @@ class ConsoleJudged(unittest.TestCase):
 			     ['# detach_free: invariant detach_refcount violated 3 times'])
 		self.assertRegex(r.stdout, r'(?m)^PASS  broken-detach_no_wait/detach_free$')
 		self.assertRegex(r.stdout, r'(?m)^PASS  broken-detach_no_wait/rw_exclusion$')
+
+	def test_splats_from_the_kernel_log(self):
+		"""The splats run's kernel log is judged by judge.py's splat check."""
+		r = self.log('broken-detach_no_wait')
+		self.assertRegex(r.stdout, r'(?m)^PASS  no-kernel-splat$')
+		r = self.log('broken-detach_no_wait', dmesg=['[    3.000000] mm: all is well'])
+		self.assertRegex(r.stdout, r'(?m)^PASS  no-kernel-splat$')
+		r = self.log('broken-detach_no_wait', dmesg=[
+			'[    3.000000] WARNING: CPU: 1 PID: 7 at mm/mmap_lock.c:1 f+0x1/0x2'])
+		self.assertRegex(r.stdout, r'(?m)^FAIL  no-kernel-splat  splats: 1$')
 
 	def test_malformed_on_console(self):
 		r = self.log('broken-detach_no_wait', ['1..9'])

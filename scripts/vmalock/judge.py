@@ -112,9 +112,19 @@ def scan(bootdir, console):
 	"""Scan the console for splats into splats.txt, known upstream ones apart.
 	Return (verdict, detail, splats.txt's text); verdict PASS (none), KNOWN
 	(known ones only) or FAIL."""
-	lines = console.splitlines()
-	found, allowed = splats.scan(lines, ALLOW.get(os.path.basename(bootdir), ()))
-	kver = known.version(read_text(os.path.join(bootdir, 'kernel-version')))
+	verdict, detail, text = splat_check(
+		console.splitlines(), read_text(os.path.join(bootdir, 'kernel-version')),
+		ALLOW.get(os.path.basename(bootdir), ()))
+	with open(os.path.join(bootdir, 'splats.txt'), 'w') as f:
+		f.write(text + '\n')
+	return verdict, detail, text
+
+
+def splat_check(lines, kernel_version, allow=()):
+	"""The splat check of a boot's console lines on kernel_version (text
+	holding X.Y[.Z]): (verdict, detail, splats.txt's text), as scan()."""
+	found, allowed = splats.scan(lines, allow)
+	kver = known.version(kernel_version)
 	unknown, ok, wrong = known.sort(found, lines, kver, known.load(), allowed)
 	this = '.'.join(map(str, kver)) if kver else 'unknown'
 	out = [f'splat: {kind}: {n}: {msg}' for kind, n, msg in unknown]
@@ -122,8 +132,6 @@ def scan(bootdir, console):
 		f"not {this}: {e['link'] or e['subject']})" for s, e in wrong]
 	out += [f"known: {s[0]}: {s[1]}: {s[2]} ({e['link'] or e['subject']})" for s, e in ok]
 	out.append(f'splats: {len(unknown) + len(wrong)}' + (f', known: {len(ok)}' if ok else ''))
-	with open(os.path.join(bootdir, 'splats.txt'), 'w') as f:
-		f.write('\n'.join(out) + '\n')
 	if unknown or wrong:
 		detail = f'splats: {len(unknown) + len(wrong)}' + ''.join(
 			f'; {known.name(e)} is known upstream for kernels {known.kernels(e)} only, '

@@ -18,7 +18,10 @@
 # lines, between VMALOCK-RESULTS-BEGIN/END) is judged from it by judge.py's
 # own code (judge.judge_console(): ktap.checks(), with the invariants each
 # broken variant must be caught by), and its checks replace the ones its
-# test cases gave; the records are enough for the rest (splats, lava/*).
+# test cases gave. So does the check no-kernel-splat when the splats run's
+# kernel log is there (between VMALOCK-DMESG-BEGIN/END): judge.py's splat
+# check, known upstream splats included. The records are enough for the
+# rest (lava/*).
 #
 # Without --summary: print the checks, then "N passed, N failed" (checks).
 # With --summary: print the two verdicts of each check side by side, then
@@ -101,13 +104,32 @@ def read_lava(path):
 	with open(path, errors='replace') as f:
 		lines = f.read().splitlines()
 	checks = records(lines)
-	judged = judge.judge_console(console(lines), io.StringIO())
-	if not checks and not judged:
+	target = console(lines)
+	judged = judge.judge_console(target, io.StringIO())
+	dmesg = dmesg_block(target)
+	if not checks and not judged and dmesg is None:
 		raise ResultsError(f'{path}: no results records')
 	checks = {k: v for k, v in checks.items() if k[0] not in judged}
 	for run_checks in judged.values():
 		checks.update((key(name), (v, name, detail)) for v, name, detail in run_checks)
+	if dmesg is not None:	# the splats run's kernel log, judged as judge.py does
+		kver = next((m.group(0) for m in map(LINUX_RE.search, dmesg) if m), '')
+		v, detail, _ = judge.splat_check(dmesg, kver)
+		checks[key('no-kernel-splat')] = (v, 'no-kernel-splat', detail)
 	return checks
+
+
+LINUX_RE = re.compile(r'Linux version \S+')
+
+
+def dmesg_block(lines):
+	"""The kernel log the splats run relayed (between VMALOCK-DMESG-BEGIN
+	and VMALOCK-DMESG-END, the last such), or None."""
+	ends = [i for i, line in enumerate(lines) if line.strip() == 'VMALOCK-DMESG-END']
+	begins = [i for i, line in enumerate(lines) if line.strip() == 'VMALOCK-DMESG-BEGIN']
+	if not ends or not begins or begins[-1] > ends[-1]:
+		return None
+	return lines[begins[-1] + 1:ends[-1]]
 
 
 def records(lines):

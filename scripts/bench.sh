@@ -71,7 +71,7 @@ done
 
 if [ $mode = compare ]; then
 	for f in "$json_a" "$json_b"; do [ -r "$f" ] || die "--compare: cannot read '$f'"; done
-	exec python3 "$top/scripts/bench.py" compare --noise-floor "$floor" "$json_a" "$json_b"
+	exec "$top/scripts/vmalock-py" bench compare --noise-floor "$floor" "$json_a" "$json_b"
 fi
 
 [[ $items =~ ^(all|[1-6](,[1-6])*)$ ]] || die "--items must be all or a list of 1..6"
@@ -127,7 +127,7 @@ report() { # out-dir plots? raw...
 	shift 2
 	local args=() r
 	for r in "$@"; do args+=(--raw "$r/main/results.raw"); done
-	python3 "$top/scripts/bench.py" report "${args[@]}" --out "$dir" --variant "$variant" \
+	"$top/scripts/vmalock-py" bench report "${args[@]}" --out "$dir" --variant "$variant" \
 		--smp "$smp" --accel "$(cat "$dir/accel")" --command "$cmdline" \
 		--kernel "$(sed "s/^kernel: //" "$dir/kernel-version")" $plots
 }
@@ -160,6 +160,6 @@ cp "$out/A-1/kernel-version" "$out/A-1/accel" "$out/A/"
 cp "$out/B-1/kernel-version" "$out/B-1/accel" "$out/B/"
 report "$out/A" "" "${a_runs[@]}" > /dev/null
 report "$out/B" "" "${b_runs[@]}" > /dev/null
-python3 "$top/scripts/bench.py" compare --noise-floor "$floor" "$out/A/bench.json" "$out/B/bench.json" |
+"$top/scripts/vmalock-py" bench compare --noise-floor "$floor" "$out/A/bench.json" "$out/B/bench.json" |
 	tee "$out/compare.txt"
 echo "bench: A = ${kdir_a:-$kbuild_a}, B = ${kdir_b:-$kbuild_b}; results in $out" >&2

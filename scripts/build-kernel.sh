@@ -6,7 +6,7 @@
 # Usage: build-kernel.sh VARIANT
 # Environment:
 #   KDIR   your kernel source tree, never written to: it is built from a
-#          patched shadow of it in the cache (shadow-tree.py). Default:
+#          patched shadow of it in the cache (vmalock/shadow_tree.py). Default:
 #          the Debian linux-source fetched by get-kernel.sh, the project's
 #          own, patched in place by patch-kernel.sh
 #   CACHE  cache directory (default ~/.cache/vmalock-test)
@@ -45,7 +45,7 @@ mkdir -p "$CACHE/build"
 if [ -n "$yours" ]; then
 	# Yours: patched and built in its shadow, refreshed now.
 	yours=$KDIR
-	KDIR=$(python3 "$top/scripts/shadow-tree.py" "$KDIR" | tail -1)
+	KDIR=$("$top/scripts/vmalock-py" shadow_tree "$KDIR" | tail -1)
 else
 	# Two clones (or two shells) sharing the Debian tree: one patches it
 	# at a time, and one builds each variant at a time; variants build

@@ -39,7 +39,7 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 export CACHE=${CACHE:-$HOME/.cache/vmalock-test}
 # LAVA's packages are for Debian's own Python.
-py=/usr/bin/python3
+lava_py() { PYTHON=/usr/bin/python3 "$top/scripts/vmalock-py" "$@"; }
 out="" kbuild="" variant=debug url_base="" kernel_url="" initramfs_url=""
 runs=real,lifecycle,kunit,user broken=none scenarios=all params="" duration_ms=3000 smp=2
 kvm=0 run=0 compare="" validate_only=0 jobs=()
@@ -83,11 +83,11 @@ check_variant "$variant"
 	die "--kbuild $kbuild: no arch/x86/boot/bzImage there"
 [ -z "$url_base" ] || [[ $url_base =~ ^(file|https?|scp)://[^[:space:]]+$ ]] ||
 	die "--url-base must be a file://, http(s):// or scp:// URL, got '$url_base'"
-# The job's options as lava_job.py will take them (it needs no lava_common
+# The job's options as vmalock.lava_job will take them (it needs no lava_common
 # for that), with the URLs the job will have.
 base=${url_base:-file://${out:-/results}}
 base=${base%/}
-$py "$top/scripts/lava_job.py" check --runs "$runs" --broken "$broken" --scenarios "$scenarios" \
+lava_py lava_job check --runs "$runs" --broken "$broken" --scenarios "$scenarios" \
 	--params "$params" --duration-ms "$duration_ms" --smp "$smp" \
 	--kernel-url "${kernel_url:-$base/bzImage}" \
 	--initramfs-url "${initramfs_url:-$base/initramfs.cpio.gz}" || exit 2
@@ -121,7 +121,7 @@ if [ $validate_only -eq 1 ]; then
 	for c in "${combos[@]}"; do
 		n=$((n + 1))
 		# shellcheck disable=SC2086 # the combinations are word lists
-		if $py "$top/scripts/lava_job.py" generate --kernel-url "$k" --initramfs-url "$i" \
+		if lava_py lava_job generate --kernel-url "$k" --initramfs-url "$i" \
 			--out "$tmp/job-$n.yaml" $c >"$tmp/gen.err" 2>&1; then
 			jobs+=("$tmp/job-$n.yaml")
 		else
@@ -130,7 +130,7 @@ if [ $validate_only -eq 1 ]; then
 		fi
 	done
 	for j in "${jobs[@]}"; do
-		if $py "$top/scripts/lava_job.py" validate "$j" >"$tmp/val.out" 2>&1; then
+		if lava_py lava_job validate "$j" >"$tmp/val.out" 2>&1; then
 			echo "PASS $(grep '^valid' "$tmp/val.out")"
 			passed=$((passed + 1))
 		else
@@ -152,7 +152,7 @@ if [ $validate_only -eq 1 ]; then
 			if cmp -s "$good" "$tmp/bad.yaml"; then
 				echo "FAIL refuse: '$b' changed nothing"
 				failed=$((failed + 1))
-			elif $py "$top/scripts/lava_job.py" validate "$tmp/bad.yaml" >"$tmp/val.out" 2>&1; then
+			elif lava_py lava_job validate "$tmp/bad.yaml" >"$tmp/val.out" 2>&1; then
 				echo "FAIL refuse: LAVA's schema accepted a job broken by '$b'"
 				failed=$((failed + 1))
 			else
@@ -187,7 +187,7 @@ cp /bin/busybox "$root/bin/busybox"
 ln -s busybox "$root/bin/sh"
 cp "$top/scripts/guest/init" "$root/init"
 cp "$top/scripts/guest/lava-test" "$root/vmalock-lava-test"
-$py "$top/scripts/lava_job.py" splat-ere > "$root/vmalock-splats.ere"
+lava_py lava_job splat-ere > "$root/vmalock-splats.ere"
 cp "$top/vmalock_test.ko" "$out/vmalock_user_stress" "$root/"
 cp "$top/scripts/guest/mm-setup" "$top/scripts/guest/selftests" "$root/"
 mkdir -p "$root/kselftest"
@@ -205,10 +205,10 @@ cp "$kbuild/arch/x86/boot/bzImage" "$out/bzImage"
 
 base=${url_base:-file://$out}
 base=${base%/}
-$py "$top/scripts/lava_job.py" generate "${opts[@]}" --out "$out/job.yaml" \
+lava_py lava_job generate "${opts[@]}" --out "$out/job.yaml" \
 	--kernel-url "${kernel_url:-$base/bzImage}" --initramfs-url "${initramfs_url:-$base/initramfs.cpio.gz}" \
 	--kernel-version "$kversion" --job-name "vmalock-test $kversion ($variant)"
-$py "$top/scripts/lava_job.py" validate "$out/job.yaml" >&2
+lava_py lava_job validate "$out/job.yaml" >&2
 echo "lava-job: wrote $out/job.yaml (kernel $kversion), and bzImage, initramfs.cpio.gz beside it" >&2
 [ $run -eq 1 ] || { echo "$out/job.yaml"; exit 0; }
 
@@ -221,13 +221,13 @@ lava-run --job-id 1 --output-dir "$out/lava-run" --device "$top/lava/qemu-vmaloc
 echo "lava-job: lava-run exited $rc; log $out/lava-run.log" >&2
 # The device's console, and from it each run's KTAP, JSON (kunit.py's
 # own for KUnit: what KernelCI reads) and JUnit, as vmalock-run.sh has them.
-$py "$top/scripts/lava_results.py" "$out/lava-run.log" --console "$out/console-lava.log" >/dev/null || true
+lava_py lava_results "$out/lava-run.log" --console "$out/console-lava.log" >/dev/null || true
 kdir=$(cat "$kbuild/.vmalock-kdir" 2>/dev/null || echo "$kbuild")
 grep -o 'VMALOCK-RESULTS-BEGIN run=[a-z_-]*' "$out/console-lava.log" | sort -u | cut -d= -f2 |
 while read -r r; do
 	e=pass; [[ $r == broken-* ]] && e=fail
-	python3 "$top/scripts/results.py" "$out/console-lava.log" "$out" --run "$r" --expect "$e" \
+	"$top/scripts/vmalock-py" results "$out/console-lava.log" "$out" --run "$r" --expect "$e" \
 		--kunit-py "$kdir/tools/testing/kunit/kunit.py" > "$out/verdict-$r.txt" 2>&1 || true
 done
-$py "$top/scripts/lava_results.py" "$out/lava-run.log" --out "$out/summary-lava.txt" \
+lava_py lava_results "$out/lava-run.log" --out "$out/summary-lava.txt" \
 	${compare:+--summary "$compare"}

@@ -64,7 +64,7 @@ mm_dir=$KDIR/tools/memory-model
 "$top/scripts/check-tree.sh" "$KDIR" >/dev/null || exit 2
 
 if [ "$mode" = record ]; then
-	exec python3 "$top/scripts/lkmm.py" --kdir "$KDIR" --record "${tests[@]}"
+	exec "$top/scripts/vmalock-py" lkmm --kdir "$KDIR" --record "${tests[@]}"
 fi
 
 # herd7 from sid, unpacked with its own loader and libraries.
@@ -94,4 +94,4 @@ if [ -z "${HERD7:-}" ]; then
 	HERD7="$lib/ld-linux-x86-64.so.2 --library-path $lib $herd_root/usr/bin/herd7 -I $herd_root/usr/share/herdtools7/herd"
 fi
 
-exec python3 "$top/scripts/lkmm.py" --kdir "$KDIR" --herd "$HERD7" "${tests[@]}"
+exec "$top/scripts/vmalock-py" lkmm --kdir "$KDIR" --herd "$HERD7" "${tests[@]}"

@@ -36,7 +36,7 @@ generations_table() { # base directory
 	done
 	echo
 	# shellcheck disable=SC2046
-	python3 "$top/scripts/vmalock/groups.py" $(for g in $GENERATIONS; do echo "$g=$1/$g"; done)
+	"$top/scripts/vmalock-py" groups $(for g in $GENERATIONS; do echo "$g=$1/$g"; done)
 	for g in $GENERATIONS; do
 		echo "== $g: checks not passed (judge.py's $1/$g/summary.txt)"
 		grep -v '^PASS' "$1/$g/summary.txt" 2>/dev/null || echo "(none, or no summary)"

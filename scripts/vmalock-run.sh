@@ -71,8 +71,8 @@ duration_ms=3000 params="" smp=2 accel=auto out="" bench=""
 delay_default=20 delay=""
 control_secs=20 leak_cycles=50 soak="" soak_secs=0 soak_ms=3000
 # The one list of scenarios and broken variants (vmalock_names.h).
-names() { python3 "$top/scripts/vmalock/names.py" "$top/vmalock_names.h" "$@"; }
-judge() { python3 "$top/scripts/vmalock/judge.py" "$@"; }
+names() { "$top/scripts/vmalock-py" names "$top/vmalock_names.h" "$@"; }
+judge() { "$top/scripts/vmalock-py" judge "$@"; }
 all_broken=$(names broken) || exit 2
 images="" boot_limit=""
 
@@ -217,7 +217,7 @@ build_kernel() {
 # check; in the results directory, so that --recheck has it.
 static_sites() {
 	rm -f "$out/call-sites-static.txt"
-	python3 "$top/scripts/vmalock/callsites.py" static "$kbuild" -o "$out/call-sites-static.txt" >&2 ||
+	"$top/scripts/vmalock-py" callsites static "$kbuild" -o "$out/call-sites-static.txt" >&2 ||
 		echo "call sites: no static list: coverage not judged" >&2
 }
 
@@ -319,7 +319,7 @@ qemu_boot() { # name accel runs timeout [kernel arguments]
 	timeout --kill-after=10 "$limit" "${cmd[@]}" </dev/null >"$dir/qemu.log" 2>&1 &
 	qpid=$!
 	# Stops QEMU early when the console settles the verdict (a hang, a reboot).
-	python3 "$top/scripts/vmalock/watch.py" "$dir/console.log" "$qpid" > "$dir/watch.txt" &
+	"$top/scripts/vmalock-py" watch "$dir/console.log" "$qpid" > "$dir/watch.txt" &
 	wait "$qpid" || rc=$?
 	wait $!
 	printf 'runs=%s\ntimeout=%s\nstatus=%s\nkunit_py=%s\nstopped=%s\n' \
@@ -385,7 +385,7 @@ stage boot+run boots
 rc=0
 # The soak's figures, what ran and what was found, before the table.
 soak_note=""
-[ -z "$soak" ] || soak_note=$(python3 "$top/scripts/vmalock/soak.py" "$out/soak" 2>&1) || true
+[ -z "$soak" ] || soak_note=$("$top/scripts/vmalock-py" soak "$out/soak" 2>&1) || true
 judge "$out" --note "" ${soak_note:+--note "$soak_note"} \
 	--note "kernel $kversion, variant $variant, accel $use_accel, smp $smp, results in $out" \
 	--note "stage times: $(IFS=,; echo "${timings[*]}" | sed 's/,/, /g')" || rc=$?

@@ -4,9 +4,13 @@
 # Run the host-side tests (tests/test_*.py) and end with one line
 # "N passed, N failed", counting individual test cases from unittest's
 # verbose output. Exits non-zero if any failed or unittest itself did.
+# The tests import the package scripts/vmalock/ and tests/' own helpers
+# (kernel_tree) from PYTHONPATH, set here once; to run one module by hand:
+#   PYTHONPATH=scripts:tests python3 -m unittest tests.test_results
 set -uo pipefail
 
 cd "$(dirname "$0")/.." || exit 1
+export PYTHONPATH=$PWD/scripts:$PWD/tests${PYTHONPATH:+:$PYTHONPATH}
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0
 #
-# Tests of scripts/bench.py (parser, report, compare mode and its flagging)
+# Tests of scripts/vmalock/bench.py (parser, report, compare mode and its flagging)
 # and of scripts/bench.sh's bad input. fixtures/bench-smoke.raw is the
 # results port of a smoke run of the bench (repeats=1, ms=50) on the debug
 # kernel. fixtures/bench-aa-{A,B}.json are an A-vs-A run of --ab (the same
@@ -9,7 +9,6 @@
 # {A,B}.json an --ab run (2 boots each, 2 x 300 ms) of that kernel against
 # one with a delay in its read path.
 
-import importlib.util
 import json
 import os
 import shutil
@@ -18,16 +17,14 @@ import sys
 import tempfile
 import unittest
 
+from vmalock import bench
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-SCRIPT = os.path.join(HERE, '..', 'scripts', 'bench.py')
 BENCH_SH = os.path.join(HERE, '..', 'scripts', 'bench.sh')
 RAW = os.path.join(HERE, 'fixtures', 'bench-smoke.raw')
 AA = [os.path.join(HERE, 'fixtures', 'bench-aa-%s.json' % k) for k in 'AB']
 SLOW = [os.path.join(HERE, 'fixtures', 'bench-slow-%s.json' % k) for k in 'AB']
 
-_spec = importlib.util.spec_from_file_location('bench', SCRIPT)
-bench = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(bench)
 
 
 def raw_text():
@@ -41,7 +38,7 @@ def dump(doc, path):
 
 
 def run(*args):
-	return subprocess.run([sys.executable, SCRIPT] + list(args), capture_output=True,
+	return subprocess.run([sys.executable, '-m', 'vmalock.bench'] + list(args), capture_output=True,
 			      text=True)
 
 

@@ -7,16 +7,15 @@
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 import unittest
 
+from vmalock import names
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 RUN = os.path.join(HERE, '..', 'scripts', 'vmalock-run.sh')
 HEADER = os.path.join(HERE, '..', 'vmalock_names.h')
-sys.path.insert(0, os.path.join(HERE, '..', 'scripts'))
-from vmalock import names  # noqa: E402
 
 # The fake writes DIR/<vt.runs>.console and .results (or DIR/console and
 # DIR/results) to the two serial files, then exits, hangs, reboots

@@ -14,14 +14,13 @@ import sys
 import tempfile
 import unittest
 
+from vmalock import callsites
+from vmalock import ktap
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIX = os.path.join(HERE, 'fixtures', 'callsites')
-SCRIPTS = os.path.join(HERE, '..', 'scripts')
-CLI = os.path.join(SCRIPTS, 'vmalock', 'callsites.py')
-JUDGE = os.path.join(SCRIPTS, 'vmalock', 'judge.py')
-sys.path.insert(0, SCRIPTS)
-from vmalock import callsites  # noqa: E402
-from vmalock import ktap  # noqa: E402
+CLI = [sys.executable, '-m', 'vmalock.callsites']
+JUDGE = [sys.executable, '-m', 'vmalock.judge']
 
 OBJECTS = {'mm/vma.o': 'mm-vma.o.objdump', 'arch/x86/mm/fault.o': 'mm-fault.o.objdump'}
 
@@ -111,7 +110,7 @@ class Static(unittest.TestCase):
 	def test_no_build_dir(self):
 		tmp = tempfile.mkdtemp()
 		self.addCleanup(shutil.rmtree, tmp)
-		r = subprocess.run([sys.executable, CLI, 'static', tmp], capture_output=True, text=True)
+		r = subprocess.run([*CLI, 'static', tmp], capture_output=True, text=True)
 		self.assertEqual(r.returncode, 2)
 		self.assertIn('no vmlinux.a', r.stderr)
 
@@ -197,7 +196,7 @@ class Coverage(unittest.TestCase):
 				'kind    calls  locked  with_readers  max_wait_us  caller\n'
 				'read    9      9       0             0            '
 				'do_user_addr_fault+0x312/0xb60\n')
-		r = subprocess.run([sys.executable, CLI, 'coverage', static, table, '--run', 'nosuchrun'],
+		r = subprocess.run([*CLI, 'coverage', static, table, '--run', 'nosuchrun'],
 				   capture_output=True, text=True)
 		self.assertEqual(r.returncode, 0, r.stderr)
 		self.assertIn('read         9             0            0  -         do_user_addr_fault',
@@ -252,7 +251,7 @@ class Judge(unittest.TestCase):
 			f.write('\n'.join(lines) + '\n')
 
 	def judge(self):
-		r = subprocess.run([sys.executable, JUDGE, self.tmp], capture_output=True, text=True)
+		r = subprocess.run([*JUDGE, self.tmp], capture_output=True, text=True)
 		with open(os.path.join(self.tmp, 'summary.txt')) as f:
 			return r, f.read().splitlines()
 

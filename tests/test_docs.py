@@ -15,9 +15,10 @@
 import glob
 import io
 import os
-import sys
 import re
 import unittest
+
+from vmalock import names
 
 TOP = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..')
 DOC_DIR = os.path.join(TOP, 'Documentation', 'vmalock-test')
@@ -92,8 +93,6 @@ def inv_names():
 
 def broken_names():
 	"""The broken variants, from the one list in vmalock_names.h."""
-	sys.path.insert(0, os.path.join(TOP, 'scripts'))
-	from vmalock import names
 	return list(names.load(os.path.join(TOP, 'vmalock_names.h'))[1])
 
 
@@ -358,8 +357,6 @@ class ProtocolDocument(unittest.TestCase):
 
 	def test_catches_name_reported_invariants(self):
 		"""VT_CATCHES()' invariants are names the module can report."""
-		sys.path.insert(0, os.path.join(TOP, 'scripts'))
-		from vmalock import names
 		want = names.load_catches(os.path.join(TOP, 'vmalock_names.h'))
 		used = {i for per in want.values() for invs in per.values() for i in invs}
 		self.assertIn('lock_order', used)

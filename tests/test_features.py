@@ -9,15 +9,14 @@ import io
 import json
 import os
 import shutil
-import sys
 import tempfile
 import unittest
 
+from vmalock import features
+from vmalock import judge
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(HERE)
-sys.path.insert(0, os.path.join(TOP, 'scripts'))
-from vmalock import features  # noqa: E402
-from vmalock import judge  # noqa: E402
 
 SELFTESTS_TABLE = os.path.join(TOP, 'scripts', 'guest', 'selftests.table')
 

@@ -11,14 +11,13 @@
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import unittest
 
+from vmalock import soak
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 INIT = os.path.join(HERE, '..', 'scripts', 'guest', 'init')
-sys.path.insert(0, os.path.join(HERE, '..', 'scripts'))
-from vmalock import soak  # noqa: E402
 
 SH = shutil.which('busybox')
 

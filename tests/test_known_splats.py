@@ -11,17 +11,16 @@ import io
 import json
 import os
 import shutil
-import sys
 import tempfile
 import unittest
 import xml.etree.ElementTree as ET
 from contextlib import redirect_stderr, redirect_stdout
 
+from vmalock import judge
+from vmalock import known
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIX = os.path.join(HERE, 'fixtures')
-sys.path.insert(0, os.path.join(HERE, '..', 'scripts'))
-from vmalock import judge  # noqa: E402
-from vmalock import known  # noqa: E402
 
 LINK = 'https://lkml.iu.edu/2603.1/06295.html'
 WARN = '[  700.1] WARNING: CPU: 1 PID: 77 at mm/mmap_lock.c:99 vma_start_read+0x1/0x2\n'

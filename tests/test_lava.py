@@ -1,12 +1,12 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Tests of the LAVA side: the job generator and LAVA's schema check
-# (scripts/lava_job.py, lava-job.sh), the guest's KTAP-to-lava-test-case
+# (vmalock.lava_job, lava-job.sh), the guest's KTAP-to-lava-test-case
 # step (scripts/guest/lava-test, run by busybox as in the guest) against
 # vmalock-run.sh's own verdicts, and the comparison of a real lava-run's
-# verdicts with vmalock-run.sh's summary.txt (scripts/lava_results.py).
+# verdicts with vmalock-run.sh's summary.txt (vmalock.lava_results).
 
-import importlib.util
+import json
 import os
 import re
 import shutil
@@ -14,6 +14,11 @@ import subprocess
 import sys
 import tempfile
 import unittest
+
+from vmalock import ktap
+from vmalock import lava_job
+from vmalock import lava_results
+from vmalock import splats as scan_splats
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.join(HERE, '..')
@@ -23,19 +28,6 @@ FIX = os.path.join(HERE, 'fixtures')
 DEBIAN_PY = '/usr/bin/python3'
 K = 'file:///srv/vmalock/bzImage'
 I = 'file:///srv/vmalock/initramfs.cpio.gz'
-
-
-def load(name, path):
-	spec = importlib.util.spec_from_file_location(name, path)
-	mod = importlib.util.module_from_spec(spec)
-	spec.loader.exec_module(mod)
-	return mod
-
-
-results = load('results', os.path.join(SCRIPTS, 'results.py'))
-scan_splats = load('scan_splats', os.path.join(SCRIPTS, 'scan-splats.py'))
-lava_results = load('lava_results', os.path.join(SCRIPTS, 'lava_results.py'))
-lava_job = load('lava_job', os.path.join(SCRIPTS, 'lava_job.py'))
 
 
 def run(*args, **kw):
@@ -61,7 +53,7 @@ class Generator(unittest.TestCase):
 		self.job = os.path.join(self.dir, 'job.yaml')
 
 	def generate(self, *args):
-		return run(DEBIAN_PY, os.path.join(SCRIPTS, 'lava_job.py'), 'generate',
+		return run(DEBIAN_PY, '-m', 'vmalock.lava_job', 'generate',
 			   '--out', self.job, *args)
 
 	def load_job(self):
@@ -95,7 +87,7 @@ class Generator(unittest.TestCase):
 		self.assertEqual(images['ramdisk']['url'], I)
 		self.assertEqual(images['ramdisk']['overlays'], {'lava': True})
 		self.assertIn('vt.lava=1', images['kernel']['image_arg'])
-		r = run(DEBIAN_PY, os.path.join(SCRIPTS, 'lava_job.py'), 'validate', self.job)
+		r = run(DEBIAN_PY, '-m', 'vmalock.lava_job', 'validate', self.job)
 		self.assertEqual(r.returncode, 0, r.stdout)
 		self.assertTrue(r.stdout.endswith('1 passed, 0 failed\n'), r.stdout)
 
@@ -106,7 +98,7 @@ class Generator(unittest.TestCase):
 			text = f.read()
 		with open(self.job, 'w') as f:
 			f.write(text.replace('visibility: public', 'visibility: everyone'))
-		r = run(DEBIAN_PY, os.path.join(SCRIPTS, 'lava_job.py'), 'validate', self.job)
+		r = run(DEBIAN_PY, '-m', 'vmalock.lava_job', 'validate', self.job)
 		self.assertEqual(r.returncode, 1)
 		self.assertIn('invalid: ', r.stdout)
 		self.assertTrue(r.stdout.endswith('0 passed, 1 failed\n'), r.stdout)
@@ -266,7 +258,7 @@ class GuestConverter(unittest.TestCase):
 
 	def from_fixture(self, fixture, run):
 		with open(os.path.join(FIX, fixture), errors='replace') as f:
-			block, has_end = results.extract_block(f.read().splitlines(), run)
+			block, has_end = ktap.extract_block(f.read().splitlines(), run)
 		return (f'VMALOCK-RESULTS-BEGIN run={run}\n' + '\n'.join(block) + '\n' +
 			(f'VMALOCK-RESULTS-END run={run}\n' if has_end else ''))
 
@@ -274,13 +266,13 @@ class GuestConverter(unittest.TestCase):
 		"""What vmalock-run.sh's record() makes of it, through results.py."""
 		out = tempfile.mkdtemp(dir=self.dir)
 		r = run_results = subprocess.run(
-			[sys.executable, os.path.join(SCRIPTS, 'results.py'),
+			[sys.executable, '-m', 'vmalock.results',
 			 os.path.join(FIX, fixture), out, '--run', run, '--expect', expect],
 			capture_output=True, text=True)
 		if r.returncode == 2:
 			return {'results': 'FAIL'}
 		got = {}
-		res = results.parse_ktap(*results.extract_block(
+		res = ktap.parse_ktap(*ktap.extract_block(
 			open(os.path.join(FIX, fixture), errors='replace').read().splitlines(), run))
 		for t in res['tests']:
 			if t['status'] == 'SKIP':
@@ -363,9 +355,9 @@ class GuestConverter(unittest.TestCase):
 		out = self.convert('real', self.from_fixture('pass.log', 'real'), lava_test_case=True)
 		self.assertIn('CASE rw_exclusion --result pass --measurement 60082 --units ops/s', out)
 		# The whole KTAP document is in the log, for results.py.
-		block, has_end = results.extract_block(out.splitlines(), 'real')
+		block, has_end = ktap.extract_block(out.splitlines(), 'real')
 		self.assertTrue(has_end)
-		self.assertEqual(len(results.parse_ktap(block)['tests']), 3)
+		self.assertEqual(len(ktap.parse_ktap(block)['tests']), 3)
 
 	def test_unknown_run(self):
 		r = subprocess.run([os.path.join(self.bin, 'sh'),
@@ -386,7 +378,7 @@ class Compare(unittest.TestCase):
 	SUMMARY = os.path.join(FIX, 'lava-summary.txt')
 
 	def compare(self, summary):
-		return run(sys.executable, os.path.join(SCRIPTS, 'lava_results.py'), self.LOG,
+		return run(sys.executable, '-m', 'vmalock.lava_results', self.LOG,
 			   '--summary', summary)
 
 	def test_real_runs_agree(self):
@@ -442,14 +434,81 @@ class Compare(unittest.TestCase):
 		self.assertEqual(k('no-kernel-splat'), ('splats', 'no-kernel-splat'))
 
 	def test_bad_input(self):
-		r = run(sys.executable, os.path.join(SCRIPTS, 'lava_results.py'),
+		r = run(sys.executable, '-m', 'vmalock.lava_results',
 			os.path.join(FIX, 'pass.log'))
 		self.assertEqual(r.returncode, 2)
 		self.assertIn('no results records', r.stderr)
-		r = run(sys.executable, os.path.join(SCRIPTS, 'lava_results.py'), self.LOG,
+		r = run(sys.executable, '-m', 'vmalock.lava_results', self.LOG,
 			'--summary', os.path.join(FIX, 'pass.log'))
 		self.assertEqual(r.returncode, 2)
 		self.assertIn('malformed line', r.stderr)
+
+
+class ConsoleJudged(unittest.TestCase):
+	"""lava_results.py judges a run whose KTAP is on the device's console
+	with judge.py's code: a broken variant caught by the wrong invariant
+	fails, whatever its test cases said; runs without KTAP on the console
+	keep their test cases' verdicts."""
+
+	def log(self, name, extra=(), dmesg=None):
+		with open(os.path.join(FIX, 'broken.log'), errors='replace') as f:
+			block, _ = ktap.extract_block(f.read().splitlines(), 'broken-detach')
+		i = block.index('not ok 2 detach_free')	# extra: detach_free's diagnostics
+		target = [f'VMALOCK-RESULTS-BEGIN run={name}'] + block[:i] + list(extra) + \
+			block[i:] + [f'VMALOCK-RESULTS-END run={name}']
+		if dmesg is not None:
+			target += ['VMALOCK-DMESG-BEGIN', '[    0.000000] Linux version 7.3.4 (gcc)',
+				   *dmesg, 'VMALOCK-DMESG-END']
+		recs = [{'lvl': 'target', 'msg': line} for line in target]
+		recs.append({'lvl': 'results', 'msg': {'definition': '2_vmalock-splats',
+						       'case': 'no-kernel-splat', 'result': 'pass'}})
+		# What guest/lava-test's test cases made of it: caught, caught, skipped.
+		recs += [{'lvl': 'results', 'msg': {'definition': f'1_vmalock-{name}', 'case': c,
+						    'result': r}}
+			 for c, r in (('rw_exclusion', 'pass'), ('detach_free', 'pass'),
+				      ('bulk_release', 'skip'))]
+		recs.append({'lvl': 'results', 'msg': {'definition': '0_vmalock-real',
+						       'case': 'mirror', 'result': 'pass'}})
+		path = os.path.join(tempfile.mkdtemp(), 'lava-run.log')
+		self.addCleanup(shutil.rmtree, os.path.dirname(path))
+		with open(path, 'w') as f:
+			f.writelines(json.dumps(dict(dt='2026-12-05T13:00:00', **r)) + '\n' for r in recs)
+		return run(sys.executable, '-m', 'vmalock.lava_results', path)
+
+	def test_wrong_invariant_fails(self):
+		# writer_no_wait must be caught as rw_exclusion (and
+		# sys_rw_exclusion) by rw_exclusion, and as rw_exclusion by
+		# detach_free: the block reports reader_at_free and detach_refcount.
+		r = self.log('broken-writer_no_wait')
+		self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+		self.assertRegex(r.stdout, r'(?m)^FAIL  broken-writer_no_wait/rw_exclusion  caught, '
+				 r'but not as rw_exclusion, sys_rw_exclusion \(reported: none\)$')
+		self.assertRegex(r.stdout, r'(?m)^FAIL  broken-writer_no_wait/detach_free  caught, '
+				 r'but not as rw_exclusion')
+		self.assertRegex(r.stdout, r'(?m)^SKIP  broken-writer_no_wait/bulk_release')
+		self.assertRegex(r.stdout, r'(?m)^PASS  real/mirror$')
+
+	def test_right_invariant_passes(self):
+		r = self.log('broken-detach_no_wait',
+			     ['# detach_free: invariant detach_refcount violated 3 times'])
+		self.assertRegex(r.stdout, r'(?m)^PASS  broken-detach_no_wait/detach_free$')
+		self.assertRegex(r.stdout, r'(?m)^PASS  broken-detach_no_wait/rw_exclusion$')
+
+	def test_splats_from_the_kernel_log(self):
+		"""The splats run's kernel log is judged by judge.py's splat check."""
+		r = self.log('broken-detach_no_wait')
+		self.assertRegex(r.stdout, r'(?m)^PASS  no-kernel-splat$')
+		r = self.log('broken-detach_no_wait', dmesg=['[    3.000000] mm: all is well'])
+		self.assertRegex(r.stdout, r'(?m)^PASS  no-kernel-splat$')
+		r = self.log('broken-detach_no_wait', dmesg=[
+			'[    3.000000] WARNING: CPU: 1 PID: 7 at mm/mmap_lock.c:1 f+0x1/0x2'])
+		self.assertRegex(r.stdout, r'(?m)^FAIL  no-kernel-splat  splats: 1$')
+
+	def test_malformed_on_console(self):
+		r = self.log('broken-detach_no_wait', ['1..9'])
+		self.assertRegex(r.stdout, r'(?m)^FAIL  broken-detach_no_wait  results missing or '
+				 r'malformed: more than one plan$')
+		self.assertNotIn('broken-detach_no_wait/detach_free', r.stdout)
 
 
 if __name__ == '__main__':

@@ -1,11 +1,10 @@
 # SPDX-License-Identifier: GPL-2.0
 #
-# Tests of scripts/lkmm.py and scripts/lkmm.sh that need no herd7: the
+# Tests of scripts/vmalock/lkmm.py and scripts/lkmm.sh that need no herd7: the
 # herd7 output parser (fixtures/herd7-*.out), the litmus header parser, the
 # function extraction behind the drift check, and the bad-input exits.
 
 import glob
-import importlib.util
 import os
 import shutil
 import subprocess
@@ -13,18 +12,14 @@ import sys
 import tempfile
 import unittest
 
+import kernel_tree
+from vmalock import lkmm
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCRIPTS = os.path.join(HERE, '..', 'scripts')
 FIX = os.path.join(HERE, 'fixtures')
-sys.path.insert(0, HERE)
-import kernel_tree  # noqa: E402
 
 TREES = kernel_tree.trees('tools/memory-model/linux-kernel.cfg')
-
-_spec = importlib.util.spec_from_file_location(
-	'lkmm', os.path.join(SCRIPTS, 'lkmm.py'))
-lkmm = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(lkmm)
 
 
 def fixture(name):
@@ -231,7 +226,7 @@ class RecordedHashes(unittest.TestCase):
 			self.copies[way] = kdir
 
 	def check(self, kdir):
-		r = run('python3', os.path.join(SCRIPTS, 'lkmm.py'), '--kdir', kdir, '--herd',
+		r = run(sys.executable, '-m', 'vmalock.lkmm', '--kdir', kdir, '--herd',
 			self.herd)
 		self.assertNotIn('warning', r.stdout)
 		self.assertIn(' 0 failed', r.stdout)
@@ -252,7 +247,7 @@ class RecordedHashes(unittest.TestCase):
 		text = lkmm.extract(src, 'vma_start_read')
 		with open(p, 'w') as f:
 			f.write(src.replace(text, text.replace('{', '{\n\tbarrier();', 1)))
-		r = run('python3', os.path.join(SCRIPTS, 'lkmm.py'), '--kdir', kdir, '--herd',
+		r = run(sys.executable, '-m', 'vmalock.lkmm', '--kdir', kdir, '--herd',
 			self.herd)
 		self.assertIn('mm/mmap_lock.c vma_start_read() changed since Linux', r.stdout)
 
@@ -321,7 +316,7 @@ class Drift(unittest.TestCase):
 		self.dir = os.path.join(self.kdir, 'lkmm')
 		os.mkdir(self.dir)
 		shutil.copy(os.path.join(HERE, '..', 'lkmm', 'reuse.litmus'), self.dir)
-		r = run('python3', os.path.join(SCRIPTS, 'lkmm.py'), '--kdir',
+		r = run(sys.executable, '-m', 'vmalock.lkmm', '--kdir',
 			self.kdir, '--dir', self.dir, '--record', 'reuse')
 		self.assertIn('reuse: recorded', r.stdout)
 		self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
@@ -332,7 +327,7 @@ class Drift(unittest.TestCase):
 		os.chmod(self.herd, 0o755)
 
 	def lkmm_run(self):
-		return run('python3', os.path.join(SCRIPTS, 'lkmm.py'), '--kdir',
+		return run(sys.executable, '-m', 'vmalock.lkmm', '--kdir',
 			   self.kdir, '--herd', self.herd, '--dir', self.dir, 'reuse')
 
 	def test_unchanged(self):

@@ -7,12 +7,12 @@ import subprocess
 import sys
 import unittest
 
+from vmalock import names
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, '..', 'scripts'))
-from vmalock import names  # noqa: E402
 
 HEADER = os.path.join(HERE, '..', 'vmalock_names.h')
-SCRIPT = os.path.join(HERE, '..', 'scripts', 'vmalock', 'names.py')
+CMD = [sys.executable, '-m', 'vmalock.names']
 
 TOY = '''VT_SCENARIO(ONE)
 VT_SCENARIO(TWO)
@@ -63,7 +63,7 @@ class Names(unittest.TestCase):
 
 	def test_cli(self):
 		def cli(*args):
-			return subprocess.run([sys.executable, SCRIPT, HEADER, *args],
+			return subprocess.run([*CMD, HEADER, *args],
 					      capture_output=True, text=True)
 		r = cli('broken')
 		self.assertEqual(r.returncode, 0)

@@ -19,24 +19,20 @@ import tempfile
 import time
 import unittest
 
+import test_boots
+import test_shadow_tree as shadow_tree
+from test_shadow_tree import run
+from vmalock import judge
+from vmalock import names
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.join(HERE, '..')
 SCRIPTS = os.path.join(TOP, 'scripts')
-sys.path.insert(0, HERE)
-import test_boots  # noqa: E402
-import test_shadow_tree as shadow_tree  # noqa: E402
-sys.path.insert(0, SCRIPTS)
-from vmalock import judge  # noqa: E402
-from vmalock import names  # noqa: E402
 
 P3 = '0003-mm-mmap_lock-add-vma_lock-tracepoints.patch'
 WHY = 'include/linux/mmap_lock.h hunk #4 FAILED at'
 # The system-wide monitor's invariants (vmalock_sysmon.c).
 INVS = 'stable_while_read_locked,sys_rw_exclusion,sys_reader_at_detach,lock_order,use_after_put'
-
-
-def run(*args, **kw):
-	return subprocess.run(args, capture_output=True, text=True, **kw)
 
 
 def break_hunk(tree, patch, n, path):
@@ -124,8 +120,7 @@ class OptionalPatches(unittest.TestCase):
 		self.assertIn(' M mm/mmap_lock.c', status)
 		before = shadow_tree.snapshot(self.tree)
 		env = dict(os.environ, CACHE=os.path.join(self.tmp, 'cache'))
-		script = os.path.join(SCRIPTS, 'shadow-tree.py')
-		r = run(script, self.tree, env=env)
+		r = run(*shadow_tree.CMD, self.tree, env=env)
 		self.assertEqual(r.returncode, 0, r.stderr)
 		shadow = r.stdout.splitlines()[-1]
 		self.assertIn(f'{P3} does not apply to {shadow}: {WHY}', r.stderr)
@@ -151,7 +146,7 @@ class OptionalPatches(unittest.TestCase):
 				for p, v in shadow_tree.snapshot(shadow).items()}
 		was = state()
 		time.sleep(0.05)
-		r = run(script, self.tree, env=env)
+		r = run(*shadow_tree.CMD, self.tree, env=env)
 		self.assertEqual(r.returncode, 0, r.stderr)
 		self.assertIn(': 0 files linked anew, 0 removed', r.stderr)
 		self.assertIn(f'{P3} left out: {WHY}', r.stderr)
@@ -163,7 +158,7 @@ class OptionalPatches(unittest.TestCase):
 		subprocess.run(git + ['checkout', '-q', 'HEAD', '--', 'include/linux/mmap_lock.h'],
 			       check=True)
 		self.tree_fixed()
-		r = run(script, self.tree, env=env)
+		r = run(*shadow_tree.CMD, self.tree, env=env)
 		self.assertEqual(r.returncode, 0, r.stderr)
 		self.assertIn(f'applied {P3}', r.stderr)
 		self.assertFalse(os.path.exists(os.path.join(shadow, '.vmalock-patches', 'skipped')) and

@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
-# Tests of scripts/results.py against the console logs in fixtures/.
+# Tests of vmalock.results and vmalock.ktap against the console logs in
+# fixtures/.
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -11,18 +11,15 @@ import tempfile
 import unittest
 import xml.etree.ElementTree as ET
 
+import kernel_tree
+from vmalock import ktap
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-SCRIPT = os.path.join(HERE, '..', 'scripts', 'results.py')
+CMD = [sys.executable, '-m', 'vmalock.results']
 FIX = os.path.join(HERE, 'fixtures')
-sys.path.insert(0, HERE)
-import kernel_tree  # noqa: E402
 
 KUNIT_PY = [os.path.join(t, 'tools/testing/kunit/kunit.py')
 	    for t in kernel_tree.trees('tools/testing/kunit/kunit.py')]
-
-_spec = importlib.util.spec_from_file_location('results', SCRIPT)
-results = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(results)
 
 
 def fixture(name):
@@ -35,7 +32,7 @@ def lines_of(name):
 
 
 def parse_text(text, run='real'):
-	return results.parse_ktap(*results.extract_block(text.splitlines(), run))
+	return ktap.parse_ktap(*ktap.extract_block(text.splitlines(), run))
 
 
 GOOD = '''VMALOCK-RESULTS-BEGIN run=real
@@ -58,7 +55,7 @@ class ResultsTest(unittest.TestCase):
 		self.tmp.cleanup()
 
 	def run_script(self, log, *args):
-		return subprocess.run([sys.executable, SCRIPT, log, self.out, *args],
+		return subprocess.run([*CMD, log, self.out, *args],
 				      capture_output=True, text=True)
 
 	def write_log(self, text):
@@ -67,8 +64,20 @@ class ResultsTest(unittest.TestCase):
 			f.write(text)
 		return path
 
+	def test_broken_named_invariants(self):
+		"""Expecting fail of broken-NAME, the invariants vmalock_names.h
+		names for NAME are required, as judge.py requires them."""
+		with open(fixture('broken.log')) as f:
+			text = f.read().replace('run=broken-detach', 'run=broken-writer_no_wait')
+		p = self.run_script(self.write_log(text), '--run', 'broken-writer_no_wait',
+				    '--expect', 'fail')
+		self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+		self.assertIn('detach_free: NOT caught (caught, but not as rw_exclusion', p.stdout)
+		p = self.run_script(fixture('broken.log'), '--run', 'broken-detach', '--expect', 'fail')
+		self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+
 	def test_parse_pass_skip(self):
-		res, block = results.load(fixture('pass.log'), 'real')
+		res, block = ktap.load(fixture('pass.log'), 'real')
 		self.assertEqual(res['plan'], 3)
 		self.assertEqual(res['header']['kernel'], '7.3.4')
 		self.assertEqual(res['header']['readers'], 2)
@@ -85,14 +94,14 @@ class ResultsTest(unittest.TestCase):
 				  or 'crng' in l], block)
 
 	def test_parse_fail(self):
-		res, _ = results.load(fixture('broken.log'), 'broken-detach')
+		res, _ = ktap.load(fixture('broken.log'), 'broken-detach')
 		rw = res['tests'][0]
 		self.assertEqual((rw['status'], rw['invariant'], rw['metrics']['detected_ms']),
 				 ('FAIL', 'reader_at_free', 153))
 		self.assertTrue(rw['violation'].startswith('[reader_at_free] BUG: reader got'))
 		self.assertEqual(res['tests'][1]['invariant'], 'detach_refcount')
 		# Each run's block is picked from the shared console log.
-		res, _ = results.load(fixture('broken.log'), 'real')
+		res, _ = ktap.load(fixture('broken.log'), 'real')
 		self.assertEqual(res['header']['broken'], 'none')
 
 	def test_sysmon_summary_seed_and_delays(self):
@@ -106,17 +115,17 @@ class ResultsTest(unittest.TestCase):
 			'# sysmon: site kind=write calls=9 locked=9 with_readers=2 max_wait_us=5 '
 			'caller=__split_vma+0x1/0x2\n')
 		res = parse_text(text)
-		s = results.sysmon_summary(res)
+		s = ktap.sysmon_summary(res)
 		self.assertEqual((s['seed'], s['delay_rate'], s['delays'], s['delays_read_locked'],
 				  s['delays_read_unlocked']), (123456789, 200, 7, 4, 1))
-		self.assertEqual(len(results.call_sites(res)), 1)
+		self.assertEqual(len(ktap.call_sites(res)), 1)
 		# Without pauses: no step counts, the seed all the same.
-		s = results.sysmon_summary(parse_text(GOOD.replace('ok 2 b\n', 'ok 2 b\n'
+		s = ktap.sysmon_summary(parse_text(GOOD.replace('ok 2 b\n', 'ok 2 b\n'
 			'# sysmon: call_sites=0 shown=0 not_counted=0 most_read_locks_held=0 '
 			'seed=5 delay_rate=0 delay_max_us=1000 delays=0 delay_us=0\n')))
 		self.assertEqual((s['seed'], s['delay_rate']), (5, 0))
 		self.assertFalse([k for k in s if k.startswith('delays_')])
-		self.assertIsNone(results.sysmon_summary(parse_text(GOOD)))
+		self.assertIsNone(ktap.sysmon_summary(parse_text(GOOD)))
 
 	def test_pr_fmt_prefix(self):
 		text = ''.join(f'[    5.{i:06d}] vmalock_test: {l}\n' if 'VMALOCK' not in l else l + '\n'
@@ -178,27 +187,27 @@ VMALOCK-RESULTS-END run=broken-x
 		text = GOOD.replace('1..2', '1..3').replace('ok 2 b', f'ok 2 b # SKIP {skip01}') \
 			.replace('VMALOCK-RESULTS-END', f'ok 3 sysmon # SKIP {skip03}\nVMALOCK-RESULTS-END')
 		res = parse_text(text)
-		self.assertEqual(results.sysmon_skipped(res), skip03)
-		judged = [(t['name'], v, why) for t, v, why in results.verdicts(res, 'pass')]
+		self.assertEqual(ktap.sysmon_skipped(res), skip03)
+		judged = [(t['name'], v, why) for t, v, why in ktap.verdicts(res, 'pass')]
 		self.assertEqual(judged, [('a', 'PASS', ''), ('b', 'SKIP', skip01),
 					  ('sysmon', 'SKIP', skip03)])
-		self.assertEqual(results.run_verdict(res, 'pass'),
+		self.assertEqual(ktap.run_verdict(res, 'pass'),
 				 (True, '1 passed, 0 failed, 2 skipped'))
 		# A broken variant whose scenarios all need what is missing: not
 		# run, by name; one that only the system-wide monitor catches:
 		# skipped, while its other invariants are still required.
 		broken = text.replace('ok 1 a', 'ok 1 a # SKIP vma_start_write_killable() not in this kernel')
-		met, why = results.run_verdict(parse_text(broken), 'fail')
+		met, why = ktap.run_verdict(parse_text(broken), 'fail')
 		self.assertTrue(met)
 		self.assertIn('broken variant not run: patch 0001', why)
 		res = parse_text(text.replace('ok 2 b # SKIP', 'ok 2 c # SKIP'))
-		judged = results.verdicts(res, 'fail', {'a': ['sys_rw_exclusion']})
+		judged = ktap.verdicts(res, 'fail', {'a': ['sys_rw_exclusion']})
 		self.assertEqual(judged[0][1:], ('SKIP', f'caught only by sysmon: {skip03}'))
-		self.assertTrue(results.run_verdict(res, 'fail', {'a': ['sys_rw_exclusion']})[0])
-		judged = results.verdicts(res, 'fail', {'a': ['sys_rw_exclusion', 'rw_exclusion']})
+		self.assertTrue(ktap.run_verdict(res, 'fail', {'a': ['sys_rw_exclusion']})[0])
+		judged = ktap.verdicts(res, 'fail', {'a': ['sys_rw_exclusion', 'rw_exclusion']})
 		self.assertEqual(judged[0][1:], ('FAIL', 'passed'))
 		# Skipped for another reason, nothing ran: not caught.
-		self.assertFalse(results.run_verdict(parse_text(
+		self.assertFalse(ktap.run_verdict(parse_text(
 			broken.replace('not in this kernel', 'failed')), 'fail')[0])
 
 	def test_malformed(self):
@@ -225,7 +234,7 @@ VMALOCK-RESULTS-END run=broken-x
 			 'no VMALOCK-RESULTS-END'),
 		]
 		for text, why in bad:
-			with self.assertRaises(results.ResultsError, msg=why) as cm:
+			with self.assertRaises(ktap.ResultsError, msg=why) as cm:
 				parse_text(text)
 			self.assertIn(why, str(cm.exception))
 		self.assertEqual(len(parse_text(GOOD)['tests']), 2)
@@ -279,7 +288,7 @@ VMALOCK-RESULTS-END run=broken-x
 		self.assertRegex(p.stderr, r'cannot access .*no-such\.log: No such file')
 		p = self.run_script(fixture('pass.log'), '--expect', 'maybe')
 		self.assertEqual(p.returncode, 2)
-		p = subprocess.run([sys.executable, SCRIPT], capture_output=True, text=True)
+		p = subprocess.run(CMD, capture_output=True, text=True)
 		self.assertEqual(p.returncode, 2)
 		self.assertIn('usage:', p.stderr)
 
@@ -314,9 +323,65 @@ VMALOCK-RESULTS-END run=kunit
 			('kunit/vmalock_b/only_test', 'PASS')]
 
 	def test_kunit_tree(self):
-		block, has_end = results.extract_block(self.KUNIT.splitlines(), 'kunit')
-		self.assertEqual(len(results.parse_ktap(block, has_end)['tests']), 2)
-		self.assertEqual(results.leaves(results.parse_tree(block), 'kunit'), self.KUNIT_LEAVES)
+		block, has_end = ktap.extract_block(self.KUNIT.splitlines(), 'kunit')
+		res = ktap.parse_ktap(block, has_end)
+		self.assertEqual(len(res['tests']), 2)
+		self.assertEqual(ktap.leaves(res['tests'], 'kunit'), self.KUNIT_LEAVES)
+
+	def test_nested_documents(self):
+		"""One parser for every level: a nested document's "# Subtest:"
+		name, its tests as the children of the result line after it, their
+		diagnostics and directives, at any depth."""
+		block, has_end = ktap.extract_block(self.KUNIT.splitlines(), 'kunit')
+		a, b = ktap.parse_ktap(block, has_end)['tests']
+		self.assertEqual((a['name'], a['status'], b['name'], b['status']),
+				 ('vmalock_a', 'FAIL', 'vmalock_b', 'PASS'))
+		first, param, last = a['children']
+		self.assertEqual([t['name'] for t in param['children']], ['one', 'two'])
+		self.assertEqual(param['diag'], ['# param_test: pass:1 fail:1 skip:0 total:2'])
+		self.assertEqual((last['status'], last['skip_reason']), ('SKIP', 'not here'))
+		self.assertEqual(first['children'], [])
+		self.assertEqual(a['diag'], ['# vmalock_a: pass:1 fail:1 skip:1 total:3'])
+
+	def test_nesting_does_not_touch_the_top(self):
+		"""Nested lines are no results of the top-level document, whatever
+		they hold; its plan and numbering are checked as before."""
+		doc = ['KTAP version 1', '1..1', '    1..5', '    ok 7 x', '    garbage',
+		       '        ok 1 deeper', 'ok 1 top']
+		res = ktap.parse_ktap(doc)
+		self.assertEqual([t['name'] for t in res['tests']], ['top'])
+		self.assertEqual(ktap.leaves(res['tests'], 'r'), [('r/top/x', 'PASS')])
+		with self.assertRaisesRegex(ktap.ResultsError, 'plan is 1..2 but 1 results'):
+			ktap.parse_ktap(['KTAP version 1', '1..2', '    ok 1 a', 'ok 1 b'])
+		with self.assertRaisesRegex(ktap.ResultsError, "malformed result line 'garbage'"):
+			ktap.parse_ktap(['KTAP version 1', '1..1', 'garbage', 'ok 1 b'])
+
+	def test_todo_directive(self):
+		"""TODO, as SKIP: not counted as a failure, with its reason."""
+		res = ktap.parse_ktap(['KTAP version 1', '1..2', 'not ok 1 a # TODO not yet',
+				       'ok 2 b # skip no reason'])
+		self.assertEqual([(t['status'], t['skip_reason']) for t in res['tests']],
+				 [('SKIP', 'TODO not yet'), ('SKIP', 'no reason')])
+		self.assertEqual(ktap.run_verdict(res, 'pass')[0], True)
+
+	def test_checks(self):
+		"""The verdict API: a run's check lines as summary.txt names them."""
+		block, has_end = ktap.extract_block(self.KUNIT.splitlines(), 'kunit')
+		res = ktap.parse_ktap(block, has_end)
+		self.assertEqual(ktap.checks(res, 'kunit', 'pass'),
+				 [(v, name, '') for name, v in self.KUNIT_LEAVES])
+		res, _ = ktap.load(fixture('broken.log'), 'broken-detach')
+		self.assertEqual(ktap.expectation('broken-detach'), 'fail')
+		self.assertEqual(ktap.checks(res, 'broken-detach', 'fail'), [
+			('PASS', 'broken-detach/rw_exclusion', ''),
+			('PASS', 'broken-detach/detach_free', ''),
+			('SKIP', 'broken-detach/bulk_release', 'not affected by broken=detach')])
+		# Caught, but not by the invariant the variant must trip.
+		got = ktap.checks(res, 'broken-detach', 'fail', {'detach_free': ['rw_exclusion']})
+		self.assertEqual(got[1][:2], ('FAIL', 'broken-detach/detach_free'))
+		self.assertIn('not as rw_exclusion', got[1][2])
+		self.assertEqual(ktap.checks({'header': {}, 'tests': []}, 'real', 'pass'),
+				 [('FAIL', 'real', 'no test ran')])
 
 	@unittest.skipUnless(KUNIT_PY, 'no kernel tree with tools/testing/kunit/kunit.py (VMALOCK_TREE=DIR)')
 	def test_kunit_tree_as_kunit_py(self):
@@ -339,7 +404,7 @@ if __name__ == '__main__':
 	unittest.main()
 
 
-GROUPS = os.path.join(HERE, '..', 'scripts', 'vmalock', 'groups.py')
+GROUPS = ['-m', 'vmalock.groups']
 
 
 class GroupsTest(unittest.TestCase):
@@ -358,7 +423,7 @@ class GroupsTest(unittest.TestCase):
 				     'PASS broken-r2/rw_exclusion ([rw_exclusion] after 3 ms)\n')
 			self.summary(os.path.join(tmp, 'b'), 'PASS no-kernel-splat\nPASS real/mirror\n'
 				     'PASS user/stress\n')
-			p = subprocess.run([sys.executable, GROUPS, f'7.2={tmp}/a', f'7.3={tmp}/b',
+			p = subprocess.run([sys.executable, *GROUPS, f'7.2={tmp}/a', f'7.3={tmp}/b',
 					    f'none={tmp}/c'], capture_output=True, text=True)
 		self.assertEqual(p.returncode, 0, p.stderr)
 		rows = {line.split()[0]: line.split()[1:] for line in p.stdout.splitlines()[1:-1]}
@@ -372,6 +437,6 @@ class GroupsTest(unittest.TestCase):
 
 	def test_usage(self):
 		for args in ([], ['nolabel'], ['=dir']):
-			p = subprocess.run([sys.executable, GROUPS] + args, capture_output=True, text=True)
+			p = subprocess.run([sys.executable, *GROUPS] + args, capture_output=True, text=True)
 			self.assertEqual(p.returncode, 2)
 			self.assertIn('usage: groups.py LABEL=DIR', p.stderr)

@@ -1,21 +1,17 @@
 # SPDX-License-Identifier: GPL-2.0
 #
-# Tests of scripts/scan-splats.py against the console logs in fixtures/.
+# Tests of scripts/vmalock/splats.py against the console logs in fixtures/.
 
-import importlib.util
 import os
 import subprocess
 import sys
 import unittest
 
+from vmalock import splats as scan_splats
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-SCRIPT = os.path.join(HERE, '..', 'scripts', 'scan-splats.py')
 FIX = os.path.join(HERE, 'fixtures')
 
-# The file name has a dash, so load it by path.
-_spec = importlib.util.spec_from_file_location('scan_splats', SCRIPT)
-scan_splats = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(scan_splats)
 
 # One entry per report in fixtures/splats.log, in order. Trailers
 # ("WARNING:" after "refcount_t:", "Oops:" after "kernel BUG at") fold
@@ -36,7 +32,7 @@ def lines_of(name):
 
 
 def run(*args):
-	return subprocess.run([sys.executable, SCRIPT, *args],
+	return subprocess.run([sys.executable, '-m', 'vmalock.splats', *args],
 			      capture_output=True, text=True)
 
 

@@ -7,12 +7,10 @@ import glob
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import test_shadow_tree as shadow_tree  # noqa: E402
+import test_shadow_tree as shadow_tree
 
 TOP = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..')
 SCRIPTS = os.path.join(TOP, 'scripts')
@@ -57,6 +55,30 @@ class RunArguments(unittest.TestCase):
 
 	def test_params_shape(self):
 		self.refused('--params', 'readers=$(reboot)', says="--params takes 'key=value ...'")
+
+
+class PackageCommands(unittest.TestCase):
+	"""scripts/vmalock-py runs a command of scripts/vmalock/ from anywhere,
+	with nothing on PYTHONPATH, and refuses a name that is not one."""
+
+	def run_py(self, *args):
+		env = {k: v for k, v in os.environ.items() if k != 'PYTHONPATH'}
+		return run(os.path.join(SCRIPTS, 'vmalock-py'), *args, env=env, cwd=tempfile.gettempdir())
+
+	def test_command(self):
+		r = self.run_py('names', os.path.join(TOP, 'vmalock_names.h'), 'broken')
+		self.assertEqual(r.returncode, 0, r.stderr)
+		self.assertIn('reader_no_seqcheck', r.stdout.split())
+
+	def test_no_such_command(self):
+		for name in ('', 'nosuch', '../vmalock-run', '__init__'):
+			r = self.run_py(name)
+			self.assertEqual(r.returncode, 2, (name, r.stderr))
+			self.assertIn('vmalock-py: no command', r.stderr)
+
+	def test_no_python_outside_the_package(self):
+		"""The commands live in the package: no .py left beside it."""
+		self.assertEqual(glob.glob(os.path.join(SCRIPTS, '*.py')), [])
 
 
 class TreeCheck(unittest.TestCase):

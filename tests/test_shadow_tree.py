@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0
 #
-# scripts/shadow-tree.py on a small fake tree (the files patches/ touch, as
+# scripts/vmalock/shadow_tree.py (by way of scripts/vmalock-py) on a small fake tree (the files patches/ touch, as
 # the patches expect them, and a few others): your tree is never written to
 # (git status, git diff and every file's bytes, mode and time stamp as they
 # were), the shadow is patched, an unchanged tree gives an unchanged shadow
@@ -17,7 +17,7 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.join(HERE, '..')
-SCRIPT = os.path.join(TOP, 'scripts', 'shadow-tree.py')
+CMD = [os.path.join(TOP, 'scripts', 'vmalock-py'), 'shadow_tree']
 
 
 def run(*args, **kw):
@@ -93,7 +93,7 @@ class ShadowTree(unittest.TestCase):
 				      text=True, check=True).stdout
 
 	def shadow(self, tree=None):
-		r = run(SCRIPT, tree or self.user, env=dict(os.environ, CACHE=self.cache))
+		r = run(*CMD, tree or self.user, env=dict(os.environ, CACHE=self.cache))
 		self.assertEqual(r.returncode, 0, r.stderr)
 		return r.stdout.splitlines()[-1], r.stderr
 
@@ -196,21 +196,21 @@ class ShadowTree(unittest.TestCase):
 		"""A patch the run needs (0002's mm/Makefile) refuses the tree."""
 		self.write('mm/Makefile', 'nothing like the kernel\n')
 		before = snapshot(self.user)
-		r = run(SCRIPT, self.user, env=dict(os.environ, CACHE=self.cache))
+		r = run(*CMD, self.user, env=dict(os.environ, CACHE=self.cache))
 		self.assertEqual(r.returncode, 2, r.stderr)
 		self.assertIn('does not apply', r.stderr)
 		self.assertEqual(snapshot(self.user), before)
 
 	def test_bad_usage(self):
-		for args, says in [((), 'usage: shadow-tree.py KDIR'),
-				   (('-x',), 'usage: shadow-tree.py KDIR'),
+		for args, says in [((), 'usage: vmalock-py shadow_tree KDIR'),
+				   (('-x',), 'usage: vmalock-py shadow_tree KDIR'),
 				   ((os.path.join(self.tmp, 'none'),), 'not a kernel source tree (no such'),
 				   ((self.cache if os.makedirs(self.cache) is None else '',),
 				    'not a kernel source tree (no mm/)')]:
-			r = run(SCRIPT, *args, env=dict(os.environ, CACHE=self.cache))
+			r = run(*CMD, *args, env=dict(os.environ, CACHE=self.cache))
 			self.assertEqual(r.returncode, 2, (args, r.stderr))
 			self.assertIn(says, r.stderr)
-		r = run(SCRIPT, self.user, env=dict(os.environ, CACHE=os.path.join(self.user, 'c')))
+		r = run(*CMD, self.user, env=dict(os.environ, CACHE=os.path.join(self.user, 'c')))
 		self.assertEqual(r.returncode, 2)
 		self.assertIn('the cache', r.stderr)
 

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
 #
 # The per-VMA lock's call sites in the kernel that was built, and how a run's

@@ -138,5 +138,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-	sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 	sys.exit(main(sys.argv[1:]))

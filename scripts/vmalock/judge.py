@@ -1,11 +1,10 @@
-#!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
 #
 # Judge a results directory written by vmalock-run.sh, from the saved boots
 # alone: the one place that decides verdicts. Used at the end of every run and
 # by vmalock-run.sh --recheck DIR.
 #
-# usage: judge.py DIR [--note TEXT]...
+# usage: vmalock-py judge DIR [--note TEXT]...
 #
 # DIR/<boot>/ (main, broken-<variant>) holds a boot's console.log, the
 # results port (results.raw), qemu-cmd, qemu.log, kernel-config,
@@ -27,7 +26,6 @@
 
 import argparse
 import glob
-import importlib.util
 import io
 import json
 import os
@@ -35,15 +33,17 @@ import re
 import sys
 import xml.etree.ElementTree as ET
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from vmalock import callsites  # noqa: E402
-from vmalock import known  # noqa: E402
-from vmalock import features  # noqa: E402
-from vmalock import ktap  # noqa: E402
-from vmalock import names  # noqa: E402
-from vmalock import watch  # noqa: E402
+from vmalock import TOP
+from vmalock import bench
+from vmalock import callsites
+from vmalock import known
+from vmalock import features
+from vmalock import ktap
+from vmalock import names
+from vmalock import splats
+from vmalock import watch
 
-NAMES_H = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'vmalock_names.h')
+NAMES_H = os.path.join(TOP, 'vmalock_names.h')
 
 
 def expected_invariants(run):
@@ -51,12 +51,6 @@ def expected_invariants(run):
 	if not run.startswith('broken-'):
 		return None
 	return names.load_catches(NAMES_H).get(run[len('broken-'):], {})
-
-_spec = importlib.util.spec_from_file_location(
-	'scan_splats', os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-				    'scan-splats.py'))
-scan_splats = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(scan_splats)
 
 PANIC_RE = re.compile(r'Kernel panic - not syncing: ?(.*)')
 VIOLATION_RE = re.compile(r'vmalock_test: (?:sysmon: )?violation(?: in \S+)?: (.*)')
@@ -118,18 +112,26 @@ def scan(bootdir, console):
 	"""Scan the console for splats into splats.txt, known upstream ones apart.
 	Return (verdict, detail, splats.txt's text); verdict PASS (none), KNOWN
 	(known ones only) or FAIL."""
-	lines = console.splitlines()
-	splats, allowed = scan_splats.scan(lines, ALLOW.get(os.path.basename(bootdir), ()))
-	kver = known.version(read_text(os.path.join(bootdir, 'kernel-version')))
-	unknown, ok, wrong = known.sort(splats, lines, kver, known.load(), allowed)
+	verdict, detail, text = splat_check(
+		console.splitlines(), read_text(os.path.join(bootdir, 'kernel-version')),
+		ALLOW.get(os.path.basename(bootdir), ()))
+	with open(os.path.join(bootdir, 'splats.txt'), 'w') as f:
+		f.write(text + '\n')
+	return verdict, detail, text
+
+
+def splat_check(lines, kernel_version, allow=()):
+	"""The splat check of a boot's console lines on kernel_version (text
+	holding X.Y[.Z]): (verdict, detail, splats.txt's text), as scan()."""
+	found, allowed = splats.scan(lines, allow)
+	kver = known.version(kernel_version)
+	unknown, ok, wrong = known.sort(found, lines, kver, known.load(), allowed)
 	this = '.'.join(map(str, kver)) if kver else 'unknown'
 	out = [f'splat: {kind}: {n}: {msg}' for kind, n, msg in unknown]
 	out += [f"splat: {s[0]}: {s[1]}: {s[2]} (known upstream for kernels {known.kernels(e)}, "
 		f"not {this}: {e['link'] or e['subject']})" for s, e in wrong]
 	out += [f"known: {s[0]}: {s[1]}: {s[2]} ({e['link'] or e['subject']})" for s, e in ok]
 	out.append(f'splats: {len(unknown) + len(wrong)}' + (f', known: {len(ok)}' if ok else ''))
-	with open(os.path.join(bootdir, 'splats.txt'), 'w') as f:
-		f.write('\n'.join(out) + '\n')
 	if unknown or wrong:
 		detail = f'splats: {len(unknown) + len(wrong)}' + ''.join(
 			f'; {known.name(e)} is known upstream for kernels {known.kernels(e)} only, '
@@ -145,17 +147,15 @@ def scan(bootdir, console):
 def judge_run(bootdir, run, raw, kunit_py, log, gone=None):
 	"""Check lines [(verdict, name, detail)] of one run of a boot; gone: what
 	the runs went without (LeftOut)."""
-	if run == 'bench':	# not KTAP: figures and checks, for bench.py
-		import bench
+	if run == 'bench':	# not KTAP: figures and checks, for vmalock.bench
 		return bench.checks('\n'.join(raw), bootdir)
-	expect = 'fail' if run.startswith('broken-') else 'pass'
+	expect = ktap.expectation(run)
 	ktap.clear_run(bootdir, run)
 	try:
 		block, has_end = ktap.extract_block(raw, run)
 		res = ktap.parse_ktap(block, has_end)
 	except ktap.ResultsError as e:
-		print(f'results: run {run}: results missing or malformed: {e}', file=log)
-		return [('FAIL', run, f'results missing or malformed: {e}')]
+		return malformed(run, e, log)
 	if gone and expect == 'fail':
 		gone.unchecked(run, res)
 	have = judge_features(bootdir, run, res, log)
@@ -176,17 +176,40 @@ def judge_run(bootdir, run, raw, kunit_py, log, gone=None):
 	except (OSError, callsites.SitesError) as e:
 		coverage = [('FAIL', f'call-sites-{run}', str(e))]
 	want = gone.want(run) if gone else expected_invariants(run)
-	met = ktap.report(res, run, f'vmalock_test.{run}', expect, file=log, want=want)
-	if run == 'kunit':
-		checks = [(v, name, '') for name, v in ktap.leaves(ktap.parse_tree(block), run)]
-	else:
-		checks = [(v, f"{run}/{t['name']}", '' if v == 'PASS' else why)
-			  for t, v, why in ktap.verdicts(res, expect, want)]
-	# Nothing ran, or the run failed in a way no test line shows.
-	if not checks or (not met and not any(v == 'FAIL' for v, _, _ in checks)):
-		checks.append(('FAIL', run, ktap.run_verdict(res, expect, want)[1] if checks else
-			       'no test ran'))
-	return checks + coverage
+	return run_checks(res, run, log, want) + coverage
+
+
+def malformed(run, e, log):
+	"""The one check of a run whose results are missing or malformed."""
+	print(f'results: run {run}: results missing or malformed: {e}', file=log)
+	return [('FAIL', run, f'results missing or malformed: {e}')]
+
+
+def run_checks(res, run, log, want):
+	"""Report a parsed run on log; return its check lines (ktap.checks())."""
+	expect = ktap.expectation(run)
+	ktap.report(res, run, f'vmalock_test.{run}', expect, file=log, want=want)
+	return ktap.checks(res, run, expect, want)
+
+
+def judge_console(lines, log):
+	"""{run: check lines} of each run whose KTAP results are in lines (a
+	console on which the guest relayed them, as on LAVA): the checks
+	judge_run() makes of them, a broken variant's named invariants
+	included, without what needs the boot's directory (files, call-site
+	coverage, the kernel's features)."""
+	out = {}
+	for run in dict.fromkeys(m.group(1) for m in map(ktap.BEGIN_RE.search, lines) if m):
+		if run == 'bench':
+			continue
+		try:
+			block, has_end = ktap.extract_block(lines, run)
+			res = ktap.parse_ktap(block, has_end)
+		except ktap.ResultsError as e:
+			out[run] = malformed(run, e, log)
+			continue
+		out[run] = run_checks(res, run, log, expected_invariants(run))
+	return out
 
 
 def judge_features(bootdir, run, res, log):
@@ -326,7 +349,7 @@ def final_line(checks):
 	return line + (f", {n['KNOWN']} known" if n['KNOWN'] else ''), n['FAIL']
 
 
-PATCHES = os.path.join(os.path.dirname(NAMES_H), 'patches')
+PATCHES = os.path.join(TOP, 'patches')
 
 
 class LeftOut:

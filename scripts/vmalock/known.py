@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
 #
 # Known upstream splats, kept as kernel CI keeps known issues: a kernel report
@@ -11,7 +10,7 @@
 # usage: known.py [FILE]     check the list (default known-splats.json) and
 #                            print one line per entry; exit 2 if malformed.
 #
-# An entry: type (a scan-splats.py kind: kcsan, kasan, warning, ...),
+# An entry: type (a vmalock.splats kind: kcsan, kasan, warning, ...),
 # functions (every one must appear in the report, as the title names them or
 # as a stack frame), file (the source file; checked when the report names
 # source files, as a decoded trace does; a raw console's frames carry none),
@@ -20,21 +19,18 @@
 # still open; inclusive, X.Y.Z allowed}, added (YYYY-MM-DD), why (one line).
 
 import datetime
-import importlib.util
 import json
 import os
 import re
 import sys
 
+from vmalock.splats import PATTERNS, strip_ts
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT = os.path.join(HERE, 'known-splats.json')
 FIELDS = ('type', 'functions', 'file', 'subject', 'link', 'kernels', 'added', 'why')
 
-_spec = importlib.util.spec_from_file_location(
-	'scan_splats', os.path.join(os.path.dirname(HERE), 'scan-splats.py'))
-scan_splats = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(scan_splats)
-KINDS = sorted({kind for kind, _ in scan_splats.PATTERNS})
+KINDS = sorted({kind for kind, _ in PATTERNS})
 
 VERSION_RE = re.compile(r'(\d+)\.(\d+)(?:\.(\d+))?')
 # The end of a report: KASAN's and KCSAN's closing rule, WARN's and BUG's
@@ -143,7 +139,7 @@ def report(lines, n, stop):
 	end marker, the line before stop (the next report), or REPORT_LINES."""
 	out = []
 	for i in range(n - 1, min(len(lines), stop - 1, n - 1 + REPORT_LINES)):
-		msg = scan_splats.strip_ts(lines[i])
+		msg = strip_ts(lines[i])
 		if out and END_RE.match(msg):
 			break
 		out.append(msg)

@@ -87,49 +87,103 @@ def extract_block(lines, run):
 	return block, has_end
 
 
-def parse_ktap(block, has_end=True):
-	"""Parse and validate extracted KTAP lines.
+def _depth(line):
+	"""(nesting depth, line without its indentation): 4 spaces a level, as
+	KUnit nests a suite's document in the run's and a parameterised case's
+	in the suite's; any indentation at all is nested."""
+	body = line.lstrip()
+	n = len(line) - len(body)
+	return (max(1, n // 4) if n else 0), body
 
-	Returns {'header': {k: v}, 'plan': N, 'tests': [test, ...], 'trailer':
-	[diagnostic lines after the last result]} where a test is {'number',
-	'name', 'status' (PASS/FAIL/SKIP), 'skip_reason', 'diag' (diagnostic
-	lines), 'metrics' ({k: v}), 'violation' (text or None), 'invariant'
-	(name or None)}. Raises ResultsError.
+
+def _result(line):
+	"""(number, name, ok, skip, reason) of a result line, or None. The
+	directive is what follows the first '#': SKIP, and TODO (a test not
+	expected to pass yet, counted as skipped, as TAP does not count it)."""
+	m = RESULT_RE.match(line)
+	if not m:
+		return None
+	name, _, directive = (x.strip() for x in (m.group(3) or '').partition('#'))
+	word = directive[:4].upper()
+	skip = word in ('SKIP', 'TODO')
+	reason = ('TODO ' if word == 'TODO' else '') + directive[4:].strip() if skip else ''
+	return int(m.group(2)), name, m.group(1) == 'ok', skip, reason.strip()
+
+
+def _parse_doc(lines, pos, depth):
+	"""Parse the KTAP document that starts at lines[pos] at nesting depth.
+
+	Returns (doc, pos after it). A document is its version line, its "#"
+	lines before the plan (the header; "# Subtest: NAME" names a nested
+	one), its plan and its results; the results of a document nested
+	before a result line (deeper indentation) are that test's children.
+	It ends at a line less indented. The top-level document (depth 0) is
+	validated, and ResultsError raised at its first fault; nested ones are
+	taken as they come, as kunit.py takes them.
 	"""
-	if not has_end:
-		raise ResultsError('no VMALOCK-RESULTS-END marker (guest crashed or hung?)')
-	if not block or block[0] != 'KTAP version 1':
-		raise ResultsError("no 'KTAP version 1' line")
-	header, plan, tests, pending = {}, None, [], []
-	for line in block[1:]:
-		if line[:1].isspace():
+	top = depth == 0
+	doc = {'name': None, 'header': {}, 'plan': None, 'tests': [], 'trailer': []}
+	pending, children = [], []
+	if pos < len(lines) and re.fullmatch(r'K?TAP version \d+', lines[pos].strip()) and \
+	   _depth(lines[pos])[0] == depth:
+		pos += 1
+	while pos < len(lines):
+		d, line = _depth(lines[pos])
+		if d < depth:
+			break
+		if d > depth:
+			sub, pos = _parse_doc(lines, pos, depth + 1)
+			children += sub['tests']
 			continue
+		pos += 1
 		if line.startswith('#'):
-			if plan is None:
-				header.update(_kv(line))
+			m = re.match(r'# Subtest: (.*)', line)
+			if m and doc['plan'] is None and not top:
+				doc['name'] = m.group(1).strip()
+			elif doc['plan'] is None:
+				doc['header'].update(_kv(line))
 			else:
 				pending.append(line)
 			continue
 		if re.match(r'\d*\.\.', line):
 			m = re.fullmatch(r'1\.\.(\d+)', line)
-			if not m:
+			if top and not m:
 				raise ResultsError(f"malformed plan '{line}'")
-			if plan is not None:
+			if top and doc['plan'] is not None:
 				raise ResultsError('more than one plan')
-			plan = int(m.group(1))
+			doc['plan'] = int(m.group(1)) if m else doc['plan']
 			continue
-		m = RESULT_RE.match(line)
-		if not m:
-			raise ResultsError(f"malformed result line '{line}'")
-		if plan is None:
+		r = _result(line)
+		if not r:
+			if top:
+				raise ResultsError(f"malformed result line '{line}'")
+			continue
+		if top and doc['plan'] is None:
 			raise ResultsError(f"no test plan (1..N) before '{line}'")
-		ok, number, rest = m.group(1) == 'ok', int(m.group(2)), m.group(3) or ''
-		# "name # SKIP reason", "name # any other directive or comment"
-		name, _, directive = (x.strip() for x in rest.partition('#'))
-		skip = directive.upper().startswith('SKIP')
-		tests.append(_make_test(number, name, ok, skip,
-					directive[4:].strip() if skip else '', pending))
-		pending = []
+		t = _make_test(*r, pending)
+		t['children'], pending, children = children, [], []
+		doc['tests'].append(t)
+	doc['trailer'] = pending
+	return doc, pos
+
+
+def parse_ktap(block, has_end=True):
+	"""Parse and validate extracted KTAP lines: the one KTAP parser.
+
+	Returns {'header': {k: v}, 'plan': N, 'tests': [test, ...], 'trailer':
+	[diagnostic lines after the last result]} where a test is {'number',
+	'name', 'status' (PASS/FAIL/SKIP), 'skip_reason', 'diag' (diagnostic
+	lines), 'metrics' ({k: v}), 'violation' (text or None), 'invariant'
+	(name or None), 'violated' ({invariant: count}), 'children' (the tests
+	of the document nested under it: a KUnit suite's cases, a case's
+	parameters; [] for none)}. Raises ResultsError.
+	"""
+	if not has_end:
+		raise ResultsError('no VMALOCK-RESULTS-END marker (guest crashed or hung?)')
+	if not block or block[0] != 'KTAP version 1':
+		raise ResultsError("no 'KTAP version 1' line")
+	doc, _ = _parse_doc(block, 0, 0)
+	plan, tests = doc['plan'], doc['tests']
 	if plan is None:
 		raise ResultsError('no test plan (1..N)')
 	if len(tests) != plan:
@@ -137,7 +191,7 @@ def parse_ktap(block, has_end=True):
 	for i, t in enumerate(tests, 1):
 		if t['number'] != i:
 			raise ResultsError(f"result {t['number']} ({t['name']}) where {i} expected")
-	return {'header': header, 'plan': plan, 'tests': tests, 'trailer': pending}
+	return {'header': doc['header'], 'plan': plan, 'tests': tests, 'trailer': doc['trailer']}
 
 
 SITE_PREFIX = '# sysmon: site '
@@ -353,6 +407,12 @@ def verdicts(res, expect, want=None):
 	return out
 
 
+def expectation(run):
+	"""What a run must do: 'fail' for a broken variant's run (catch it),
+	else 'pass'."""
+	return 'fail' if run.startswith('broken-') else 'pass'
+
+
 def run_verdict(res, expect, want=None):
 	"""(met, text) for the whole run: the last line of its report."""
 	c = counts(res)
@@ -404,27 +464,21 @@ def report(res, run, title, expect, file=None, want=None):
 	return met
 
 
-def parse_tree(block):
-	"""The nested tests of a KUnit-style KTAP block, as kunit.py sees them.
-
-	Returns the top-level tests as [{'name', 'status', 'children'}]: a
-	result line at indent 4*d closes a test whose children are the results
-	at indent 4*(d+1) since the previous result at 4*d. Call after
-	parse_ktap() has validated the top level.
-	"""
-	pending = {}
-	for line in block:
-		body = line.lstrip(' ')
-		m = RESULT_RE.match(body)
-		if not m:
-			continue
-		depth = (len(line) - len(body)) // 4
-		name, _, directive = (x.strip() for x in (m.group(3) or '').partition('#'))
-		status = ('SKIP' if directive.upper().startswith('SKIP') else
-			  'PASS' if m.group(1) == 'ok' else 'FAIL')
-		pending.setdefault(depth, []).append(
-			{'name': name, 'status': status, 'children': pending.pop(depth + 1, [])})
-	return pending.get(0, [])
+def checks(res, run, expect, want=None):
+	"""The run's check lines [(verdict, name, detail)], named as summary.txt
+	names them: RUN/TEST for each test, RUN/SUITE/CASE[/PARAM] for each
+	leaf of a KUnit run, and RUN itself when the run failed in a way no
+	test line shows (or nothing ran). The verdict API: judge.py and the
+	LAVA results path both judge a run with it."""
+	if run == 'kunit':
+		out = [(v, name, '') for name, v in leaves(res['tests'], run)]
+	else:
+		out = [(v, f"{run}/{t['name']}", '' if v == 'PASS' else why)
+		       for t, v, why in verdicts(res, expect, want)]
+	met, text = run_verdict(res, expect, want)
+	if not out or (not met and not any(v == 'FAIL' for v, _, _ in out)):
+		out.append(('FAIL', run, text if out else 'no test ran'))
+	return out
 
 
 def leaves(tests, path):

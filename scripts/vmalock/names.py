@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
 #
 # Read the scenarios and broken variants out of vmalock_names.h, the one list
@@ -15,6 +14,8 @@
 
 import re
 import sys
+
+from vmalock import refuse
 
 LINE_RE = re.compile(r'^VT_(SCENARIO|BROKEN)\((\w+)\)\s*$')
 CATCHES_RE = re.compile(r'^VT_CATCHES\((\w+),\s*(\w+),\s*(\w+)\)\s*$')
@@ -128,12 +129,8 @@ def main(argv):
 			print(' '.join(uncaught(load_catches(argv[0]), filter(None, argv[2].split(',')))))
 		else:
 			raise NamesError(f'unknown command {" ".join(argv[1:])!r}')
-	except OSError as e:
-		print(f'names: cannot read {e.filename}: {e.strerror}', file=sys.stderr)
-		return 2
-	except NamesError as e:
-		print(f'names: {e}', file=sys.stderr)
-		return 2
+	except (OSError, NamesError) as e:
+		return refuse('names', e)
 	return 0
 
 

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
 #
 # What a soak ran and what it found, from the soak boot's saved results (the
@@ -12,8 +11,7 @@ import os
 import re
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from vmalock import ktap  # noqa: E402
+from vmalock import ktap
 
 TOTALS = re.compile(r'^# soak: secs=')
 SAMPLE = re.compile(r'^# soak: sample loop=(\d+) (.*)')

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
 #
 # Watch a guest's console while QEMU runs, and stop QEMU as soon as the boot's

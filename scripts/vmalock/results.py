@@ -1,25 +1,24 @@
-#!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
 #
 # Extract one run's KTAP results from a serial console log, validate them,
 # write OUTDIR/results-<run>.{ktap,json} and OUTDIR/junit-<run>.xml, print a
-# table and a verdict. The work is done by scripts/vmalock/ktap.py, whose
-# functions (extract_block, parse_ktap, ...) this module re-exports.
+# table and a verdict. The work is done by vmalock.ktap.
 #
-# usage: results.py console.log OUTDIR [--run NAME] [--expect pass|fail]
-#                   [--kunit-py PATH] [--title TEXT]
+# usage: vmalock-py results console.log OUTDIR [--run NAME] [--expect pass|fail]
+#                                  [--kunit-py PATH] [--title TEXT]
+#
+# Expecting "fail" of a run broken-NAME, NAME a broken variant, each of its
+# scenarios must report the invariants vmalock_names.h names for it.
 #
 # Exit 0 when the expectation is met, 1 when it is not, 2 when results are
 # missing or malformed (or on bad usage).
 
 import argparse
-import os
 import re
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from vmalock.ktap import *  # noqa: E402,F401,F403  (the importable names)
-from vmalock.ktap import ResultsError, clear_run, load, report, write_run  # noqa: E402
+from vmalock import judge
+from vmalock.ktap import ResultsError, clear_run, load, report, write_run
 
 
 def main(argv=None):
@@ -49,7 +48,10 @@ def main(argv=None):
 	except OSError as e:
 		print(f'results: cannot write to {args.outdir}: {e}', file=sys.stderr)
 		return 2
-	return 0 if report(res, args.run, title, args.expect) else 1
+	# A broken variant's run must report the invariants it is caught by
+	# (vmalock_names.h), as judge.py requires.
+	want = judge.expected_invariants(args.run) if args.expect == 'fail' else None
+	return 0 if report(res, args.run, title, args.expect, want=want) else 1
 
 
 if __name__ == '__main__':

@@ -1,17 +1,16 @@
-#!/usr/bin/python3
 # SPDX-License-Identifier: GPL-2.0
 #
 # LAVA job definitions for vmalock-test, and their validation with LAVA's
 # own job-submission schema (lava_common.schemas, Debian's lava-common: the
 # check a LAVA server applies when a job is submitted).
 #
-# usage: lava_job.py generate --kernel-url URL --initramfs-url URL --out FILE
-#                             [--runs LIST] [--broken LIST] [--scenarios LIST]
-#                             [--params "K=V ..."] [--duration-ms N] [--smp N]
-#                             [--kvm] [--job-name TEXT] [--kernel-version V]
-#        lava_job.py check [the options of generate; none required]
-#        lava_job.py validate FILE...
-#        lava_job.py splat-ere          (scan-splats.py's shapes as EREs)
+# usage: vmalock-py lava_job generate --kernel-url URL --initramfs-url URL --out FILE
+#                                    [--runs LIST] [--broken LIST] [--scenarios LIST]
+#                                    [--params "K=V ..."] [--duration-ms N] [--smp N]
+#                                    [--kvm] [--job-name TEXT] [--kernel-version V]
+#        vmalock-py lava_job check [the options of generate; none required]
+#        vmalock-py lava_job validate FILE...
+#        vmalock-py lava_job splat-ere          (vmalock.splats' shapes as EREs)
 #
 # generate writes the job (validated first) and exits 0; bad options exit 2.
 # check only checks the options as generate would (one line and exit 2 if
@@ -32,14 +31,13 @@
 
 import argparse
 import copy
-import importlib.util
 import os
 import re
 import sys
 
-TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(TOP, 'scripts'))
-from vmalock import names  # noqa: E402  (the one reader of vmalock_names.h)
+from vmalock import TOP
+from vmalock import names  # the one reader of vmalock_names.h
+from vmalock import splats
 # The runs a job may ask for, in the order a job runs them; the default set.
 # control and soak are vmalock-run.sh --lifecycle's and --soak's runs, with
 # the guest's defaults (20 s of control loops; a soak of 60 s, at least one
@@ -63,15 +61,11 @@ def broken_variants(top=TOP):
 		raise UsageError(f'vmalock_names.h: {e}')
 
 
-def splat_ere(top=TOP):
-	"""scan-splats.py's message shapes as POSIX extended regexps (one a
+def splat_ere():
+	"""vmalock.splats' message shapes as POSIX extended regexps (one a
 	line) for busybox grep -E in the guest."""
-	spec = importlib.util.spec_from_file_location(
-		'scan_splats', os.path.join(top, 'scripts', 'scan-splats.py'))
-	mod = importlib.util.module_from_spec(spec)
-	spec.loader.exec_module(mod)
 	out = []
-	for _, rx in mod.PATTERNS:
+	for _, rx in splats.PATTERNS:
 		s = rx.pattern
 		for a, b in (('(?:', '('), (r'\S', '[^[:space:]]'), (r'\s', '[[:space:]]'),
 			     (r'\d', '[0-9]'), (r'\w', '[[:alnum:]_]'),

@@ -1,10 +1,9 @@
-#!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
 #
 # Find kernel splats (WARN, BUG, KASAN, lockdep, stalls, ...) in a saved
 # serial console log.
 #
-# usage: scan-splats.py console.log [--allow REGEX]... [--section RUN]
+# usage: vmalock-py splats console.log [--allow REGEX]... [--section RUN]
 #
 # Prints "splat: <kind>: <line number>: <line>" per splat, then "splats: N".
 # Exit 1 if N > 0, 0 if clean, 2 on usage error or unreadable file.

@@ -1,10 +1,9 @@
-#!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
 #
 # The verdicts of a LAVA run of a job from scripts/lava-job.sh, in the form
 # of scripts/vmalock-run.sh's summary.txt, and their comparison with one.
 #
-# usage: lava_results.py LOG [--summary SUMMARY] [--out FILE] [--console FILE]
+# usage: vmalock-py lava_results LOG [--summary SUMMARY] [--out FILE] [--console FILE]
 #
 # LOG is lava-run's log (the YAML lines it writes, one record a line) or a
 # server's job log in the same form; its "results" records are read. Each
@@ -15,6 +14,15 @@
 # malformed) is the check <run> itself. A test action or the job that LAVA
 # itself failed is a failed check lava/<name>.
 #
+# A run whose KTAP the guest relayed to the console (the log's "target"
+# lines, between VMALOCK-RESULTS-BEGIN/END) is judged from it by judge.py's
+# own code (judge.judge_console(): ktap.checks(), with the invariants each
+# broken variant must be caught by), and its checks replace the ones its
+# test cases gave. So does the check no-kernel-splat when the splats run's
+# kernel log is there (between VMALOCK-DMESG-BEGIN/END): judge.py's splat
+# check, known upstream splats included. The records are enough for the
+# rest (lava/*).
+#
 # Without --summary: print the checks, then "N passed, N failed" (checks).
 # With --summary: print the two verdicts of each check side by side, then
 # "N passed, N failed" where a pass is a check with the same verdict on both
@@ -23,9 +31,13 @@
 # not, 2 if a file is unreadable or holds no results.
 
 import argparse
+import io
 import json
 import re
 import sys
+
+from vmalock import judge
+from vmalock import refuse
 
 VERDICT = {'pass': 'PASS', 'fail': 'FAIL', 'skip': 'SKIP'}
 SUMMARY_RE = re.compile(r'^(PASS|FAIL|SKIP|KNOWN) (\S+)(?: \((.*)\))?$')
@@ -86,16 +98,48 @@ def _record(line):
 
 
 def read_lava(path):
-	"""Return {key: (verdict, check name, measurement text)} from a LAVA log."""
+	"""Return {key: (verdict, check name, measurement text or detail)} from
+	a LAVA log: its results records, and the runs whose KTAP is on its
+	console judged again from it."""
 	with open(path, errors='replace') as f:
 		lines = f.read().splitlines()
+	checks = records(lines)
+	target = console(lines)
+	judged = judge.judge_console(target, io.StringIO())
+	dmesg = dmesg_block(target)
+	if not checks and not judged and dmesg is None:
+		raise ResultsError(f'{path}: no results records')
+	checks = {k: v for k, v in checks.items() if k[0] not in judged}
+	for run_checks in judged.values():
+		checks.update((key(name), (v, name, detail)) for v, name, detail in run_checks)
+	if dmesg is not None:	# the splats run's kernel log, judged as judge.py does
+		kver = next((m.group(0) for m in map(LINUX_RE.search, dmesg) if m), '')
+		v, detail, _ = judge.splat_check(dmesg, kver)
+		checks[key('no-kernel-splat')] = (v, 'no-kernel-splat', detail)
+	return checks
+
+
+LINUX_RE = re.compile(r'Linux version \S+')
+
+
+def dmesg_block(lines):
+	"""The kernel log the splats run relayed (between VMALOCK-DMESG-BEGIN
+	and VMALOCK-DMESG-END, the last such), or None."""
+	ends = [i for i, line in enumerate(lines) if line.strip() == 'VMALOCK-DMESG-END']
+	begins = [i for i, line in enumerate(lines) if line.strip() == 'VMALOCK-DMESG-BEGIN']
+	if not ends or not begins or begins[-1] > ends[-1]:
+		return None
+	return lines[begins[-1] + 1:ends[-1]]
+
+
+def records(lines):
+	"""{key: (verdict, check name, measurement text)} of the results
+	records of a LAVA log's lines."""
 	checks = {}
-	seen = False
 	for line in lines:
 		rec = _record(line)
 		if rec is None:
 			continue
-		seen = True
 		definition = str(rec.get('definition', ''))
 		case = str(rec.get('case', ''))
 		result = str(rec.get('result', '')).lower()
@@ -116,21 +160,26 @@ def read_lava(path):
 			checks[(run, case)] = (verdict, name, f'{meas} {units}' if meas else '')
 		elif definition == 'lava' and verdict == 'FAIL':
 			checks[('lava', case)] = ('FAIL', f'lava/{case}', '')
-	if not seen:
-		raise ResultsError(f'{path}: no results records')
 	return checks
+
+
+def console(lines):
+	"""The target (device console) lines of a lava-run log's lines."""
+	out = []
+	for line in lines:
+		try:
+			rec = json.loads(line)
+		except ValueError:
+			continue
+		if isinstance(rec, dict) and rec.get('lvl') == 'target':
+			out.append(f"{rec.get('msg')}")
+	return out
 
 
 def write_console(log, path):
 	"""The target (device console) lines of a lava-run log, as text."""
 	with open(log, errors='replace') as f, open(path, 'w') as out:
-		for line in f:
-			try:
-				rec = json.loads(line)
-			except ValueError:
-				continue
-			if isinstance(rec, dict) and rec.get('lvl') == 'target':
-				out.write(f"{rec.get('msg')}\n")
+		out.writelines(f'{line}\n' for line in console(f.read().splitlines()))
 
 
 def read_summary(path):
@@ -169,19 +218,15 @@ def main(argv=None):
 	ap.add_argument('--summary', help="vmalock-run.sh's summary.txt")
 	ap.add_argument('--out', help='also write the checks, summary.txt-style, here')
 	ap.add_argument('--console', help="also write the device's console output (the log's "
-			'target lines) here, for scripts/results.py and scan-splats.py')
+			'target lines) here, for vmalock.results and vmalock.splats')
 	args = ap.parse_args(argv)
 	try:
 		lava = read_lava(args.log)
 		if args.console:
 			write_console(args.log, args.console)
 		summary = read_summary(args.summary) if args.summary else None
-	except OSError as e:
-		print(f'lava-results: cannot read {e.filename}: {e.strerror}', file=sys.stderr)
-		return 2
-	except ResultsError as e:
-		print(f'lava-results: {e}', file=sys.stderr)
-		return 2
+	except (OSError, ResultsError) as e:
+		return refuse('lava-results', e)
 	if args.out:
 		with open(args.out, 'w') as f:
 			for verdict, name, meas in sorted(lava.values(), key=lambda v: v[1]):

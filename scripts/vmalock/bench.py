@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
 #
 # Post-processing of the bench mode (vmalock_bench.c): parse its output from

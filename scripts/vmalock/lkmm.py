@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
 #
 # The work of scripts/lkmm.sh once herd7 and the kernel tree are known: read
@@ -30,7 +29,8 @@ import sys
 import tempfile
 import time
 
-TOP = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..')
+from vmalock import TOP
+
 LITMUS_DIR = os.path.join(TOP, 'lkmm')
 PATCHES_DIR = os.path.join(TOP, 'patches')
 RESULTS = ('Always', 'Sometimes', 'Never')

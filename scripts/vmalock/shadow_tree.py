@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
 #
 # The tree a kernel tree of yours (KDIR) is patched and built from: a shadow
@@ -22,7 +21,7 @@
 # Hard links, not a git worktree: a worktree holds commits, not the edits
 # you have not committed, and a tree needs not be a git tree.
 #
-# usage: shadow-tree.py KDIR
+# usage: vmalock-py shadow_tree KDIR
 # Prints the shadow's path last on stdout: $CACHE/shadow/<name>-<hash of
 # KDIR's path> (CACHE: default ~/.cache/vmalock-test).
 # Exit status: 0 done, 2 bad usage or a tree patch-kernel.sh refuses (its
@@ -37,7 +36,8 @@ import shutil
 import subprocess
 import sys
 
-TOP = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..')
+from vmalock import TOP
+
 PATCHES = os.path.join(TOP, 'patches')
 OPTIONAL = os.path.join(TOP, 'scripts', 'lib', 'optional-patches')
 STATE = '.vmalock-shadow'
@@ -229,7 +229,7 @@ def refresh(kdir, shadow):
 
 def main(argv):
 	if len(argv) != 1 or not argv[0] or argv[0].startswith('-'):
-		die('usage: shadow-tree.py KDIR')
+		die('usage: vmalock-py shadow_tree KDIR')
 	kdir = os.path.abspath(argv[0])
 	if not os.path.isdir(kdir):
 		die(f'{argv[0]}: not a kernel source tree (no such directory)')

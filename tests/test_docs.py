@@ -98,8 +98,6 @@ def broken_names():
 
 def scenario_names():
 	"""The scenarios, from the one list in vmalock_names.h."""
-	sys.path.insert(0, os.path.join(TOP, 'scripts'))
-	from vmalock import names
 	return [n for n, _ in names.load(os.path.join(TOP, 'vmalock_names.h'))[0]]
 
 

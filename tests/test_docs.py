@@ -3,7 +3,7 @@
 # Tests of Documentation/vmalock-test.rst, the protocol reference that the
 # code's "invariant N" and "RN" comments point to: it must be valid
 # reStructuredText, hold invariants 1..14 and bugs R1..R12 once each and in
-# order, and name every invariant the module reports (vt_inv_names[]) and
+# order, and name every invariant the module reports (VT_INV() in vmalock_names.h) and
 # every broken variant (VT_BROKEN() in vmalock_names.h). Each check is also run on a
 # damaged copy of the document, where it must find the damage.
 
@@ -54,8 +54,8 @@ def defined_names(pattern, name_rx, what):
 
 def inv_names():
 	"""The names under which the module reports invariants."""
-	return defined_names(r'\bvt_inv_names\s*\[[^\]]*\]\s*=\s*\{(.*?)\};',
-			     r'"([a-z_]+)"', 'vt_inv_names[]')
+	return defined_names(r'(?m)^(VT_INV\([^\n]*)$', r'^VT_INV\(\w+,\s*"([a-z_]+)"\)',
+			     'VT_INV() lines')
 
 
 def broken_names():
@@ -162,7 +162,7 @@ class ProtocolDocument(unittest.TestCase):
 		used = {i for per in want.values() for invs in per.values() for i in invs}
 		self.assertIn('lock_order', used)
 		self.assertEqual(sorted(used - set(inv_names())), [],
-				 'VT_CATCHES() names invariants vt_inv_names[] does not have')
+				 'VT_CATCHES() names invariants VT_INV() does not have')
 
 	@unittest.skipUnless(HAVE_DOCUTILS, 'docutils not installed (Debian: python3-docutils)')
 	def test_valid_rst(self):

@@ -759,7 +759,8 @@ static int vb_set(char *key, char *val, void *arg)
 		}
 		while ((tok = strsep(&val, ",:"))) {
 			if (kstrtoint(tok, 10, &n) || n < 1 || n > VB_NR_ITEMS) {
-				pr_err("items=%s: allowed all or a list of 1..%zu\n", tok, VB_NR_ITEMS);
+				pr_err("items=%s: allowed all or a list of 1..%zu\n", tok,
+				       VB_NR_ITEMS);
 				return -EINVAL;
 			}
 			*items |= BIT(n);

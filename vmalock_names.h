@@ -99,13 +99,16 @@ VT_INV(SEQ_PARITY, "seq_parity")		/* 6: mm_lock_seq odd iff mmap write-locked */
 VT_INV(SPECULATE, "speculate")			/* 6: a clean speculative read saw one state */
 VT_INV(KILLABLE, "killable")			/* a killed vma_start_write_killable() restores */
 VT_INV(FAULT_DATA, "fault_data")		/* 13: a page holds what its last writer wrote */
-VT_INV(NOTIFIER_EXCLUSION, "notifier_exclusion")	/* 3: no VMA read lock in mm_take_all_locks() */
+/* 3: no VMA read lock in mm_take_all_locks() */
+VT_INV(NOTIFIER_EXCLUSION, "notifier_exclusion")
 VT_INV(MIRROR, "mirror")			/* the module's read path still is the kernel's */
 VT_INV(COVERAGE, "coverage")			/* the scenario exercised what it is for */
 /* The system-wide monitor's (vmalock_sysmon.c), for every task: */
-VT_INV(STABLE_WHILE_READ_LOCKED, "stable_while_read_locked")	/* 13: a read-locked VMA does not change */
+/* 13: a read-locked VMA does not change */
+VT_INV(STABLE_WHILE_READ_LOCKED, "stable_while_read_locked")
 VT_INV(SYS_RW_EXCLUSION, "sys_rw_exclusion")	/* 3: no write lock granted over a reader */
-VT_INV(SYS_READER_AT_DETACH, "sys_reader_at_detach")	/* 2: no reader when vma_mark_detached() returns */
+/* 2: no reader when vma_mark_detached() returns */
+VT_INV(SYS_READER_AT_DETACH, "sys_reader_at_detach")
 VT_INV(LOCK_ORDER, "lock_order")		/* 14: a VMA reader never waits for mmap_lock */
 VT_INV(USE_AFTER_PUT, "use_after_put")		/* 10: no access to a VMA after its read unlock */
 

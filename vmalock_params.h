@@ -26,11 +26,11 @@ VT_PARAM(writer_timeout_ms, 1000, 10, 60000, "writer progress bound in ms")
 VT_PARAM(release_timeout_ms, 1000, 10, 60000, "bulk release liveness bound in ms")
 VT_PARAM(verbose, 0, 0, 2, "0: results only, 1: every violation, 2: progress")
 VT_PARAM(onoff_ms, 0, 0, VT_ONOFF_MAX,
-	 "take a CPU offline and back every onoff_ms during a scenario (0: never; CONFIG_HOTPLUG_CPU)")
+	 "take a CPU offline and back every onoff_ms of a scenario (0: never)")
 VT_PARAM(sysmon, 1, 0, 1,
-	 "1: the system-wide monitor watches every task during a run (vma_lock tracepoints), 0: only the harness's own checks")
+	 "1: the system-wide monitor (vma_lock tracepoints) watches every task")
 VT_PARAM(delay_rate, 0, 0, 1000000,
-	 "the system-wide monitor pauses the harness's and the stressor's tasks at one VMA lock step in delay_rate (0: never; ignored with sysmon=0)")
+	 "sysmon pauses the harness's and stressor's tasks at 1 lock step in delay_rate")
 VT_PARAM(delay_max_us, 1000, 1, 1000,
 	 "each pause a random 1..delay_max_us us, log-uniform, busy")
 

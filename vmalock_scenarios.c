@@ -1514,7 +1514,8 @@ const struct vt_scenario vt_scenarios[NR_SCNS] = {
 	},
 	[SCN_REFCOUNT_LIMIT] = {
 		.desc = "readers at VM_REFCNT_LIMIT fail cleanly; a writer still gets in",
-		.roles = { { "rd", vt_limit_reader_step, vt_start_vma0, .count = &vt_cxt.p.readers },
+		.roles = { { "rd", vt_limit_reader_step, vt_start_vma0,
+			     .count = &vt_cxt.p.readers },
 			   { "wr", vt_limit_writer_step, vt_limit_writer_start },
 			   { "crowd", vt_crowd_step, vt_start_vma0, vt_crowd_leave } },
 		.coverage = vt_limit_coverage,

@@ -309,7 +309,8 @@ static void vt_sys_format(const struct vt_sys_first *f, char *buf, size_t size)
 	case INV_SYS_READER_AT_DETACH:
 		scnprintf(buf + len, size - len,
 			  "%s returned to %s/%d at %pS while task %d held [%lx-%lx) read-locked (taken at %pS)",
-			  f->inv == INV_SYS_RW_EXCLUSION ? "vma_start_write()" : "vma_mark_detached()",
+			  f->inv == INV_SYS_RW_EXCLUSION ? "vma_start_write()" :
+			  "vma_mark_detached()",
 			  f->comm, f->pid, (void *)f->ip, f->reader_pid, f->start, f->end,
 			  (void *)f->reader_ip);
 		break;

@@ -565,13 +565,41 @@ static size_t vt_format_result(char *buf, size_t size, int num, const struct vt_
 	return len;
 }
 
-static int vt_controller_fn(void *unused)
+/* The KTAP header: the run's values, the kernel's features, the plan of @n. */
+static size_t vt_format_header(char *buf, size_t size, int n)
 {
 	const struct vt_params *p = &vt_cxt.p;
+	const char *sep;
+	size_t len;
+	int i;
+
+	len = scnprintf(buf, size,
+			"KTAP version 1\n# vmalock_test: kernel=%s broken=%s duration_ms=%d seed=%llu readers=%d writers=%d detachers=%d vmas=%d hold_us=%d onoff_ms=%d sysmon=%d delay_rate=%d delay_max_us=%d\n# vmalock_test: features",
+			init_utsname()->release, vt_broken_name(vt_cxt.broken), p->duration_ms,
+			vt_cxt.seed, p->readers, p->writers, p->detachers, p->vmas, p->hold_us,
+			p->onoff_ms, vt_cxt.sysmon, vt_cxt.sysmon ? p->delay_rate : 0,
+			p->delay_max_us);
+	for (i = 0; i < NR_VT_FEATURES; i++)
+		len += scnprintf(buf + len, size - len, " %s=%d",
+				 vt_features[i].name, vt_features[i].present);
+	for (i = 0, sep = " without="; i < NR_VT_FEATURES; i++)
+		if (vt_features[i].without) {
+			len += scnprintf(buf + len, size - len, "%s%s", sep, vt_features[i].name);
+			sep = ",";
+		}
+	for (i = 0; i < NR_VT_FEATURES; i++)
+		if (!vt_features[i].present) {
+			len += scnprintf(buf + len, size - len, "\n# vmalock_test: ");
+			len += vt_feature_missing(i, buf + len, size - len);
+		}
+	return len + scnprintf(buf + len, size - len, "\n1..%d\n", n);
+}
+
+static int vt_controller_fn(void *unused)
+{
 	struct vt_result *res;
 	size_t len = 0;
 	int num = 0, n = hweight_long(vt_run_mask) + vt_run_sysmon_skipped;
-	const char *sep;
 	char *buf;
 	int i;
 
@@ -579,27 +607,7 @@ static int vt_controller_fn(void *unused)
 	res = kzalloc_obj(*res);
 	if (!buf || !res)
 		goto out;
-	len += scnprintf(buf + len, VT_RESULTS_SIZE - len,
-			 "KTAP version 1\n# vmalock_test: kernel=%s broken=%s duration_ms=%d seed=%llu readers=%d writers=%d detachers=%d vmas=%d hold_us=%d onoff_ms=%d sysmon=%d delay_rate=%d delay_max_us=%d\n# vmalock_test: features",
-			 init_utsname()->release, vt_broken_name(vt_cxt.broken), p->duration_ms,
-			 vt_cxt.seed, p->readers, p->writers, p->detachers, p->vmas, p->hold_us,
-			 p->onoff_ms, vt_cxt.sysmon, vt_cxt.sysmon ? p->delay_rate : 0,
-			 p->delay_max_us);
-	for (i = 0; i < NR_VT_FEATURES; i++)
-		len += scnprintf(buf + len, VT_RESULTS_SIZE - len, " %s=%d",
-				 vt_features[i].name, vt_features[i].present);
-	for (i = 0, sep = " without="; i < NR_VT_FEATURES; i++)
-		if (vt_features[i].without) {
-			len += scnprintf(buf + len, VT_RESULTS_SIZE - len, "%s%s",
-					 sep, vt_features[i].name);
-			sep = ",";
-		}
-	for (i = 0; i < NR_VT_FEATURES; i++)
-		if (!vt_features[i].present) {
-			len += scnprintf(buf + len, VT_RESULTS_SIZE - len, "\n# vmalock_test: ");
-			len += vt_feature_missing(i, buf + len, VT_RESULTS_SIZE - len);
-		}
-	len += scnprintf(buf + len, VT_RESULTS_SIZE - len, "\n1..%d\n", n);
+	len = vt_format_header(buf, VT_RESULTS_SIZE, n);
 	for (i = 0; i < NR_SCNS; i++) {
 		if (!(vt_run_mask & BIT(i)))
 			continue;
@@ -620,7 +628,8 @@ static int vt_controller_fn(void *unused)
 		len += scnprintf(buf + len, VT_RESULTS_SIZE - len, "ok %d sysmon # SKIP ", ++num);
 		len += vt_feature_missing(VT_FEAT_VMA_LOCK_TRACE, buf + len, VT_RESULTS_SIZE - len);
 		len += scnprintf(buf + len, VT_RESULTS_SIZE - len, ": %s and %s not checked\n",
-				 vt_inv_names[INV_SYS_RW_EXCLUSION], vt_inv_names[INV_SYS_READER_AT_DETACH]);
+				 vt_inv_names[INV_SYS_RW_EXCLUSION],
+				 vt_inv_names[INV_SYS_READER_AT_DETACH]);
 	}
 	/* Which kernel paths took the write lock during the run, and how often. */
 	if (vt_cxt.sysmon)
@@ -856,7 +865,7 @@ static int vt_params_show(struct seq_file *m, void *v)
 
 /* "key=value key=value ..." ; all or nothing. */
 static ssize_t vt_params_write(struct file *file, const char __user *ubuf, size_t count,
-				    loff_t *ppos)
+			       loff_t *ppos)
 {
 	char buf[256];
 	ssize_t err = vt_copy_cmd(ubuf, count, buf, sizeof(buf));

@@ -275,24 +275,28 @@ static void vt_stop_workers(struct vt_ctx *ctx)
 /* ---------------------------------------------------------------------- */
 /* Running a scenario */
 
+/* A monitor's first violation, @ms into the scenario, if it came first. */
+static void vt_merge_first(struct vt_ctx *ctx, struct vt_result *r, const char *first, u64 ms)
+{
+	if (r->first[0] && r->detected_ms <= ms)
+		return;
+	r->detected_ms = ms;
+	strscpy(r->first, first);
+	pr_err("violation in %s: %s\n", vt_scn_name(ctx->id), first);
+}
+
 /* Merge the free monitor's counts, and its first violation if it came first. */
 static void vt_merge_monitor(struct vt_ctx *ctx, struct vt_result *r)
 {
 	struct vm_free_monitor *m = &ctx->mon;
 	char first[sizeof(r->first)];
-	u64 ms;
 
 	r->stats[STAT_FREES] = atomic64_read(&m->frees);
 	r->inv_count[INV_READER_AT_FREE] += atomic64_read(&m->reader_at_free);
 	r->inv_count[INV_REFCOUNT_AT_FREE] += atomic64_read(&m->refcount_at_free);
 	if (!vm_free_monitor_first(m, first, sizeof(first)))
 		return;
-	ms = div_u64(m->ns - ctx->start_ns, NSEC_PER_MSEC);
-	if (r->first[0] && r->detected_ms <= ms)
-		return;
-	r->detected_ms = ms;
-	strscpy(r->first, first);
-	pr_err("violation in %s: %s\n", vt_scn_name(ctx->id), first);
+	vt_merge_first(ctx, r, first, div_u64(m->ns - ctx->start_ns, NSEC_PER_MSEC));
 }
 
 /*
@@ -312,11 +316,7 @@ static void vt_merge_sysmon(struct vt_ctx *ctx, struct vt_result *r)
 	if (!first[0])
 		return;
 	ms = ns > ctx->start_ns ? div_u64(ns - ctx->start_ns, NSEC_PER_MSEC) : 0;
-	if (r->first[0] && r->detected_ms <= ms)
-		return;
-	r->detected_ms = ms;
-	strscpy(r->first, first);
-	pr_err("violation in %s: %s\n", vt_scn_name(ctx->id), first);
+	vt_merge_first(ctx, r, first, ms);
 }
 
 static void vt_snapshot(struct vt_ctx *ctx, struct vt_result *r)

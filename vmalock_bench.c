@@ -39,11 +39,12 @@
 #include <linux/utsname.h>
 #include <linux/vmstat.h>
 
-#include "vmalock_test.h"
+#include "vmalock_core.h"
 
 #define VB_MAX_REPEATS	100
 #define VB_MAX_READERS	64
 #define VB_MAX_THREADS	(VB_MAX_READERS + 2)
+static_assert(VB_MAX_THREADS <= VT_MAX_THREADS);
 #define VB_OUT_SIZE	(16 * 1024)
 #define VB_WAITS	(64 * 1024)	/* writer wait samples per repeat */
 #define VB_FAULT_PAGES	256		/* pages of each faulter's region */
@@ -73,7 +74,7 @@ struct vb_run {
 	struct mm_struct *mm;
 	bool fault_mapped;	/* the faulters' regions are mapped */
 	int go;			/* workers count while set */
-	int nr;
+	struct vt_pool pool;	/* the workers' kthreads, pool.nr of them */
 	struct vb_worker w[VB_MAX_THREADS];
 	u32 *waits;		/* writer waits in ns, VB_WAITS of them */
 	int nr_waits;
@@ -82,8 +83,8 @@ struct vb_run {
 
 /* Parameters of the next run; protected by vb_mutex. */
 static int vb_repeats = 5, vb_ms = 1000, vb_readers;
-#define VB_ITEMS_ALL	0x7e	/* bits 1..6 */
-static unsigned int vb_items = VB_ITEMS_ALL;
+static int vb_vmas;		/* the test VMAs: vmas of params when it started */
+static unsigned int vb_items;	/* BIT(n): item n of vb_item_table[], from 1 */
 /* Item 6's pause rates (delays=R:R..; struct vt_sys_delay), and their seed. */
 static int vb_delays[VB_MAX_DELAYS], vb_nr_delays;
 static u64 vb_seed;
@@ -183,15 +184,11 @@ static void vb_fault_once(struct vb_worker *w, unsigned long addr)
 	if (w->mode == VB_PERVMA) {
 		vma = lock_vma_under_rcu(mm, addr);
 		if (vma) {
-			fault = handle_mm_fault(vma, addr, FAULT_FLAG_DEFAULT |
-						FAULT_FLAG_WRITE | FAULT_FLAG_VMA_LOCK, NULL);
-			if (!(fault & (VM_FAULT_RETRY | VM_FAULT_COMPLETED)))
+			fault = vt_fault_vma_locked(vma, addr);
+			if (vt_fault_holds_vma(fault))
 				vma_end_read(vma);
-			if (!(fault & VM_FAULT_RETRY)) {
-				count_vm_vma_lock_event(VMA_LOCK_SUCCESS);
+			if (!(fault & VM_FAULT_RETRY))
 				return;
-			}
-			count_vm_vma_lock_event(VMA_LOCK_RETRY);
 		}
 		w->fallbacks++;
 	}
@@ -239,35 +236,29 @@ static int vb_worker_fn(void *arg)
 static int vb_add(struct vb_run *run, void (*fn)(struct vb_worker *w), enum vb_mode mode,
 		  unsigned long addr)
 {
-	struct vb_worker *w = &run->w[run->nr];
+	int id = run->pool.nr;
+	struct vb_worker *w = &run->w[id];
 	struct task_struct *t;
 
-	if (run->nr == VB_MAX_THREADS)
+	if (id == VB_MAX_THREADS)
 		return -E2BIG;
 	memset(w, 0, sizeof(*w));
 	w->run = run;
 	w->fn = fn;
 	w->mode = mode;
 	w->addr = addr;
-	w->id = run->nr;
-	t = kthread_create(vb_worker_fn, w, "vmalock_bench/%d", run->nr);
+	w->id = id;
+	t = vt_pool_add(&run->pool, vb_worker_fn, w, "vmalock_bench/%d", id);
 	if (IS_ERR(t))
 		return PTR_ERR(t);
-	get_task_struct(t);
 	w->task = t;
-	run->nr++;
-	wake_up_process(t);
 	return 0;
 }
 
 static void vb_stop_all(struct vb_run *run)
 {
 	WRITE_ONCE(run->go, 0);
-	while (run->nr) {
-		run->nr--;
-		kthread_stop(run->w[run->nr].task);
-		put_task_struct(run->w[run->nr].task);
-	}
+	vt_pool_stop(&run->pool);
 }
 
 /* Let the workers added run for vb_ms; returns the window in ns, 0 if stopped. */
@@ -294,7 +285,7 @@ static u64 vb_sum(struct vb_run *run, void (*fn)(struct vb_worker *w), u64 *fall
 	u64 n = 0, fb = 0;
 	int i;
 
-	for (i = 0; i < run->nr; i++) {
+	for (i = 0; i < run->pool.nr; i++) {
 		if (run->w[i].fn != fn)
 			continue;
 		n += run->w[i].ops;
@@ -379,7 +370,7 @@ static u64 vb_uncontended_once(struct mm_struct *mm, int kind)
 	return div64_u64((now - t0) * 100, n);
 }
 
-static void vb_uncontended(struct vb_run *run)
+static int vb_uncontended(struct vb_run *run)
 {
 	static const char * const names[NR_U] = {
 		"vma_read", "mmap_read", "speculate", "vma_write"
@@ -391,9 +382,10 @@ static void vb_uncontended(struct vb_run *run)
 		for (k = 0; k < NR_U; k++)
 			run->v[k][r] = vb_uncontended_once(run->mm, k);
 	if (vb_stopping())
-		return;
+		return -EINTR;
 	for (k = 0; k < NR_U; k++)
 		vb_emit("uncontended", names[k], "ns/op", run->v[k], true);
+	return 0;
 }
 
 /* Readers on the VMA at @raddr in @mode; a writer on @waddr unless 0. */
@@ -405,7 +397,7 @@ static int vb_readers_run(struct vb_run *run, int nr, enum vb_mode mode, unsigne
 
 	run->nr_waits = 0;
 	for (i = 0; i < nr && !err; i++)
-		err = vb_add(run, vb_reader, mode, own_vma ? vt_vma_addr(i % vmas) : raddr);
+		err = vb_add(run, vb_reader, mode, own_vma ? vt_vma_addr(i % vb_vmas) : raddr);
 	if (waddr && !err)
 		err = vb_add(run, vb_writer, mode, waddr);
 	ns = vb_window(run, err);
@@ -635,63 +627,64 @@ static int vb_monitor(struct vb_run *run)
 	return 0;
 }
 
-static int vb_controller_fn(void *unused)
+/* The measurements, numbered from 1 in this order (items=N,N..). */
+static const struct {
+	const char *name;
+	int (*fn)(struct vb_run *run);
+} vb_item_table[] = {
+	{ "uncontended", vb_uncontended },
+	{ "claim", vb_claim },
+	{ "contention", vb_contention },
+	{ "scaling", vb_scaling },
+	{ "faults", vb_faults },
+	{ "monitor", vb_monitor },
+};
+
+#define VB_NR_ITEMS	ARRAY_SIZE(vb_item_table)
+#define VB_ITEMS_ALL	GENMASK(VB_NR_ITEMS, 1)
+
+/* The bench's header line: what it ran on, with what. */
+static void vb_header(void)
 {
-	static const char * const item_names[7] = {
-		"", "uncontended", "claim", "contention", "scaling", "faults", "monitor"
-	};
-	struct vb_run *run = kzalloc(sizeof(*run), GFP_KERNEL);
-	struct mm_struct *mm = vt_mm_create();
-	int item, err = run && mm ? 0 : -ENOMEM;
-
 	char items[16] = "";
+	int item;
 
-	for (item = 1; item <= 6; item++)
+	for (item = 1; item <= VB_NR_ITEMS; item++)
 		if (vb_items & BIT(item))
 			scnprintf(items + strlen(items), sizeof(items) - strlen(items), "%s%d",
 				  items[0] ? "," : "", item);
 	vb_print("# vmalock bench: kernel=%s repeats=%d ms=%d readers=%d cpus=%u vmas=%d",
 		 init_utsname()->release, vb_repeats, vb_ms, vb_nr_readers(),
-		 num_online_cpus(), vmas);
-	vb_seed = get_random_u64();
+		 num_online_cpus(), vb_vmas);
 	vb_print(" items=%s delays=", items);
 	for (item = 0; item < vb_nr_delays; item++)
 		vb_print("%s%d", item ? ":" : "", vb_delays[item]);
 	vb_print("%s seed=%llu\n", vb_nr_delays ? "" : "0", vb_seed);
+}
+
+static int vb_controller_fn(void *unused)
+{
+	struct vb_run *run = kzalloc(sizeof(*run), GFP_KERNEL);
+	struct mm_struct *mm = vt_mm_create();
+	int item, err = run && mm ? 0 : -ENOMEM;
+
+	vb_seed = get_random_u64();
+	vb_header();
 	if (!err) {
 		run->mm = mm;
 		kthread_use_mm(mm);
-		err = vt_map_vmas();
+		err = vt_map_vmas(vb_vmas);
 		if (err)
 			vb_print("# error: vm_mmap of the test VMAs failed: %d\n", err);
 	}
-	for (item = 1; item <= 6 && run && mm && !err; item++) {
+	for (item = 1; item <= VB_NR_ITEMS && run && mm && !err; item++) {
 		if (!(vb_items & BIT(item)))
 			continue;
-		switch (item) {
-		case 1:
-			vb_uncontended(run);
-			break;
-		case 2:
-			err = vb_claim(run);
-			break;
-		case 3:
-			err = vb_contention(run);
-			break;
-		case 4:
-			err = vb_scaling(run);
-			break;
-		case 5:
-			err = vb_faults(run);
-			break;
-		case 6:
-			err = vb_monitor(run);
-			break;
-		}
+		err = vb_item_table[item - 1].fn(run);
 		if (vb_stopping())
 			err = -EINTR;
 		if (err)
-			vb_print("# error: %s failed: %d\n", item_names[item], err);
+			vb_print("# error: %s failed: %d\n", vb_item_table[item - 1].name, err);
 	}
 	vb_print("# end %s\n", err ? "error" : "ok");
 	if (run && mm)
@@ -719,8 +712,9 @@ static void vb_reap(void)
 	}
 }
 
-static int vb_set(char *key, char *val, unsigned int *items)
+static int vb_set(char *key, char *val, void *arg)
 {
+	unsigned int *items = arg;
 	static const struct { const char *name; int *p, min, max; } nums[] = {
 		{ "repeats", &vb_repeats, 1, VB_MAX_REPEATS },
 		{ "ms", &vb_ms, 10, 60000 },
@@ -764,39 +758,30 @@ static int vb_set(char *key, char *val, unsigned int *items)
 			return 0;
 		}
 		while ((tok = strsep(&val, ",:"))) {
-			if (kstrtoint(tok, 10, &n) || n < 1 || n > 6) {
-				pr_err("items=%s: allowed all or a list of 1..6\n", tok);
+			if (kstrtoint(tok, 10, &n) || n < 1 || n > VB_NR_ITEMS) {
+				pr_err("items=%s: allowed all or a list of 1..%zu\n", tok,
+				       VB_NR_ITEMS);
 				return -EINVAL;
 			}
 			*items |= BIT(n);
 		}
 		return 0;
 	}
-	pr_err("unknown bench parameter '%s'; allowed: repeats=1..%d ms=10..60000 readers=0..%d (0: CPUs - 1) items=all|N,N.. (N 1..6) delays=0|R:R.. (item 6's pause rates, at most %d)\n",
-	       key, VB_MAX_REPEATS, VB_MAX_READERS, VB_MAX_DELAYS);
+	pr_err("unknown bench parameter '%s'; allowed: repeats=1..%d ms=10..60000 readers=0..%d (0: CPUs - 1) items=all|N,N.. (N 1..%zu) delays=0|R:R.. (item 6's pause rates, at most %d)\n",
+	       key, VB_MAX_REPEATS, VB_MAX_READERS, VB_NR_ITEMS, VB_MAX_DELAYS);
 	return -EINVAL;
 }
 
 static ssize_t vb_write(struct file *file, const char __user *ubuf, size_t count, loff_t *ppos)
 {
 	int save[3] = { vb_repeats, vb_ms, vb_readers }, nr_delays = vb_nr_delays;
-	int delays[VB_MAX_DELAYS];
-	unsigned int items = vb_items;
-	char buf[128], *p, *tok;
-	int err = 0;
+	int delays[VB_MAX_DELAYS], vmas = READ_ONCE(vt_param_vals.vmas);
+	unsigned int items = vb_items ?: VB_ITEMS_ALL;
+	char buf[128];
+	ssize_t err = vt_copy_cmd(ubuf, count, buf, sizeof(buf));
 
-	if (count >= sizeof(buf)) {
-		pr_err("parameters too long (max %zu bytes)\n", sizeof(buf) - 1);
-		return -EINVAL;
-	}
-	if (copy_from_user(buf, ubuf, count))
-		return -EFAULT;
-	buf[count] = '\0';
-	if (strlen(buf) != count) {	/* what follows a NUL would be ignored */
-		pr_err("parameters contain a NUL byte\n");
-		return -EINVAL;
-	}
-	p = strim(buf);
+	if (err)
+		return err;
 	if (vmas < 2) {
 		pr_err("bench needs vmas >= 2 (it is %d)\n", vmas);
 		return -EINVAL;
@@ -807,21 +792,8 @@ static ssize_t vb_write(struct file *file, const char __user *ubuf, size_t count
 		return -EBUSY;
 	}
 	memcpy(delays, vb_delays, sizeof(delays));
-	while (!err && (tok = strsep(&p, " \t\n"))) {
-		char *val;
-
-		if (!*tok)
-			continue;
-		val = strchr(tok, '=');
-		if (!val) {
-			pr_err("'%s' is not key=value; allowed: repeats= ms= readers= items= delays=\n",
-			       tok);
-			err = -EINVAL;
-			break;
-		}
-		*val++ = '\0';
-		err = vb_set(tok, val, &items);
-	}
+	err = vt_parse_kv(strim(buf), "bench",
+			  "; allowed: repeats= ms= readers= items= delays=", vb_set, &items);
 	if (!err && !items) {
 		pr_err("items= names no measurement\n");
 		err = -EINVAL;
@@ -836,6 +808,7 @@ static ssize_t vb_write(struct file *file, const char __user *ubuf, size_t count
 		return err;
 	}
 	vb_items = items;
+	vb_vmas = vmas;
 	vb_reap();
 	vb_len = 0;
 	vb_out[0] = '\0';

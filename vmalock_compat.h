@@ -6,7 +6,7 @@
  * cannot be seen by the preprocessor, so Kbuild greps the tree for it and
  * defines VT_HAVE_* as 1 or 0 (see Kbuild; make VT_WITHOUT=name builds as if
  * the tree lacked a feature, and defines VT_WITHOUT_* to say so). What a
- * missing feature gates is in vt_features[] (vmalock_harness.c): a scenario
+ * missing feature gates is in vt_features[] (vmalock_test.c): a scenario
  * that needs it is skipped by name, never run on a stand-in.
  */
 #ifndef _VMALOCK_COMPAT_H

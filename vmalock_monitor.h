@@ -2,7 +2,7 @@
 /*
  * Free monitor shared by vmalock_test.ko and the KUnit suites: a kprobe on
  * vm_area_free() that checks every VMA freed in the system (invariant 1 of
- * Documentation/vmalock-test.rst): its vm_refcnt must be 0 and no
+ * Documentation/vmalock-test/protocol.rst): its vm_refcnt must be 0 and no
  * registered reader may hold it.
  *
  * The kprobe handler runs in int3 context, which lockdep treats like NMI: it

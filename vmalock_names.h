@@ -1,17 +1,35 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The one list of scenarios and broken variants, for vmalock_test.ko and
- * for scripts/ (scripts/vmalock/names.py reads this file). A user defines
- * VT_SCENARIO(ID), VT_BROKEN(ID) and VT_CATCHES(BROKEN_ID, SCENARIO_ID,
- * INVARIANT), includes this file and undefines them, as
- * arch/x86/include/asm/kvm-x86-ops.h is used; hence no include guard. A name
- * is its ID in lower case.
+ * The one list of scenarios, broken variants and invariants, for
+ * vmalock_test.ko and for scripts/ (scripts/vmalock/names.py reads this
+ * file). A user defines the macros it needs of VT_SCENARIO(ID),
+ * VT_BROKEN(ID), VT_CATCHES(BROKEN_ID, SCENARIO_ID, INVARIANT_ID) and
+ * VT_INV(ID, name), and includes this file, which gives the others an empty
+ * body and undefines all four at its end, as
+ * arch/x86/include/asm/kvm-x86-ops.h is used; hence no include guard. A
+ * scenario's or a broken variant's name is its ID in lower case.
  * Scenarios run in this order. VT_CATCHES() says, for each broken variant,
  * which scenario must report it ("run all" under a variant runs those) and
- * by which invariant (a name of vt_inv_names[], in upper case): the verdict
- * requires that invariant among the ones the scenario reports. A variant
- * caught by several invariants of one scenario has one line for each.
+ * by which invariant (INV_<INVARIANT_ID>, whose name is its ID in lower
+ * case: a typo fails to compile): the verdict requires that invariant among
+ * the ones the scenario reports. A variant caught by several invariants of
+ * one scenario has one line for each.
+ * VT_INV() names an invariant as the results report it; the number in the
+ * comment is the invariant's in Documentation/vmalock-test/protocol.rst.
  */
+#ifndef VT_SCENARIO
+#define VT_SCENARIO(id)
+#endif
+#ifndef VT_BROKEN
+#define VT_BROKEN(id)
+#endif
+#ifndef VT_CATCHES
+#define VT_CATCHES(b, s, inv)
+#endif
+#ifndef VT_INV
+#define VT_INV(id, name)
+#endif
+
 VT_SCENARIO(MIRROR)
 VT_SCENARIO(RW_EXCLUSION)
 VT_SCENARIO(DETACH_FREE)
@@ -66,3 +84,35 @@ VT_CATCHES(WRITER_CHANGES_UNLOCKED, RW_EXCLUSION, STABLE_WHILE_READ_LOCKED)
 VT_CATCHES(READER_WAITS_MMAP, RW_EXCLUSION, LOCK_ORDER)
 VT_CATCHES(DETACH_UNLOCKED, DETACH_FREE, SYS_READER_AT_DETACH)
 VT_CATCHES(READER_USES_AFTER_PUT, DETACH_FREE, USE_AFTER_PUT)
+
+VT_INV(RW_EXCLUSION, "rw_exclusion")		/* 3: no reader inside a write-locked VMA */
+VT_INV(REFCOUNT_STATE, "refcount_state")	/* 8: count in a legal state while read-locked */
+VT_INV(RIGHT_VMA, "right_vma")			/* 9: returned VMA is in mm and holds addr */
+VT_INV(DETACH_REFCOUNT, "detach_refcount")	/* 2: count is 0 after vma_mark_detached() */
+VT_INV(READER_ON_DETACHED, "reader_on_detached")	/* 2: no reader holds a VMA just detached */
+VT_INV(READER_AT_FREE, "reader_at_free")	/* 1: no reader holds a VMA being freed */
+VT_INV(REFCOUNT_AT_FREE, "refcount_at_free")	/* 1: vm_area_free() sees count 0 */
+VT_INV(BULK_RELEASE, "bulk_release")		/* 5: readers fail while the bulk lock is held */
+VT_INV(RELEASE_LIVENESS, "release_liveness")	/* 5: readers succeed after unlock/downgrade */
+VT_INV(WRITER_PROGRESS, "writer_progress")	/* 12: a writer is not starved by readers */
+VT_INV(SEQ_PARITY, "seq_parity")		/* 6: mm_lock_seq odd iff mmap write-locked */
+VT_INV(SPECULATE, "speculate")			/* 6: a clean speculative read saw one state */
+VT_INV(KILLABLE, "killable")			/* a killed vma_start_write_killable() restores */
+VT_INV(FAULT_DATA, "fault_data")		/* 13: a page holds what its last writer wrote */
+/* 3: no VMA read lock in mm_take_all_locks() */
+VT_INV(NOTIFIER_EXCLUSION, "notifier_exclusion")
+VT_INV(MIRROR, "mirror")			/* the module's read path still is the kernel's */
+VT_INV(COVERAGE, "coverage")			/* the scenario exercised what it is for */
+/* The system-wide monitor's (vmalock_sysmon.c), for every task: */
+/* 13: a read-locked VMA does not change */
+VT_INV(STABLE_WHILE_READ_LOCKED, "stable_while_read_locked")
+VT_INV(SYS_RW_EXCLUSION, "sys_rw_exclusion")	/* 3: no write lock granted over a reader */
+/* 2: no reader when vma_mark_detached() returns */
+VT_INV(SYS_READER_AT_DETACH, "sys_reader_at_detach")
+VT_INV(LOCK_ORDER, "lock_order")		/* 14: a VMA reader never waits for mmap_lock */
+VT_INV(USE_AFTER_PUT, "use_after_put")		/* 10: no access to a VMA after its read unlock */
+
+#undef VT_SCENARIO
+#undef VT_BROKEN
+#undef VT_CATCHES
+#undef VT_INV

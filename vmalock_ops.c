@@ -23,9 +23,8 @@
 #include <linux/refcount.h>
 #include <linux/sched/mm.h>
 #include <linux/seq_file.h>
-#include <linux/string_helpers.h>
 
-#include "vmalock_test.h"
+#include "vmalock_core.h"
 
 /*
  * A broken copy of an operation the kernel traces emits the event the real
@@ -254,7 +253,7 @@ static void vt_unlock_wake(struct vm_area_struct *vma, bool never)
 	newcnt = __vma_refcount_put_return(vma);
 	if (!newcnt || !__vma_are_readers_excluded(newcnt) || never)
 		return;
-	vt_sleep_ms(writer_timeout_ms + 100);
+	vt_sleep_ms(vt_cxt.p.writer_timeout_ms + 100);
 	rcuwait_wake_up(&mm->vma_writer_wait);
 }
 
@@ -302,7 +301,7 @@ static void vt_write_lock_no_wait(struct vm_area_struct *vma)
 
 /*
  * Invariant 13, the shape of a split or vma_adjust() that forgot
- * vma_start_write() (seed 001): the VMA changes under mmap_lock while page
+ * vma_start_write(): the VMA changes under mmap_lock while page
  * faults hold it read-locked. Here vm_pgoff moves (the test VMAs are
  * anonymous and unpopulated in the scenarios that use this).
  */
@@ -531,15 +530,10 @@ const struct vt_lock_ops *vt_broken_ops(enum vt_broken b)
 static const struct {
 	enum vt_broken broken;
 	enum vt_scn scn;
-	const char *inv;	/* as reported, in upper case */
+	enum vt_inv inv;
 } vt_catches[] = {
-#define VT_SCENARIO(id)
-#define VT_BROKEN(id)
-#define VT_CATCHES(b, s, inv)	{ BROKEN_##b, SCN_##s, #inv },
+#define VT_CATCHES(b, s, inv)	{ BROKEN_##b, SCN_##s, INV_##inv },
 #include "vmalock_names.h"
-#undef VT_SCENARIO
-#undef VT_BROKEN
-#undef VT_CATCHES
 };
 
 /* The scenarios that must catch variant @b, as a mask; 0 for the real ops. */
@@ -557,14 +551,13 @@ unsigned long vt_broken_targets(enum vt_broken b)
 /* " scenario (invariant)" for each VT_CATCHES() line of variant @b. */
 void vt_show_catches(struct seq_file *m, enum vt_broken b)
 {
-	char inv[32];
 	int i;
 
 	for (i = 0; i < ARRAY_SIZE(vt_catches); i++) {
 		if (vt_catches[i].broken != b)
 			continue;
-		string_lower(inv, vt_catches[i].inv);
-		seq_printf(m, " %s (%s)", vt_scn_name(vt_catches[i].scn), inv);
+		seq_printf(m, " %s (%s)", vt_scn_name(vt_catches[i].scn),
+			   vt_inv_names[vt_catches[i].inv]);
 	}
 }
 

@@ -3,7 +3,7 @@
  * vmalock_test: the scenarios. Each is a set of worker roles, whose step
  * functions the harness calls in a loop from kthreads, plus optional hooks;
  * the checks the roles make while they run are the invariants of
- * Documentation/vmalock-test.rst. Every lock operation goes through
+ * Documentation/vmalock-test/protocol.rst. Every lock operation goes through
  * ctx->ops (vmalock_ops.c), so that a broken variant reaches every role.
  */
 
@@ -20,20 +20,20 @@
 #include <linux/sched/signal.h>
 #include <linux/uaccess.h>
 
-#include "vmalock_test.h"
+#include "vmalock_core.h"
 
 /* ---------------------------------------------------------------------- */
 /* Checks and steps several scenarios share */
 
 static void vt_hold(void)
 {
-	if (hold_us)
-		udelay(hold_us);
+	if (vt_cxt.p.hold_us)
+		udelay(vt_cxt.p.hold_us);
 }
 
 static unsigned long vt_random_addr(struct vt_worker *w, int *idx)
 {
-	int i = prandom_u32_state(&w->rnd) % vmas;
+	int i = prandom_u32_state(&w->rnd) % vt_cxt.p.vmas;
 	unsigned long off = (prandom_u32_state(&w->rnd) % VT_VMA_PAGES) * PAGE_SIZE;
 
 	if (idx)
@@ -155,10 +155,10 @@ static void vt_write_enter(struct vt_worker *w, struct vm_area_struct *vma)
 	us = div_u64(ktime_get_ns() - t0, NSEC_PER_USEC);
 	vt_count(ctx, STAT_WRITES);
 	vt_stat_max(ctx, STAT_MAX_WAIT_US, us);
-	if (us > (u64)writer_timeout_ms * USEC_PER_MSEC && !atomic_xchg(&w->write_said, 1))
+	if (us > (u64)vt_cxt.p.writer_timeout_ms * USEC_PER_MSEC && !atomic_xchg(&w->write_said, 1))
 		vt_violation(ctx, INV_WRITER_PROGRESS,
 			     "writer/%d waited %llu ms in vma_start_write() on VMA %d (bound %d ms)",
-			     w->id, div_u64(us, USEC_PER_MSEC), idx, writer_timeout_ms);
+			     w->id, div_u64(us, USEC_PER_MSEC), idx, vt_cxt.p.writer_timeout_ms);
 	if (idx < 0)
 		return;
 	atomic_set(&ctx->slots[idx].writer_in, 1);
@@ -175,7 +175,7 @@ static void vt_clear_writer_marks(struct vt_ctx *ctx)
 {
 	int i;
 
-	for (i = 0; i < vmas; i++)
+	for (i = 0; i < vt_cxt.p.vmas; i++)
 		atomic_set(&ctx->slots[i].writer_in, 0);
 	/* Marks are clear before the lock is released. */
 	smp_mb();
@@ -441,7 +441,7 @@ static void vt_detach_once(struct vt_worker *w, struct vm_area_struct *vma, int 
 		vt_violation(ctx, INV_DETACH_REFCOUNT,
 			     "detacher/%d: VMA %d refcnt=%u after vma_mark_detached(), expected 0",
 			     w->id, idx, cnt);
-	for (i = 0; i < ctx->nr_workers; i++)
+	for (i = 0; i < ctx->pool.nr; i++)
 		if (READ_ONCE(ctx->held[i]) == vma)
 			vt_violation(ctx, INV_READER_ON_DETACHED,
 				     "detacher/%d: reader/%d still holds VMA %d after vma_mark_detached(), refcnt=%u",
@@ -485,7 +485,7 @@ static void vt_detach_in_place(struct vt_worker *w, int idx)
 
 static void vt_detacher_step(struct vt_worker *w)
 {
-	int idx = prandom_u32_state(&w->rnd) % vmas, us;
+	int idx = prandom_u32_state(&w->rnd) % vt_cxt.p.vmas, us;
 
 	atomic_set(&w->ctx->hot_vma, idx);
 	/* Let the straggler find the VMA before it is locked: the race of R1. */
@@ -604,12 +604,12 @@ static void vt_bulk_reader_step(struct vt_worker *w)
 static void vt_bulk_check_release(struct vt_worker *w, bool downgrade)
 {
 	struct vt_ctx *ctx = w->ctx;
-	u64 deadline = ktime_get_ns() + (u64)release_timeout_ms * NSEC_PER_MSEC;
+	u64 deadline = ktime_get_ns() + (u64)vt_cxt.p.release_timeout_ms * NSEC_PER_MSEC;
 	int i, missing;
 
 	do {
 		missing = 0;
-		for (i = 0; i < vmas; i++)
+		for (i = 0; i < vt_cxt.p.vmas; i++)
 			missing += !atomic_read(&ctx->slots[i].released_seen);
 		if (!missing || vt_should_stop())
 			return;
@@ -617,7 +617,7 @@ static void vt_bulk_check_release(struct vt_worker *w, bool downgrade)
 	} while (ktime_get_ns() < deadline);
 	vt_violation(ctx, INV_RELEASE_LIVENESS,
 		     "%d of %d VMAs still refuse readers %d ms after %s (mm_lock_seq=%u)",
-		     missing, vmas, release_timeout_ms,
+		     missing, vt_cxt.p.vmas, vt_cxt.p.release_timeout_ms,
 		     downgrade ? "mmap_write_downgrade()" : "mmap_write_unlock()",
 		     READ_ONCE(ctx->mm->mm_lock_seq.sequence));
 }
@@ -631,7 +631,7 @@ static void vt_bulk_writer_step(struct vt_worker *w)
 	int i;
 
 	ctx->ops->lock_mmap(mm);
-	for (i = 0; i < vmas; i++) {
+	for (i = 0; i < vt_cxt.p.vmas; i++) {
 		struct vm_area_struct *vma = vma_lookup(mm, vt_vma_addr(i));
 
 		if (vma)
@@ -688,7 +688,7 @@ static void vt_spec_writer_step(struct vt_worker *w)
 	vt_check_seq_odd(w);
 	atomic_inc(&ctx->spec.section);
 	WRITE_ONCE(ctx->spec.round, round);
-	for (i = 0; i < vmas; i++) {
+	for (i = 0; i < vt_cxt.p.vmas; i++) {
 		struct vm_area_struct *vma = vma_lookup(mm, vt_vma_addr(i));
 
 		if (!vma)
@@ -773,7 +773,7 @@ static void vt_crowd_leave(struct vt_worker *w)
 
 	if (!ctx->limit.crowd_in)
 		return;
-	if (!refcount_sub_and_test(VM_REFCNT_LIMIT - readers, &w->vma->vm_refcnt))
+	if (!refcount_sub_and_test(VM_REFCNT_LIMIT - vt_cxt.p.readers, &w->vma->vm_refcnt))
 		rcuwait_wake_up(&ctx->mm->vma_writer_wait);
 	ctx->limit.crowd_in = false;
 }
@@ -789,7 +789,7 @@ static void vt_crowd_step(struct vt_worker *w)
 	    !vma_write_locked_now(vma, ctx->mm))
 		/* Never past LIMIT itself: a writer's flag must still fit. */
 		ctx->limit.crowd_in =
-			__refcount_add_not_zero_limited_acquire(VM_REFCNT_LIMIT - readers,
+			__refcount_add_not_zero_limited_acquire(VM_REFCNT_LIMIT - vt_cxt.p.readers,
 								&vma->vm_refcnt, &old,
 								VM_REFCNT_LIMIT);
 	else if (cnt >= VM_REFCNT_EXCLUDE_READERS_FLAG)
@@ -987,18 +987,6 @@ static void vt_check_no_window(struct vt_worker *w, struct vm_area_struct *vma,
 		     refcount_read(&vma->vm_refcnt));
 }
 
-/* A write fault's fallback, as the fault handler does: under mmap_lock. */
-void vt_fault_mmap_locked(struct mm_struct *mm, unsigned long addr)
-{
-	struct vm_area_struct *vma;
-
-	mmap_read_lock(mm);
-	vma = vma_lookup(mm, addr);
-	if (vma && (vma->vm_flags & VM_WRITE))
-		handle_mm_fault(vma, addr, FAULT_FLAG_WRITE, NULL);
-	mmap_read_unlock(mm);
-}
-
 /*
  * What the architecture's fault handler does for a user fault, from a
  * kthread that adopted the test mm (x86 takes the per-VMA path only for
@@ -1007,7 +995,6 @@ void vt_fault_mmap_locked(struct mm_struct *mm, unsigned long addr)
  */
 static bool vt_fault_in(struct vt_worker *w, unsigned long addr, u64 want)
 {
-	unsigned int flags = FAULT_FLAG_DEFAULT | FAULT_FLAG_WRITE;
 	struct vt_ctx *ctx = w->ctx;
 	struct mm_struct *mm = ctx->mm;
 	int before = vt_window(ctx), held = 0, after;
@@ -1028,19 +1015,15 @@ static bool vt_fault_in(struct vt_worker *w, unsigned long addr, u64 want)
 		vma = NULL;
 	}
 	if (vma) {
-		fault = handle_mm_fault(vma, addr, flags | FAULT_FLAG_VMA_LOCK, NULL);
-		if (!(fault & (VM_FAULT_RETRY | VM_FAULT_COMPLETED))) {
+		fault = vt_fault_vma_locked(vma, addr);
+		if (vt_fault_holds_vma(fault)) {
 			vt_check_locked_page(w, vma, addr, want);
 			if (!(held & 1))
 				vt_check_no_window(w, vma, held, "completed a fault on");
 			ctx->ops->unlock_vma(vma);
 		}
-		/* Counted as the fault handler counts them, for /proc/vmstat. */
-		if (!(fault & VM_FAULT_RETRY)) {
-			count_vm_vma_lock_event(VMA_LOCK_SUCCESS);
+		if (!(fault & VM_FAULT_RETRY))
 			return true;
-		}
-		count_vm_vma_lock_event(VMA_LOCK_RETRY);
 	}
 	vt_fault_mmap_locked(mm, addr);
 	/* A registration was under way while this fault fell back (coverage). */
@@ -1116,7 +1099,7 @@ static void vt_split(struct vt_worker *w, int idx)
 /* Replace VMAs, split them, and zap their pages in place. */
 static void vt_mapper_step(struct vt_worker *w)
 {
-	int idx = prandom_u32_state(&w->rnd) % vmas;
+	int idx = prandom_u32_state(&w->rnd) % vt_cxt.p.vmas;
 	atomic_t *gen = &w->ctx->slots[idx].generation;
 
 	atomic_inc(gen);
@@ -1365,7 +1348,7 @@ static int vt_churner_start(struct vt_worker *w)
 static void vt_churner_step(struct vt_worker *w)
 {
 	struct vt_ctx *ctx = w->ctx;
-	int idx = prandom_u32_state(&w->rnd) % vmas;
+	int idx = prandom_u32_state(&w->rnd) % vt_cxt.p.vmas;
 
 	if (!w->id && atomic_cmpxchg(&ctx->reuse.state, VT_REUSE_LOOKED_UP,
 				     VT_REUSE_REUSING) == VT_REUSE_LOOKED_UP) {
@@ -1406,7 +1389,7 @@ static void vt_slow_reader_step(struct vt_worker *w)
 {
 	struct vt_ctx *ctx = w->ctx;
 	struct mm_struct *mm = ctx->mm;
-	int idx = prandom_u32_state(&w->rnd) % vmas;
+	int idx = prandom_u32_state(&w->rnd) % vt_cxt.p.vmas;
 	unsigned long addr = vt_vma_addr(idx);
 	struct vm_area_struct *vma;
 
@@ -1460,10 +1443,10 @@ static void vt_onoff_step(struct vt_worker *w)
 {
 	unsigned int cpu = 1 + prandom_u32_state(&w->rnd) % (nr_cpu_ids - 1);
 
-	vt_sleep_ms(onoff_ms);
+	vt_sleep_ms(vt_cxt.p.onoff_ms);
 	if (vt_should_stop() || !cpu_online(cpu) || remove_cpu(cpu))
 		return;
-	vt_sleep_ms(onoff_ms);
+	vt_sleep_ms(vt_cxt.p.onoff_ms);
 	if (add_cpu(cpu))
 		pr_warn_ratelimited("onoff: CPU %u did not come back online\n", cpu);
 	vt_count(w->ctx, STAT_CPU_OFFLINES);
@@ -1489,7 +1472,7 @@ const struct vt_role vt_onoff_role = { "onoff", vt_onoff_step, vt_onoff_start };
 /* ---------------------------------------------------------------------- */
 /* The table */
 
-#define VT_READERS	{ "rd", vt_reader_step, .count = &readers }
+#define VT_READERS	{ "rd", vt_reader_step, .count = &vt_cxt.p.readers }
 
 const struct vt_scenario vt_scenarios[NR_SCNS] = {
 	[SCN_MIRROR] = {
@@ -1500,12 +1483,12 @@ const struct vt_scenario vt_scenarios[NR_SCNS] = {
 	},
 	[SCN_RW_EXCLUSION] = {
 		.desc = "readers against writers; no reader inside a write-locked VMA",
-		.roles = { VT_READERS, { "wr", vt_rw_writer_step, .count = &writers } },
+		.roles = { VT_READERS, { "wr", vt_rw_writer_step, .count = &vt_cxt.p.writers } },
 	},
 	[SCN_DETACH_FREE] = {
 		.desc = "readers against detach, munmap and replacement; no reader at free",
 		.roles = { VT_READERS,
-			   { "dt", vt_detacher_step, .count = &detachers, .use_mm = true },
+			   { "dt", vt_detacher_step, .count = &vt_cxt.p.detachers, .use_mm = true },
 			   { "st", vt_straggler_step } },
 		.coverage = vt_detach_coverage,
 		.needs = BIT(VT_FEAT_DETACH_EXPORT),
@@ -1513,25 +1496,26 @@ const struct vt_scenario vt_scenarios[NR_SCNS] = {
 	},
 	[SCN_BULK_RELEASE] = {
 		.desc = "all VMAs write-locked; readers fail until unlock/downgrade, then succeed",
-		.roles = { { "rd", vt_bulk_reader_step, .count = &readers },
+		.roles = { { "rd", vt_bulk_reader_step, .count = &vt_cxt.p.readers },
 			   { "wr", vt_bulk_writer_step } },
 	},
 	[SCN_DOWNGRADE] = {
 		.desc = "mmap_write_downgrade() mid-section releases all VMAs while read-held",
-		.roles = { { "rd", vt_bulk_reader_step, .count = &readers },
+		.roles = { { "rd", vt_bulk_reader_step, .count = &vt_cxt.p.readers },
 			   { "wr", vt_bulk_writer_step } },
 		.setup = vt_downgrade_setup,
 	},
 	[SCN_SPECULATE] = {
 		.desc = "lockless readers (mmap_lock_speculate_*) see one state or retry",
-		.roles = { { "sp", vt_spec_reader_step, .count = &readers },
-			   { "wr", vt_spec_writer_step, .count = &writers } },
+		.roles = { { "sp", vt_spec_reader_step, .count = &vt_cxt.p.readers },
+			   { "wr", vt_spec_writer_step, .count = &vt_cxt.p.writers } },
 		.setup = vt_spec_setup,
 		.coverage = vt_spec_coverage,
 	},
 	[SCN_REFCOUNT_LIMIT] = {
 		.desc = "readers at VM_REFCNT_LIMIT fail cleanly; a writer still gets in",
-		.roles = { { "rd", vt_limit_reader_step, vt_start_vma0, .count = &readers },
+		.roles = { { "rd", vt_limit_reader_step, vt_start_vma0,
+			     .count = &vt_cxt.p.readers },
 			   { "wr", vt_limit_writer_step, vt_limit_writer_start },
 			   { "crowd", vt_crowd_step, vt_start_vma0, vt_crowd_leave } },
 		.coverage = vt_limit_coverage,
@@ -1546,8 +1530,8 @@ const struct vt_scenario vt_scenarios[NR_SCNS] = {
 	},
 	[SCN_FAULT_PATH] = {
 		.desc = "faults under the per-VMA lock while VMAs change and notifiers register",
-		.roles = { { "flt", vt_faulter_step, .count = &readers, .use_mm = true },
-			   { "map", vt_mapper_step, .count = &writers, .use_mm = true },
+		.roles = { { "flt", vt_faulter_step, .count = &vt_cxt.p.readers, .use_mm = true },
+			   { "map", vt_mapper_step, .count = &vt_cxt.p.writers, .use_mm = true },
 			   { "mnreg", vt_registrar_step, vt_registrar_start, vt_registrar_stop } },
 		.coverage = vt_fault_coverage,
 		.has_vmstat = true,

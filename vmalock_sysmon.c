@@ -6,7 +6,7 @@
  * operation of the running kernel, not only the harness's: page faults from
  * user space, /proc maps readers, fork, split, mremap, ... While a run is
  * active the monitor keeps a record of every VMA read lock held by any task
- * and checks (Documentation/vmalock-test.rst, invariants 13, 14 and the
+ * and checks (Documentation/vmalock-test/protocol.rst, invariants 13, 14 and the
  * system-wide halves of 2 and 3):
  *
  *   stable_while_read_locked  what a reader saw at lock time (bounds, pgoff,
@@ -55,7 +55,7 @@
 #include <linux/string.h>
 #include <linux/vmalloc.h>
 
-#include "vmalock_test.h"
+#include "vmalock_core.h"
 
 const char * const vt_site_kind_names[NR_VT_SITE_KINDS] = {
 	[VT_SITE_READ] = "read",
@@ -292,13 +292,13 @@ static void vt_sys_format(const struct vt_sys_first *f, char *buf, size_t size)
 	int len = scnprintf(buf, size, "[%s] ", vt_inv_names[f->inv]);
 
 	switch (f->inv) {
-	case INV_STABLE_READ:
+	case INV_STABLE_WHILE_READ_LOCKED:
 		scnprintf(buf + len, size - len,
 			  "%s of [%lx-%lx) went %#lx -> %#lx while %s/%d held it read-locked (taken at %pS, released at %pS)",
 			  f->field, f->start, f->end, f->old, f->new, f->comm, f->pid,
 			  (void *)f->reader_ip, (void *)f->ip);
 		break;
-	case INV_SYS_EXCLUSION:
+	case INV_SYS_RW_EXCLUSION:
 		if (f->admitted) {
 			scnprintf(buf + len, size - len,
 				  "%s/%d was admitted at %pS into [%lx-%lx) while it was write-locked (vm_lock_seq %lu = mm_lock_seq)",
@@ -306,10 +306,11 @@ static void vt_sys_format(const struct vt_sys_first *f, char *buf, size_t size)
 			break;
 		}
 		fallthrough;
-	case INV_SYS_DETACH:
+	case INV_SYS_READER_AT_DETACH:
 		scnprintf(buf + len, size - len,
 			  "%s returned to %s/%d at %pS while task %d held [%lx-%lx) read-locked (taken at %pS)",
-			  f->inv == INV_SYS_EXCLUSION ? "vma_start_write()" : "vma_mark_detached()",
+			  f->inv == INV_SYS_RW_EXCLUSION ? "vma_start_write()" :
+			  "vma_mark_detached()",
 			  f->comm, f->pid, (void *)f->ip, f->reader_pid, f->start, f->end,
 			  (void *)f->reader_ip);
 		break;
@@ -450,7 +451,7 @@ static void vt_sys_admitted(struct vt_sys *s, struct vm_area_struct *vma, unsign
 
 	if (!vma_write_locked_now(vma, vma->vm_mm))
 		return;
-	vt_sys_violation(&f, INV_SYS_EXCLUSION, ip);
+	vt_sys_violation(&f, INV_SYS_RW_EXCLUSION, ip);
 	f.admitted = true;
 	f.start = vma->vm_start;
 	f.end = vma->vm_end;
@@ -693,7 +694,7 @@ static void vt_probe_vma_read_unlocked(void *data, struct vm_area_struct *vma, u
 	if (r) {
 		field = vt_view_diff(&r->seen, &now, &old, &new);
 		if (field) {
-			vt_sys_violation_reader(&f, INV_STABLE_READ, r, ip);
+			vt_sys_violation_reader(&f, INV_STABLE_WHILE_READ_LOCKED, r, ip);
 			f.field = field;
 			f.old = old;
 			f.new = new;
@@ -775,7 +776,7 @@ static void vt_probe_vma_write_locked(void *data, struct vm_area_struct *vma, un
 	vt_sys_add(&c->counts[VT_SYS_WAITED], waited);
 	vt_sys_count_site(s, c, VT_SITE_WRITE, ip, !already, waited, wait_ns);
 	local_irq_restore(flags);
-	vt_sys_no_reader(s, vma, ip, INV_SYS_EXCLUSION);
+	vt_sys_no_reader(s, vma, ip, INV_SYS_RW_EXCLUSION);
 }
 
 static void vt_probe_vma_write_lock_killed(void *data, struct vm_area_struct *vma,
@@ -806,7 +807,7 @@ static void vt_probe_vma_detach_end(void *data, struct vm_area_struct *vma, unsi
 	vt_sys_add(&c->counts[VT_SYS_DETACHES], 1);
 	vt_sys_count_site(s, c, VT_SITE_DETACH, ip, true, waited, 0);
 	local_irq_restore(flags);
-	vt_sys_no_reader(s, vma, ip, INV_SYS_DETACH);
+	vt_sys_no_reader(s, vma, ip, INV_SYS_READER_AT_DETACH);
 }
 
 /* The first frame of @stack outside the tracing code: who waits. */

@@ -3,7 +3,7 @@
 # Tests of the documentation. Documentation/vmalock-test/protocol.rst, the
 # protocol reference that the code's "invariant N" and "RN" comments point
 # to, must hold invariants 1..14 and bugs R1..R12 once each and in order, and
-# name every invariant the module reports (vt_inv_names[]) and every broken
+# name every invariant the module reports (VT_INV() in vmalock_names.h) and every broken
 # variant (VT_BROKEN() in vmalock_names.h). Every page of
 # Documentation/vmalock-test/ must be valid reStructuredText with the SPDX
 # header, be listed in index.rst's toctree, and name only pages that exist;
@@ -87,8 +87,8 @@ def defined_names(pattern, name_rx, what):
 
 def inv_names():
 	"""The names under which the module reports invariants."""
-	return defined_names(r'\bvt_inv_names\s*\[[^\]]*\]\s*=\s*\{(.*?)\};',
-			     r'"([a-z_]+)"', 'vt_inv_names[]')
+	return defined_names(r'(?m)^(VT_INV\([^\n]*)$', r'^VT_INV\(\w+,\s*"([a-z_]+)"\)',
+			     'VT_INV() lines')
 
 
 def broken_names():
@@ -359,7 +359,7 @@ class ProtocolDocument(unittest.TestCase):
 		used = {i for per in want.values() for invs in per.values() for i in invs}
 		self.assertIn('lock_order', used)
 		self.assertEqual(sorted(used - set(inv_names())), [],
-				 'VT_CATCHES() names invariants vt_inv_names[] does not have')
+				 'VT_CATCHES() names invariants VT_INV() does not have')
 
 	@unittest.skipUnless(HAVE_DOCUTILS, 'docutils not installed (Debian: python3-docutils)')
 	def test_valid_rst(self):

@@ -1,17 +1,24 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * vmalock_test: what the module's three layers share.
+ * vmalock_test: the core every part of the module stands on, and what the
+ * parts above it export. From the bottom up, each using only those below:
  *
+ *   vmalock_core.c       parameters and the run's copy of them, names,
+ *                        stop and sleep, test mms, faults, violations and
+ *                        statistics, kthread pools, key=value input
  *   vmalock_ops.c        the lock operations, real and deliberately broken
  *                        (the part that follows mm/mmap_lock.c)
+ *   vmalock_sysmon.c     the system-wide monitor
  *   vmalock_scenarios.c  the scenarios: worker roles and their checks
- *   vmalock_harness.c    parameters, workers, controller, debugfs, KTAP
+ *   vmalock_bench.c      the bench (debugfs file "bench")
+ *   vmalock_test.c       the top: controller, worker body, KTAP, debugfs,
+ *                        module init and exit; nothing calls up into it
  *
  * Invariant numbers and bug ids (R1..R12) are those of
- * Documentation/vmalock-test.rst.
+ * Documentation/vmalock-test/protocol.rst.
  */
-#ifndef _VMALOCK_TEST_H
-#define _VMALOCK_TEST_H
+#ifndef _VMALOCK_CORE_H
+#define _VMALOCK_CORE_H
 
 #include <linux/atomic.h>
 #include <linux/kprobes.h>
@@ -19,83 +26,101 @@
 #include <linux/mmu_notifier.h>
 #include <linux/prandom.h>
 #include <linux/spinlock.h>
+#include <linux/types.h>
 
 #include "vmalock_compat.h"
 #include "vmalock_monitor.h"
 
 /* ---------------------------------------------------------------------- */
-/* Parameters (vmalock_harness.c) */
-
-extern int readers, writers, detachers, vmas, hold_us;
-extern int writer_timeout_ms, release_timeout_ms, verbose, onoff_ms, sysmon;
-
-/* ---------------------------------------------------------------------- */
-/* Scenarios and broken variants: enums from the one list */
+/* Scenarios, broken variants and invariants: enums from the one list */
 
 #define VT_SCENARIO(id)	SCN_##id,
-#define VT_BROKEN(id)
-#define VT_CATCHES(b, s, inv)
 enum vt_scn {
 #include "vmalock_names.h"
 	NR_SCNS
 };
 
-#undef VT_SCENARIO
-#undef VT_BROKEN
-#undef VT_CATCHES
-
 /* Index 0 of the lock operations is the real ones, "none". */
-#define VT_SCENARIO(id)
 #define VT_BROKEN(id)	BROKEN_##id,
-#define VT_CATCHES(b, s, inv)
 enum vt_broken {
 	BROKEN_NONE,
 #include "vmalock_names.h"
 	NR_OPS
 };
 
-#undef VT_SCENARIO
-#undef VT_BROKEN
-#undef VT_CATCHES
-
-/* Names, the IDs of vmalock_names.h in lower case (vmalock_harness.c). */
-const char *vt_scn_name(enum vt_scn scn);
-const char *vt_broken_name(enum vt_broken b);
-
-/* ---------------------------------------------------------------------- */
-/* Invariants: one enum, one names array (vmalock_harness.c) */
-
+#define VT_INV(id, ...)	INV_##id,
 enum vt_inv {
-	INV_RW_EXCLUSION,	/* 3: no reader inside a write-locked VMA */
-	INV_REFCOUNT_STATE,	/* 8: count in a legal state while read-locked */
-	INV_RIGHT_VMA,		/* 9: returned VMA is in mm and holds addr */
-	INV_DETACH_REFCOUNT,	/* 2: count is 0 after vma_mark_detached() */
-	INV_READER_ON_DETACHED,	/* 2: no reader holds a VMA just detached */
-	INV_READER_AT_FREE,	/* 1: no reader holds a VMA being freed */
-	INV_REFCOUNT_AT_FREE,	/* 1: vm_area_free() sees count 0 */
-	INV_BULK_RELEASE,	/* 5: readers fail while the bulk lock is held */
-	INV_RELEASE_LIVENESS,	/* 5: readers succeed after unlock/downgrade */
-	INV_WRITER_PROGRESS,	/* 12: a writer is not starved by readers */
-	INV_SEQ_PARITY,		/* 6: mm_lock_seq odd iff mmap write-locked */
-	INV_SPECULATE,		/* 6: a clean speculative read saw one state */
-	INV_KILLABLE,		/* a killed vma_start_write_killable() restores */
-	INV_FAULT_DATA,		/* 13: a page holds what its last writer wrote */
-	INV_NOTIFIER_EXCLUSION,	/* 3: no VMA read lock in mm_take_all_locks() */
-	INV_MIRROR,		/* the module's read path still is the kernel's */
-	INV_COVERAGE,		/* the scenario exercised what it is for */
-	/* The system-wide monitor's (vmalock_sysmon.c), for every task: */
-	INV_STABLE_READ,	/* 13: a read-locked VMA does not change */
-	INV_SYS_EXCLUSION,	/* 3: no write lock granted over a reader */
-	INV_SYS_DETACH,		/* 2: no reader when vma_mark_detached() returns */
-	INV_LOCK_ORDER,		/* 14: a VMA reader never waits for mmap_lock */
-	INV_USE_AFTER_PUT,	/* 10: no access to a VMA after its read unlock */
+#include "vmalock_names.h"
 	NR_INVS
 };
 
+/* Names, the IDs of vmalock_names.h in lower case. */
+const char *vt_scn_name(enum vt_scn scn);
+const char *vt_broken_name(enum vt_broken b);
+int vt_find_scn(const char *name);
+int vt_find_broken(const char *name);
 extern const char * const vt_inv_names[NR_INVS];
 
 /* ---------------------------------------------------------------------- */
-/* Statistics: one enum, one table of names (vmalock_harness.c) */
+/* Parameters: vmalock_params.h */
+
+struct vt_params {
+#define VT_PARAM(name, ...)	\
+	int name;
+#include "vmalock_params.h"
+};
+
+/* What the next run takes: the module parameters, and debugfs params. */
+extern struct vt_params vt_param_vals;
+extern ulong vt_param_seed;
+extern char vt_param_broken[32];
+
+struct seq_file;
+int vt_params_check(void);
+int vt_params_parse(char *buf);
+void vt_params_print(struct seq_file *m);
+
+/*
+ * The run in progress, as locktorture's cxt: the values it copied at its
+ * start, and how far it is. The controller (vmalock_test.c) owns it.
+ */
+struct vt_cxt {
+	struct vt_params p;
+	u64 seed;
+	enum vt_broken broken;
+	bool sysmon;		/* the run started the system-wide monitor */
+	bool stop;		/* stop the run */
+	bool ending;		/* the scenario's time is up: workers leave their loops */
+};
+
+extern struct vt_cxt vt_cxt;
+
+bool vt_should_stop(void);
+void vt_sleep_ms(unsigned int ms);
+
+/* ---------------------------------------------------------------------- */
+/* Debugfs input and kthreads */
+
+ssize_t vt_copy_cmd(const char __user *ubuf, size_t count, char *buf, size_t size);
+int vt_parse_kv(char *buf, const char *what, const char *hint,
+		int (*set)(char *key, char *val, void *arg), void *arg);
+
+/* readers + writers or detachers + a straggler + onoff */
+#define VT_MAX_THREADS	(64 + 16 + 2)
+
+/* A set of kthreads, each with a reference, stopped last started first. */
+struct vt_pool {
+	int nr;
+	struct task_struct *task[VT_MAX_THREADS];
+};
+
+__printf(4, 5)
+struct task_struct *vt_pool_add(struct vt_pool *pool, int (*fn)(void *), void *arg,
+				const char *fmt, ...);
+void vt_pool_stop(struct vt_pool *pool);
+
+/* ---------------------------------------------------------------------- */
+/* Invariants and statistics */
 
 enum vt_stat {
 	STAT_READS,		/* read-lock attempts */
@@ -227,8 +252,6 @@ struct vm_area_struct *vt_read_mirror(struct mm_struct *mm, unsigned long addr,
 #define VT_VMA_PAGES	4
 #define VT_VMA_STRIDE	(2 * VT_VMA_PAGES * PAGE_SIZE)	/* gaps stop merging */
 #define VT_BASE		0x10000000UL
-/* readers + writers or detachers + a straggler + onoff */
-#define VT_MAX_THREADS	(64 + 16 + 2)
 #define VT_OTHER_MMS	2	/* reuse: mms beside the test mm */
 
 /* What the harness itself knows about each test VMA (its witness). */
@@ -310,7 +333,7 @@ struct vt_ctx {
 	atomic64_t stats[NR_VT_STATS];
 	atomic64_t inv_count[NR_INVS];
 	struct vt_worker workers[VT_MAX_THREADS];
-	int nr_workers;
+	struct vt_pool pool;	/* their kthreads; pool.nr of them */
 	u64 start_ns;
 	u64 seed;
 	spinlock_t vlock;	/* protects first, detected_ms and notes */
@@ -365,7 +388,7 @@ extern const struct vt_scenario vt_scenarios[NR_SCNS];
 extern const struct vt_role vt_onoff_role;
 
 /* ---------------------------------------------------------------------- */
-/* Harness services for the scenarios (vmalock_harness.c) */
+/* Core services for the scenarios and the bench */
 
 __printf(3, 4) void vt_violation(struct vt_ctx *ctx, enum vt_inv inv, const char *fmt, ...);
 void vt_role_skipped(struct vt_worker *w, const char *why);
@@ -391,13 +414,22 @@ static inline unsigned long vt_vma_addr(int i)
 
 int vt_vma_index(struct vm_area_struct *vma);
 bool vt_vma_lock_events(s64 *out);	/* success, abort, retry, miss */
-void vt_fault_mmap_locked(struct mm_struct *mm, unsigned long addr);
 struct mm_struct *vt_mm_create(void);
-int vt_map_vmas(void);
+int vt_map_vmas(int nr);
+
+/* A write fault as the architecture's handler takes it (vmalock_core.c). */
+vm_fault_t vt_fault_vma_locked(struct vm_area_struct *vma, unsigned long addr);
+void vt_fault_mmap_locked(struct mm_struct *mm, unsigned long addr);
+
+/* The fault returned with the VMA still read-locked: the caller unlocks. */
+static inline bool vt_fault_holds_vma(vm_fault_t fault)
+{
+	return !(fault & (VM_FAULT_RETRY | VM_FAULT_COMPLETED));
+}
 
 /* Bench mode (vmalock_bench.c): the debugfs file "bench". */
 struct dentry;
 int vt_bench_init(struct dentry *dir);
 void vt_bench_exit(void);
 
-#endif /* _VMALOCK_TEST_H */
+#endif /* _VMALOCK_CORE_H */

@@ -3,13 +3,15 @@
  * vmalock_test: stress the kernel's real per-VMA lock from kthreads and check
  * the protocol's invariants while it runs.
  *
- * This file is the plumbing an mm reviewer can skip: parameters, the worker
- * kthreads (one body for every role, as locktorture has), the controller
- * that runs the scenarios one after another, the statistics, debugfs and the
- * KTAP results. The lock operations are in vmalock_ops.c, the scenarios in
- * vmalock_scenarios.c.
+ * This file is the top of the module, the plumbing an mm reviewer can skip:
+ * the worker kthreads (one body for every role, as locktorture has), the
+ * controller that runs the scenarios one after another, debugfs, the KTAP
+ * results, module init and exit. What it stands on is in vmalock_core.c;
+ * the lock operations are in vmalock_ops.c, the scenarios in
+ * vmalock_scenarios.c (see vmalock_core.h for the layers).
  *
- * Control and results: /sys/kernel/debug/vmalock_test/ (see README).
+ * Control and results: /sys/kernel/debug/vmalock_test/ (see
+ * Documentation/vmalock-test/running-by-hand.rst).
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -28,142 +30,19 @@
 
 #ifdef CONFIG_PER_VMA_LOCK
 
-#include "vmalock_test.h"
+#include "vmalock_core.h"
 
 #ifndef kzalloc_obj	/* trees older than its introduction */
 #define kzalloc_obj(P) kzalloc(sizeof(P), GFP_KERNEL)
 #endif
 
-/* mm_alloc() and arch_pick_mmap_layout() are exported for tests only. */
-MODULE_IMPORT_NS("EXPORTED_FOR_KUNIT_TESTING");
-
-/* ---------------------------------------------------------------------- */
-/* Parameters */
-
-int readers = 2;
-int writers = 1;
-int detachers = 1;
-int vmas = 16;
-static int duration_ms = 2000;
-int hold_us = 5;
-int writer_timeout_ms = 1000;
-int release_timeout_ms = 1000;
-int verbose;
-int onoff_ms;
-int sysmon = 1;
-static int delay_rate;
-static int delay_max_us = 1000;
-static ulong seed;
-static char broken[32] = "none";
 static char run[256];
 
-module_param(readers, int, 0444);
-MODULE_PARM_DESC(readers, "reader kthreads per scenario (1-64)");
-module_param(writers, int, 0444);
-MODULE_PARM_DESC(writers, "writer kthreads per scenario (1-16)");
-module_param(detachers, int, 0444);
-MODULE_PARM_DESC(detachers, "detacher kthreads in detach_free (1-16)");
-module_param(vmas, int, 0444);
-MODULE_PARM_DESC(vmas, "VMAs in the test mm (1-1024)");
-module_param(duration_ms, int, 0444);
-MODULE_PARM_DESC(duration_ms, "duration of each scenario in ms (10-600000)");
-module_param(hold_us, int, 0444);
-MODULE_PARM_DESC(hold_us, "time a lock is held, in us (0-1000)");
-module_param(writer_timeout_ms, int, 0444);
-MODULE_PARM_DESC(writer_timeout_ms, "writer progress bound in ms (10-60000)");
-module_param(release_timeout_ms, int, 0444);
-MODULE_PARM_DESC(release_timeout_ms, "bulk release liveness bound in ms (10-60000)");
-module_param(verbose, int, 0444);
-MODULE_PARM_DESC(verbose, "0: results only, 1: every violation, 2: progress (0-2)");
-module_param(onoff_ms, int, 0444);
-MODULE_PARM_DESC(onoff_ms, "take a CPU offline and back every onoff_ms during a scenario (0: never, 1-60000; CONFIG_HOTPLUG_CPU)");
-module_param(sysmon, int, 0444);
-MODULE_PARM_DESC(sysmon, "1: the system-wide monitor watches every task during a run (vma_lock tracepoints), 0: only the harness's own checks (0-1)");
-module_param(delay_rate, int, 0444);
-MODULE_PARM_DESC(delay_rate, "the system-wide monitor pauses the harness's and the stressor's tasks at one VMA lock step in delay_rate (0: never, 1-1000000; ignored with sysmon=0)");
-module_param(delay_max_us, int, 0444);
-MODULE_PARM_DESC(delay_max_us, "each pause a random 1..delay_max_us us, log-uniform, busy (1-1000)");
-module_param(seed, ulong, 0444);
-MODULE_PARM_DESC(seed, "random seed (0: pick one and report it)");
-module_param_string(broken, broken, sizeof(broken), 0444);
-MODULE_PARM_DESC(broken, "lock ops: none or a broken variant (see debugfs scenarios)");
 module_param_string(run, run, sizeof(run), 0444);
 MODULE_PARM_DESC(run, "scenarios to run at load: all or a comma-separated list");
 
-struct vt_param {
-	const char *name;
-	int *val;
-	int min, max;
-};
-
-static const struct vt_param vt_params[] = {
-	{ "readers", &readers, 1, 64 },
-	{ "writers", &writers, 1, 16 },
-	{ "detachers", &detachers, 1, 16 },
-	{ "vmas", &vmas, 1, 1024 },
-	{ "duration_ms", &duration_ms, 10, 600000 },
-	{ "hold_us", &hold_us, 0, 1000 },
-	{ "writer_timeout_ms", &writer_timeout_ms, 10, 60000 },
-	{ "release_timeout_ms", &release_timeout_ms, 10, 60000 },
-	{ "verbose", &verbose, 0, 2 },
-	{ "onoff_ms", &onoff_ms, 0, IS_ENABLED(CONFIG_HOTPLUG_CPU) ? 60000 : 0 },
-	{ "sysmon", &sysmon, 0, 1 },
-	{ "delay_rate", &delay_rate, 0, 1000000 },
-	{ "delay_max_us", &delay_max_us, 1, 1000 },
-};
-
 /* ---------------------------------------------------------------------- */
-/* Names */
-
-const char * const vt_inv_names[NR_INVS] = {
-	[INV_RW_EXCLUSION] = "rw_exclusion",
-	[INV_REFCOUNT_STATE] = "refcount_state",
-	[INV_RIGHT_VMA] = "right_vma",
-	[INV_DETACH_REFCOUNT] = "detach_refcount",
-	[INV_READER_ON_DETACHED] = "reader_on_detached",
-	[INV_READER_AT_FREE] = "reader_at_free",
-	[INV_REFCOUNT_AT_FREE] = "refcount_at_free",
-	[INV_BULK_RELEASE] = "bulk_release",
-	[INV_RELEASE_LIVENESS] = "release_liveness",
-	[INV_WRITER_PROGRESS] = "writer_progress",
-	[INV_SEQ_PARITY] = "seq_parity",
-	[INV_SPECULATE] = "speculate",
-	[INV_KILLABLE] = "killable",
-	[INV_FAULT_DATA] = "fault_data",
-	[INV_NOTIFIER_EXCLUSION] = "notifier_exclusion",
-	[INV_MIRROR] = "mirror",
-	[INV_COVERAGE] = "coverage",
-	[INV_STABLE_READ] = "stable_while_read_locked",
-	[INV_SYS_EXCLUSION] = "sys_rw_exclusion",
-	[INV_SYS_DETACH] = "sys_reader_at_detach",
-	[INV_LOCK_ORDER] = "lock_order",
-	[INV_USE_AFTER_PUT] = "use_after_put",
-};
-
-/* As reported in the KTAP diagnostics. */
-const char * const vt_stat_names[NR_VT_STATS] = {
-	[STAT_READS] = "reads",
-	[STAT_READ_OK] = "read_ok",
-	[STAT_FALLBACKS] = "fallbacks",
-	[STAT_WRITES] = "writes",
-	[STAT_DETACHES] = "detaches",
-	[STAT_REPLACES] = "replaces",
-	[STAT_FREES] = "frees_seen",
-	[STAT_ROUNDS] = "rounds",
-	[STAT_STRAGGLERS] = "stragglers",
-	[STAT_DETACH_READERS] = "detaches_with_reader",
-	[STAT_LIMIT_HITS] = "limit_hits",
-	[STAT_KILLED] = "killed",
-	[STAT_FOREIGN] = "foreign_vmas",
-	[STAT_HANDOFFS] = "handoffs",
-	[STAT_REUSED] = "reused",
-	[STAT_LOCKED_CHECKS] = "locked_page_checks",
-	[STAT_REGISTRATIONS] = "registrations",
-	[STAT_ALL_LOCKS] = "all_locks_windows",
-	[STAT_REG_FALLBACKS] = "registration_fallbacks",
-	[STAT_CPU_OFFLINES] = "cpu_offlines",
-	[STAT_MAX_WAIT_US] = "max_write_wait_us",
-};
+/* Features */
 
 /*
  * What the kernel built against has (vmalock_compat.h, Kbuild): each name
@@ -209,69 +88,6 @@ static int vt_missing(unsigned long needs)
 	return -1;
 }
 
-/* The IDs of vmalock_names.h, lower-cased at load as the names users see. */
-struct vt_name {
-	const char *id;
-	char name[24];
-};
-
-#define VT_SCENARIO(id)	{ #id },
-#define VT_BROKEN(id)
-#define VT_CATCHES(b, s, inv)
-static struct vt_name vt_scn_names[NR_SCNS] = {
-#include "vmalock_names.h"
-};
-
-#undef VT_SCENARIO
-#undef VT_BROKEN
-#undef VT_CATCHES
-
-#define VT_SCENARIO(id)
-#define VT_BROKEN(id)	{ #id },
-#define VT_CATCHES(b, s, inv)
-static struct vt_name vt_broken_names[NR_OPS] = {
-	{ "NONE" },
-#include "vmalock_names.h"
-};
-
-#undef VT_SCENARIO
-#undef VT_BROKEN
-#undef VT_CATCHES
-
-static void __init vt_names_init(struct vt_name *names, int n)
-{
-	int i;
-
-	for (i = 0; i < n; i++)
-		string_lower(names[i].name, names[i].id);
-}
-
-const char *vt_scn_name(enum vt_scn scn)
-{
-	return vt_scn_names[scn].name;
-}
-
-const char *vt_broken_name(enum vt_broken b)
-{
-	return vt_broken_names[b].name;
-}
-
-/* The index of @name in @names, or -EINVAL. */
-static int vt_find_name(const struct vt_name *names, int n, const char *name)
-{
-	int i;
-
-	for (i = 0; i < n; i++)
-		if (sysfs_streq(name, names[i].name))
-			return i;
-	return -EINVAL;
-}
-
-static int vt_find_broken(const char *name)
-{
-	return vt_find_name(vt_broken_names, NR_OPS, name);
-}
-
 /* ---------------------------------------------------------------------- */
 /* The run in progress; the controller owns it. */
 
@@ -298,8 +114,6 @@ static DEFINE_MUTEX(vt_mutex);		/* serialises start/params/results */
 static struct task_struct *vt_controller;
 static DECLARE_COMPLETION(vt_done);
 static bool vt_running;
-static bool vt_stop;
-static bool vt_ending;		/* the scenario's time is up: workers leave their loops */
 
 #define VT_TICK		(HZ / 20)	/* the controller's checks during a run */
 #define VT_RESCUE	(2 * HZ)	/* for woken writers to leave their loops */
@@ -308,129 +122,9 @@ static DECLARE_WAIT_QUEUE_HEAD(vt_wq);
 static struct vt_ctx *vt_cur;		/* for the status file */
 static const char *vt_cur_name = "";
 static unsigned long vt_run_mask;
-static enum vt_broken vt_run_broken;
-static u64 vt_run_seed;
-static bool vt_run_sysmon;		/* the run started the system-wide monitor */
 static bool vt_run_sysmon_skipped;	/* asked for, but this kernel cannot */
 static char *vt_results;		/* KTAP of the last run */
 static size_t vt_results_len;
-
-bool vt_should_stop(void)
-{
-	return kthread_should_stop() || READ_ONCE(vt_stop) || READ_ONCE(vt_ending);
-}
-
-/*
- * Sleep @ms, or less if the run ends. TASK_IDLE, in slices: a long sleep
- * asked for by the parameters is neither a hung task nor a late stop.
- */
-void vt_sleep_ms(unsigned int ms)
-{
-	unsigned long end = jiffies + msecs_to_jiffies(ms);
-
-	while (!vt_should_stop() && time_before(jiffies, end))
-		schedule_timeout_idle(min(end - jiffies, (unsigned long)HZ / 10));
-}
-
-int vt_vma_index(struct vm_area_struct *vma)
-{
-	unsigned long off = vma->vm_start - VT_BASE;
-
-	if (vma->vm_start < VT_BASE || off % VT_VMA_STRIDE || off / VT_VMA_STRIDE >= vmas)
-		return -1;
-	return off / VT_VMA_STRIDE;
-}
-
-void vt_violation(struct vt_ctx *ctx, enum vt_inv inv, const char *fmt, ...)
-{
-	unsigned long flags;
-	va_list args;
-	u64 n;
-
-	n = atomic64_inc_return(&ctx->inv_count[inv]);
-	if (n > 1 && verbose < 1)
-		return;
-
-	spin_lock_irqsave(&ctx->vlock, flags);
-	if (!ctx->first[0]) {
-		int len = scnprintf(ctx->first, sizeof(ctx->first), "[%s] ", vt_inv_names[inv]);
-
-		va_start(args, fmt);
-		vscnprintf(ctx->first + len, sizeof(ctx->first) - len, fmt, args);
-		va_end(args);
-		ctx->detected_ms = div_u64(ktime_get_ns() - ctx->start_ns, NSEC_PER_MSEC);
-		pr_err("violation in %s: %s\n", vt_scn_name(ctx->id), ctx->first);
-	} else if (verbose >= 1) {
-		char buf[160];
-
-		va_start(args, fmt);
-		vscnprintf(buf, sizeof(buf), fmt, args);
-		va_end(args);
-		pr_err("violation in %s: [%s] %s\n", vt_scn_name(ctx->id), vt_inv_names[inv], buf);
-	}
-	spin_unlock_irqrestore(&ctx->vlock, flags);
-}
-
-/*
- * A role that cannot run in this kernel says so, by name, in the scenario's
- * diagnostics: a check that did not run must not pass unseen.
- */
-void vt_role_skipped(struct vt_worker *w, const char *why)
-{
-	struct vt_ctx *ctx = w->ctx;
-	unsigned long flags;
-	size_t len;
-
-	if (w->id)
-		return;		/* one line for the role */
-	pr_warn("%s: role %s skipped: %s\n", vt_scn_name(ctx->id), w->role->name, why);
-	spin_lock_irqsave(&ctx->vlock, flags);
-	len = strlen(ctx->notes);
-	scnprintf(ctx->notes + len, sizeof(ctx->notes) - len, "%srole %s skipped: %s",
-		  len ? "; " : "", w->role->name, why);
-	spin_unlock_irqrestore(&ctx->vlock, flags);
-}
-
-/* A statistic that is a maximum: raise it to @val if that is more. */
-void vt_stat_max(struct vt_ctx *ctx, enum vt_stat s, s64 val)
-{
-	s64 old = atomic64_read(&ctx->stats[s]);
-
-	do {
-		if (val <= old)
-			return;
-	} while (!atomic64_try_cmpxchg(&ctx->stats[s], &old, val));
-}
-
-/* ---------------------------------------------------------------------- */
-/* Test mms */
-
-struct mm_struct *vt_mm_create(void)
-{
-	struct mm_struct *mm = mm_alloc();
-
-	if (!mm)
-		return NULL;
-	mm->task_size = TASK_SIZE;
-	arch_pick_mmap_layout(mm, &current->signal->rlim[RLIMIT_STACK]);
-	return mm;
-}
-
-/* Map the test VMAs into the current (adopted) mm. */
-int vt_map_vmas(void)
-{
-	int i;
-
-	for (i = 0; i < vmas; i++) {
-		unsigned long ret = vm_mmap(NULL, vt_vma_addr(i), VT_VMA_PAGES * PAGE_SIZE,
-					    PROT_READ | PROT_WRITE,
-					    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, 0);
-
-		if (IS_ERR_VALUE(ret))
-			return (int)ret;
-	}
-	return 0;
-}
 
 /* ---------------------------------------------------------------------- */
 /* Workers: one kthread body for every role */
@@ -471,23 +165,18 @@ static int vt_spawn(struct vt_ctx *ctx, const struct vt_role *role)
 	int i, n = role->count ? *role->count : 1;
 
 	for (i = 0; i < n; i++) {
-		struct vt_worker *w = &ctx->workers[ctx->nr_workers];
+		struct vt_worker *w = &ctx->workers[ctx->pool.nr];
 		struct task_struct *t;
 
-		if (ctx->nr_workers == VT_MAX_THREADS)
-			return -E2BIG;
 		w->ctx = ctx;
 		w->role = role;
 		w->id = i;
-		w->slot = ctx->nr_workers;
-		prandom_seed_state(&w->rnd, ctx->seed + ctx->nr_workers * 7919 + ctx->id);
-		t = kthread_create(vt_worker_fn, w, "vmalock_%s/%d", role->name, i);
+		w->slot = ctx->pool.nr;
+		prandom_seed_state(&w->rnd, ctx->seed + ctx->pool.nr * 7919 + ctx->id);
+		t = vt_pool_add(&ctx->pool, vt_worker_fn, w, "vmalock_%s/%d", role->name, i);
 		if (IS_ERR(t))
 			return PTR_ERR(t);
-		get_task_struct(t);
 		w->task = t;
-		ctx->nr_workers++;
-		wake_up_process(t);
 	}
 	return 0;
 }
@@ -499,10 +188,10 @@ static int vt_spawn(struct vt_ctx *ctx, const struct vt_role *role)
  */
 static void vt_check_writers(struct vt_ctx *ctx)
 {
-	u64 now, bound = 2ULL * writer_timeout_ms * NSEC_PER_MSEC;
+	u64 now, bound = 2ULL * vt_cxt.p.writer_timeout_ms * NSEC_PER_MSEC;
 	int i;
 
-	for (i = 0; i < ctx->nr_workers; i++) {
+	for (i = 0; i < ctx->pool.nr; i++) {
 		struct vt_worker *w = &ctx->workers[i];
 		/* The clock read after the start of the wait, never before it. */
 		u64 since = READ_ONCE(w->write_since);
@@ -512,7 +201,7 @@ static void vt_check_writers(struct vt_ctx *ctx)
 			vt_violation(ctx, INV_WRITER_PROGRESS,
 				     "%s/%d has waited %llu ms in vma_start_write() on VMA %d and not returned (bound %d ms)",
 				     w->role->name, w->id, div_u64(now - since, NSEC_PER_MSEC),
-				     w->write_idx, writer_timeout_ms);
+				     w->write_idx, vt_cxt.p.writer_timeout_ms);
 	}
 }
 
@@ -524,14 +213,14 @@ static void vt_check_writers(struct vt_ctx *ctx)
  */
 static unsigned int vt_stuck_ms(void)
 {
-	return 10000 + 2 * max(writer_timeout_ms, release_timeout_ms);
+	return 10000 + 2 * max(vt_cxt.p.writer_timeout_ms, vt_cxt.p.release_timeout_ms);
 }
 
 static bool vt_workers_done(struct vt_ctx *ctx)
 {
 	int i;
 
-	for (i = 0; i < ctx->nr_workers; i++)
+	for (i = 0; i < ctx->pool.nr; i++)
 		if (!READ_ONCE(ctx->workers[i].done))
 			return false;
 	return true;
@@ -542,7 +231,7 @@ static void vt_report_stuck(struct vt_ctx *ctx, const char *what, unsigned int m
 {
 	int i;
 
-	for (i = 0; i < ctx->nr_workers; i++) {
+	for (i = 0; i < ctx->pool.nr; i++) {
 		struct vt_worker *w = &ctx->workers[i];
 		unsigned long stack[VT_STUCK_STACK];
 		unsigned int n;
@@ -570,9 +259,8 @@ static void vt_report_stuck(struct vt_ctx *ctx, const char *what, unsigned int m
 static void vt_stop_workers(struct vt_ctx *ctx)
 {
 	unsigned int ms = vt_stuck_ms();
-	int i;
 
-	WRITE_ONCE(vt_ending, true);
+	WRITE_ONCE(vt_cxt.ending, true);
 	if (!wait_event_idle_timeout(vt_wq, vt_workers_done(ctx), msecs_to_jiffies(ms))) {
 		vt_check_writers(ctx);
 		vt_report_stuck(ctx, "", ms);
@@ -582,34 +270,34 @@ static void vt_stop_workers(struct vt_ctx *ctx)
 			vt_report_stuck(ctx, "hang: ", ms + jiffies_to_msecs(VT_RESCUE));
 	}
 	/* Last spawned first: helpers (killer, crowd) go before those they act on. */
-	for (i = ctx->nr_workers - 1; i >= 0; i--) {
-		kthread_stop(ctx->workers[i].task);
-		put_task_struct(ctx->workers[i].task);
-	}
-	ctx->nr_workers = 0;
+	vt_pool_stop(&ctx->pool);
 }
 
 /* ---------------------------------------------------------------------- */
 /* Running a scenario */
+
+/* A monitor's first violation, @ms into the scenario, if it came first. */
+static void vt_merge_first(struct vt_ctx *ctx, struct vt_result *r, const char *first, u64 ms)
+{
+	if (r->first[0] && r->detected_ms <= ms)
+		return;
+	r->detected_ms = ms;
+	strscpy(r->first, first);
+	pr_err("violation in %s: %s\n", vt_scn_name(ctx->id), first);
+}
 
 /* Merge the free monitor's counts, and its first violation if it came first. */
 static void vt_merge_monitor(struct vt_ctx *ctx, struct vt_result *r)
 {
 	struct vm_free_monitor *m = &ctx->mon;
 	char first[sizeof(r->first)];
-	u64 ms;
 
 	r->stats[STAT_FREES] = atomic64_read(&m->frees);
 	r->inv_count[INV_READER_AT_FREE] += atomic64_read(&m->reader_at_free);
 	r->inv_count[INV_REFCOUNT_AT_FREE] += atomic64_read(&m->refcount_at_free);
 	if (!vm_free_monitor_first(m, first, sizeof(first)))
 		return;
-	ms = div_u64(m->ns - ctx->start_ns, NSEC_PER_MSEC);
-	if (r->first[0] && r->detected_ms <= ms)
-		return;
-	r->detected_ms = ms;
-	strscpy(r->first, first);
-	pr_err("violation in %s: %s\n", vt_scn_name(ctx->id), first);
+	vt_merge_first(ctx, r, first, div_u64(m->ns - ctx->start_ns, NSEC_PER_MSEC));
 }
 
 /*
@@ -622,18 +310,14 @@ static void vt_merge_sysmon(struct vt_ctx *ctx, struct vt_result *r)
 	char first[sizeof(r->first)];
 	u64 ns = 0, ms;
 
-	if (!vt_run_sysmon)
+	if (!vt_cxt.sysmon)
 		return;
 	r->has_sys = true;
 	vt_sysmon_collect(r->inv_count, r->sys, first, sizeof(first), &ns);
 	if (!first[0])
 		return;
 	ms = ns > ctx->start_ns ? div_u64(ns - ctx->start_ns, NSEC_PER_MSEC) : 0;
-	if (r->first[0] && r->detected_ms <= ms)
-		return;
-	r->detected_ms = ms;
-	strscpy(r->first, first);
-	pr_err("violation in %s: %s\n", vt_scn_name(ctx->id), first);
+	vt_merge_first(ctx, r, first, ms);
 }
 
 static void vt_snapshot(struct vt_ctx *ctx, struct vt_result *r)
@@ -649,28 +333,6 @@ static void vt_snapshot(struct vt_ctx *ctx, struct vt_result *r)
 	strscpy(r->notes, ctx->notes);
 }
 
-/* The vma_lock_* events of /proc/vmstat, summed over CPUs, into @out[4]. */
-bool vt_vma_lock_events(s64 *out)
-{
-#ifdef CONFIG_PER_VMA_LOCK_STATS
-	static const int items[4] = {
-		VMA_LOCK_SUCCESS, VMA_LOCK_ABORT, VMA_LOCK_RETRY, VMA_LOCK_MISS
-	};
-	unsigned long *ev = kcalloc(NR_VM_EVENT_ITEMS, sizeof(*ev), GFP_KERNEL);
-	int i;
-
-	if (!ev)
-		return false;
-	all_vm_events(ev);
-	for (i = 0; i < 4; i++)
-		out[i] = ev[items[i]];
-	kfree(ev);
-	return true;
-#else
-	return false;
-#endif
-}
-
 static const char *vt_coverage_missing(struct vt_ctx *ctx)
 {
 	return ctx->scn->coverage ? ctx->scn->coverage(ctx) : NULL;
@@ -683,15 +345,15 @@ static const char *vt_coverage_missing(struct vt_ctx *ctx)
  */
 static void vt_wait_run(struct vt_ctx *ctx)
 {
-	unsigned long end = jiffies + msecs_to_jiffies(duration_ms);
-	unsigned long more = jiffies + msecs_to_jiffies(4 * duration_ms);
+	unsigned long end = jiffies + msecs_to_jiffies(vt_cxt.p.duration_ms);
+	unsigned long more = jiffies + msecs_to_jiffies(4 * vt_cxt.p.duration_ms);
 
-	while (!READ_ONCE(vt_stop) && time_before(jiffies, end)) {
-		wait_event_idle_timeout(vt_wq, READ_ONCE(vt_stop), VT_TICK);
+	while (!READ_ONCE(vt_cxt.stop) && time_before(jiffies, end)) {
+		wait_event_idle_timeout(vt_wq, READ_ONCE(vt_cxt.stop), VT_TICK);
 		vt_check_writers(ctx);
 	}
-	while (!READ_ONCE(vt_stop) && vt_coverage_missing(ctx) && time_before(jiffies, more)) {
-		wait_event_idle_timeout(vt_wq, READ_ONCE(vt_stop), VT_TICK);
+	while (!READ_ONCE(vt_cxt.stop) && vt_coverage_missing(ctx) && time_before(jiffies, more)) {
+		wait_event_idle_timeout(vt_wq, READ_ONCE(vt_cxt.stop), VT_TICK);
 		vt_check_writers(ctx);
 	}
 }
@@ -717,19 +379,19 @@ static int vt_run_workers(struct vt_ctx *ctx)
 	const struct vt_role *role;
 	int err = 0;
 
-	WRITE_ONCE(vt_ending, false);
+	WRITE_ONCE(vt_cxt.ending, false);
 	if (s->run) {
 		s->run(ctx);
 		return 0;
 	}
 	for (role = s->roles; role < s->roles + ARRAY_SIZE(s->roles) && role->step && !err; role++)
 		err = vt_spawn(ctx, role);
-	if (!err && onoff_ms && s->roles[0].step)
+	if (!err && vt_cxt.p.onoff_ms && s->roles[0].step)
 		err = vt_spawn(ctx, &vt_onoff_role);
 	if (!err) {
-		if (verbose >= 2)
+		if (vt_cxt.p.verbose >= 2)
 			pr_info("%s: %d threads, %d VMAs, ops %s\n",
-				vt_scn_name(ctx->id), ctx->nr_workers, vmas, ctx->ops->name);
+				vt_scn_name(ctx->id), ctx->pool.nr, vt_cxt.p.vmas, ctx->ops->name);
 		vt_wait_run(ctx);
 	}
 	vt_stop_workers(ctx);
@@ -743,7 +405,7 @@ static void vt_run_in_mm(struct vt_ctx *ctx, struct vt_result *res)
 	const char *missing;
 	int err, i;
 
-	err = vt_map_vmas();
+	err = vt_map_vmas(vt_cxt.p.vmas);
 	if (err) {
 		vt_skip(res, "vm_mmap of the test VMAs failed", err);
 		return;
@@ -807,14 +469,14 @@ static void vt_run_scenario(enum vt_scn scn, struct vt_result *res)
 	}
 	ctx->id = scn;
 	ctx->scn = s;
-	ctx->seed = vt_run_seed;
-	vt_effective_ops(vt_run_broken, &ctx->eff_ops);
+	ctx->seed = vt_cxt.seed;
+	vt_effective_ops(vt_cxt.broken, &ctx->eff_ops);
 	ctx->ops = &ctx->eff_ops;
 	spin_lock_init(&ctx->vlock);
 	atomic_set(&ctx->hot_vma, -1);
 	atomic_set(&ctx->straggler_on, -1);
 	vt_cur_name = vt_scn_name(scn);
-	ctx->slots = kcalloc(vmas, sizeof(*ctx->slots), GFP_KERNEL);
+	ctx->slots = kcalloc(vt_cxt.p.vmas, sizeof(*ctx->slots), GFP_KERNEL);
 	ctx->mm = vt_mm_create();
 	err = ctx->slots && ctx->mm ? 0 : -ENOMEM;
 	if (!err && ctx->ops->setup)
@@ -904,12 +566,41 @@ static size_t vt_format_result(char *buf, size_t size, int num, const struct vt_
 	return len;
 }
 
+/* The KTAP header: the run's values, the kernel's features, the plan of @n. */
+static size_t vt_format_header(char *buf, size_t size, int n)
+{
+	const struct vt_params *p = &vt_cxt.p;
+	const char *sep;
+	size_t len;
+	int i;
+
+	len = scnprintf(buf, size,
+			"KTAP version 1\n# vmalock_test: kernel=%s broken=%s duration_ms=%d seed=%llu readers=%d writers=%d detachers=%d vmas=%d hold_us=%d onoff_ms=%d sysmon=%d delay_rate=%d delay_max_us=%d\n# vmalock_test: features",
+			init_utsname()->release, vt_broken_name(vt_cxt.broken), p->duration_ms,
+			vt_cxt.seed, p->readers, p->writers, p->detachers, p->vmas, p->hold_us,
+			p->onoff_ms, vt_cxt.sysmon, vt_cxt.sysmon ? p->delay_rate : 0,
+			p->delay_max_us);
+	for (i = 0; i < NR_VT_FEATURES; i++)
+		len += scnprintf(buf + len, size - len, " %s=%d",
+				 vt_features[i].name, vt_features[i].present);
+	for (i = 0, sep = " without="; i < NR_VT_FEATURES; i++)
+		if (vt_features[i].without) {
+			len += scnprintf(buf + len, size - len, "%s%s", sep, vt_features[i].name);
+			sep = ",";
+		}
+	for (i = 0; i < NR_VT_FEATURES; i++)
+		if (!vt_features[i].present) {
+			len += scnprintf(buf + len, size - len, "\n# vmalock_test: ");
+			len += vt_feature_missing(i, buf + len, size - len);
+		}
+	return len + scnprintf(buf + len, size - len, "\n1..%d\n", n);
+}
+
 static int vt_controller_fn(void *unused)
 {
 	struct vt_result *res;
 	size_t len = 0;
 	int num = 0, n = hweight_long(vt_run_mask) + vt_run_sysmon_skipped;
-	const char *sep;
 	char *buf;
 	int i;
 
@@ -917,30 +608,11 @@ static int vt_controller_fn(void *unused)
 	res = kzalloc_obj(*res);
 	if (!buf || !res)
 		goto out;
-	len += scnprintf(buf + len, VT_RESULTS_SIZE - len,
-			 "KTAP version 1\n# vmalock_test: kernel=%s broken=%s duration_ms=%d seed=%llu readers=%d writers=%d detachers=%d vmas=%d hold_us=%d onoff_ms=%d sysmon=%d delay_rate=%d delay_max_us=%d\n# vmalock_test: features",
-			 init_utsname()->release, vt_broken_name(vt_run_broken), duration_ms,
-			 vt_run_seed, readers, writers, detachers, vmas, hold_us, onoff_ms,
-			 vt_run_sysmon, vt_run_sysmon ? delay_rate : 0, delay_max_us);
-	for (i = 0; i < NR_VT_FEATURES; i++)
-		len += scnprintf(buf + len, VT_RESULTS_SIZE - len, " %s=%d",
-				 vt_features[i].name, vt_features[i].present);
-	for (i = 0, sep = " without="; i < NR_VT_FEATURES; i++)
-		if (vt_features[i].without) {
-			len += scnprintf(buf + len, VT_RESULTS_SIZE - len, "%s%s",
-					 sep, vt_features[i].name);
-			sep = ",";
-		}
-	for (i = 0; i < NR_VT_FEATURES; i++)
-		if (!vt_features[i].present) {
-			len += scnprintf(buf + len, VT_RESULTS_SIZE - len, "\n# vmalock_test: ");
-			len += vt_feature_missing(i, buf + len, VT_RESULTS_SIZE - len);
-		}
-	len += scnprintf(buf + len, VT_RESULTS_SIZE - len, "\n1..%d\n", n);
+	len = vt_format_header(buf, VT_RESULTS_SIZE, n);
 	for (i = 0; i < NR_SCNS; i++) {
 		if (!(vt_run_mask & BIT(i)))
 			continue;
-		if (READ_ONCE(vt_stop)) {
+		if (READ_ONCE(vt_cxt.stop)) {
 			memset(res, 0, sizeof(*res));
 			res->scn = i;
 			res->skipped = true;
@@ -949,7 +621,7 @@ static int vt_controller_fn(void *unused)
 			vt_run_scenario(i, res);
 		}
 		len += vt_format_result(buf + len, VT_RESULTS_SIZE - len, ++num, res);
-		if (verbose >= 2)
+		if (vt_cxt.p.verbose >= 2)
 			pr_info("%s done\n", vt_scn_name(i));
 	}
 	/* The system-wide checks, which every scenario's line shows when they ran. */
@@ -957,13 +629,14 @@ static int vt_controller_fn(void *unused)
 		len += scnprintf(buf + len, VT_RESULTS_SIZE - len, "ok %d sysmon # SKIP ", ++num);
 		len += vt_feature_missing(VT_FEAT_VMA_LOCK_TRACE, buf + len, VT_RESULTS_SIZE - len);
 		len += scnprintf(buf + len, VT_RESULTS_SIZE - len, ": %s and %s not checked\n",
-				 vt_inv_names[INV_SYS_EXCLUSION], vt_inv_names[INV_SYS_DETACH]);
+				 vt_inv_names[INV_SYS_RW_EXCLUSION],
+				 vt_inv_names[INV_SYS_READER_AT_DETACH]);
 	}
 	/* Which kernel paths took the write lock during the run, and how often. */
-	if (vt_run_sysmon)
+	if (vt_cxt.sysmon)
 		len += vt_sysmon_report(buf + len, VT_RESULTS_SIZE - len, VT_SITES_SHOWN);
 out:
-	if (vt_run_sysmon)
+	if (vt_cxt.sysmon)
 		vt_sysmon_stop();
 	mutex_lock(&vt_mutex);
 	kfree(vt_results);
@@ -991,17 +664,6 @@ static void vt_list_scenarios(char *list, size_t size, unsigned long mask)
 			len += scnprintf(list + len, size - len, ", %s", vt_scn_name(i));
 }
 
-static void vt_pr_unknown_broken(const char *name)
-{
-	char list[256];
-	int i, len = 0;
-
-	for (i = 0; i < NR_OPS; i++)
-		len += scnprintf(list + len, sizeof(list) - len, "%s%s", i ? ", " : "",
-				 vt_broken_name(i));
-	pr_err("broken=%s unknown; allowed: %s\n", name, list);
-}
-
 /* Parse "all" or "a,b,c" into a scenario mask for broken variant @b. */
 static int vt_parse_run(const char *spec, enum vt_broken b, unsigned long *mask)
 {
@@ -1024,7 +686,7 @@ static int vt_parse_run(const char *spec, enum vt_broken b, unsigned long *mask)
 		tok = strim(tok);
 		if (!*tok)
 			continue;
-		i = vt_find_name(vt_scn_names, NR_SCNS, tok);
+		i = vt_find_scn(tok);
 		if (i < 0) {
 			vt_list_scenarios(list, sizeof(list), ~0UL);
 			pr_err("unknown scenario '%s'; allowed: all%s\n", tok, list);
@@ -1070,41 +732,43 @@ static int vt_start(const char *spec)
 		err = -EBUSY;
 		goto out;
 	}
-	b = vt_find_broken(broken);
+	b = vt_find_broken(vt_param_broken);
 	if (b < 0) {
-		vt_pr_unknown_broken(broken);
 		err = -EINVAL;
 		goto out;
 	}
 	err = vt_parse_run(spec, b, &mask);
 	if (err)
 		goto out;
-	vt_run_seed = seed ?: get_random_u64();
+	/* The run's own copy: what params says now holds until it ends. */
+	vt_cxt.p = vt_param_vals;
+	vt_cxt.seed = vt_param_seed ?: get_random_u64();
 	/* Without the tracepoints the run goes on, and says sysmon was skipped. */
-	vt_run_sysmon = sysmon && vt_features[VT_FEAT_VMA_LOCK_TRACE].present;
-	if (vt_run_sysmon) {
+	vt_cxt.sysmon = vt_cxt.p.sysmon && vt_features[VT_FEAT_VMA_LOCK_TRACE].present;
+	if (vt_cxt.sysmon) {
 		struct vt_sys_delay delay = {
-			.rate = delay_rate, .max_us = delay_max_us, .seed = vt_run_seed,
+			.rate = vt_cxt.p.delay_rate, .max_us = vt_cxt.p.delay_max_us,
+			.seed = vt_cxt.seed,
 		};
 
 		err = vt_sysmon_start(&delay);
 		if (err)
 			goto out;
-	} else if (delay_rate) {
+	} else if (vt_cxt.p.delay_rate) {
 		pr_notice("delay_rate=%d ignored: the pauses are the system-wide monitor's (sysmon=0)\n",
-			  delay_rate);
+			  vt_cxt.p.delay_rate);
 	}
-	vt_run_sysmon_skipped = sysmon && !vt_run_sysmon;
-	vt_run_broken = b;
+	vt_run_sysmon_skipped = vt_cxt.p.sysmon && !vt_cxt.sysmon;
+	vt_cxt.broken = b;
 	vt_run_mask = mask;
-	vt_stop = false;
+	vt_cxt.stop = false;
 	vt_reap_controller();
 	reinit_completion(&vt_done);
 	vt_controller = kthread_create(vt_controller_fn, NULL, "vmalock_ctl");
 	if (IS_ERR(vt_controller)) {
 		err = PTR_ERR(vt_controller);
 		vt_controller = NULL;
-		if (vt_run_sysmon)
+		if (vt_cxt.sysmon)
 			vt_sysmon_stop();
 		complete_all(&vt_done);
 		goto out;
@@ -1119,7 +783,7 @@ out:
 
 static void vt_request_stop(void)
 {
-	WRITE_ONCE(vt_stop, true);
+	WRITE_ONCE(vt_cxt.stop, true);
 	wake_up_all(&vt_wq);
 }
 
@@ -1127,22 +791,6 @@ static void vt_request_stop(void)
 /* debugfs */
 
 static struct dentry *vt_dir;
-
-static ssize_t vt_copy_cmd(const char __user *ubuf, size_t count, char *buf, size_t size)
-{
-	if (count >= size) {
-		pr_err("input too long (at most %zu bytes)\n", size - 1);
-		return -EINVAL;
-	}
-	if (copy_from_user(buf, ubuf, count))
-		return -EFAULT;
-	buf[count] = '\0';
-	if (strlen(buf) != count) {	/* what follows a NUL would be ignored */
-		pr_err("input contains a NUL byte\n");
-		return -EINVAL;
-	}
-	return 0;
-}
 
 static ssize_t vt_run_write(struct file *file, const char __user *ubuf, size_t count,
 			    loff_t *ppos)
@@ -1212,68 +860,15 @@ DEFINE_SHOW_ATTRIBUTE(vt_scenarios);
 
 static int vt_params_show(struct seq_file *m, void *v)
 {
-	int i;
-
-	for (i = 0; i < ARRAY_SIZE(vt_params); i++)
-		seq_printf(m, "%s=%d\n", vt_params[i].name, *vt_params[i].val);
-	seq_printf(m, "seed=%lu\nbroken=%s\n", seed, broken);
+	vt_params_print(m);
 	return 0;
-}
-
-/* The names allowed, from the table. */
-static void vt_pr_unknown_param(const char *key)
-{
-	char names[256];
-	int i, len = 0;
-
-	for (i = 0; i < ARRAY_SIZE(vt_params); i++)
-		len += scnprintf(names + len, sizeof(names) - len, "%s ", vt_params[i].name);
-	pr_err("unknown parameter '%s'; allowed: %sseed broken\n", key, names);
-}
-
-static int vt_set_param(char *key, char *val)
-{
-	int i, v;
-
-	for (i = 0; i < ARRAY_SIZE(vt_params); i++) {
-		const struct vt_param *p = &vt_params[i];
-
-		if (strcmp(key, p->name))
-			continue;
-		if (kstrtoint(val, 0, &v) || v < p->min || v > p->max) {
-			pr_err("%s=%s out of range; allowed %d..%d\n", key, val, p->min, p->max);
-			return -EINVAL;
-		}
-		*p->val = v;
-		return 0;
-	}
-	if (!strcmp(key, "seed")) {
-		if (kstrtoul(val, 0, &seed)) {
-			pr_err("seed=%s is not a number\n", val);
-			return -EINVAL;
-		}
-		return 0;
-	}
-	if (!strcmp(key, "broken")) {
-		if (vt_find_broken(val) < 0) {
-			vt_pr_unknown_broken(val);
-			return -EINVAL;
-		}
-		strscpy(broken, val, sizeof(broken));
-		return 0;
-	}
-	vt_pr_unknown_param(key);
-	return -EINVAL;
 }
 
 /* "key=value key=value ..." ; all or nothing. */
 static ssize_t vt_params_write(struct file *file, const char __user *ubuf, size_t count,
 			       loff_t *ppos)
 {
-	int saved[ARRAY_SIZE(vt_params)], i;
-	char saved_broken[sizeof(broken)];
-	ulong saved_seed = seed;
-	char buf[256], *p, *tok;
+	char buf[256];
 	ssize_t err = vt_copy_cmd(ubuf, count, buf, sizeof(buf));
 
 	if (err)
@@ -1282,33 +877,9 @@ static ssize_t vt_params_write(struct file *file, const char __user *ubuf, size_
 	if (vt_running) {
 		pr_err("params: a run is in progress; parameters are fixed until it ends\n");
 		err = -EBUSY;
-		goto out;
+	} else {
+		err = vt_params_parse(buf);
 	}
-	for (i = 0; i < ARRAY_SIZE(vt_params); i++)
-		saved[i] = *vt_params[i].val;
-	strscpy(saved_broken, broken, sizeof(broken));
-	p = buf;
-	while ((tok = strsep(&p, " \t\n")) && !err) {
-		char *val;
-
-		if (!*tok)
-			continue;
-		val = strchr(tok, '=');
-		if (!val) {
-			pr_err("params: '%s' is not key=value\n", tok);
-			err = -EINVAL;
-			break;
-		}
-		*val++ = '\0';
-		err = vt_set_param(tok, val);
-	}
-	if (err) {
-		for (i = 0; i < ARRAY_SIZE(vt_params); i++)
-			*vt_params[i].val = saved[i];
-		strscpy(broken, saved_broken, sizeof(broken));
-		seed = saved_seed;
-	}
-out:
 	mutex_unlock(&vt_mutex);
 	return err ?: count;
 }
@@ -1336,7 +907,7 @@ static int vt_status_show(struct seq_file *m, void *v)
 	seq_printf(m, "%s\n", vt_running ? "running" : vt_results ? "done" : "idle");
 	if (vt_running)
 		seq_printf(m, "scenario=%s broken=%s seed=%llu\n", vt_cur_name,
-			   vt_broken_name(vt_run_broken), vt_run_seed);
+			   vt_broken_name(vt_cxt.broken), vt_cxt.seed);
 	/* vt_cur lives until the controller clears it, under the scenario. */
 	ctx = READ_ONCE(vt_cur);
 	if (vt_running && ctx) {
@@ -1370,23 +941,11 @@ DEFINE_SHOW_ATTRIBUTE(vt_results);
 
 static int __init vt_init(void)
 {
-	int i, err;
+	int err;
 
-	vt_names_init(vt_scn_names, NR_SCNS);
-	vt_names_init(vt_broken_names, NR_OPS);
-	for (i = 0; i < ARRAY_SIZE(vt_params); i++) {
-		const struct vt_param *p = &vt_params[i];
-
-		if (*p->val < p->min || *p->val > p->max) {
-			pr_err("%s=%d out of range; allowed %d..%d\n", p->name, *p->val,
-			       p->min, p->max);
-			return -EINVAL;
-		}
-	}
-	if (vt_find_broken(broken) < 0) {
-		vt_pr_unknown_broken(broken);
-		return -EINVAL;
-	}
+	err = vt_params_check();
+	if (err)
+		return err;
 	complete_all(&vt_done);	/* no run yet: nothing to wait for */
 
 	vt_dir = debugfs_create_dir("vmalock_test", NULL);

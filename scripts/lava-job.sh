@@ -185,13 +185,9 @@ rm -rf "$root"
 mkdir -p "$root"/{bin,proc,sys,dev,tmp}
 cp /bin/busybox "$root/bin/busybox"
 ln -s busybox "$root/bin/sh"
-cp "$top/scripts/guest/init" "$root/init"
-cp "$top/scripts/guest/lava-test" "$root/vmalock-lava-test"
+"$top/scripts/guest/pack" "$root" --lava
 $py "$top/scripts/lava_job.py" splat-ere > "$root/vmalock-splats.ere"
 cp "$top/vmalock_test.ko" "$out/vmalock_user_stress" "$root/"
-cp "$top/scripts/guest/mm-setup" "$top/scripts/guest/selftests" "$root/"
-mkdir -p "$root/kselftest"
-cp "$top/scripts/guest/selftests.table" "$root/kselftest/table"
 # The kernel's own selftests, from the tree the kernel was built from.
 if [[ ,$runs, == *,selftests,* ]]; then
 	"$top/scripts/build-selftests.sh" "$(cat "$kbuild/.vmalock-kdir")" "$out/selftests" >&2 ||

@@ -244,12 +244,8 @@ initramfs() {
 	mkdir -p "$root"/{bin,proc,sys,dev,tmp}
 	cp /bin/busybox "$root/bin/busybox"
 	ln -s busybox "$root/bin/sh"
-	cp "$top/scripts/guest/init" "$root/init"
-	cp "$top/scripts/guest/mm-setup" "$root/mm-setup"
+	"$top/scripts/guest/pack" "$root"
 	cp "$top/vmalock_test.ko" "$out/vmalock_user_stress" "$root/"
-	cp "$top/scripts/guest/selftests" "$root/selftests"
-	mkdir -p "$root/kselftest"
-	cp "$top/scripts/guest/selftests.table" "$root/kselftest/table"
 	[ ! -d "$out/selftests" ] || cp -r "$out/selftests/." "$root/kselftest/"
 	(cd "$root" && find . | cpio -o -H newc --quiet) > "$out/initramfs.cpio"
 	rm -rf "$root"

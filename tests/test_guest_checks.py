@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0
 #
-# The guest's checks on text (scripts/guest/init, the block between
+# The guest's checks on text (scripts/guest/lib.sh, the block between
 # VT-CHECKS-BEGIN and VT-CHECKS-END), run with busybox sh as in the guest,
 # on fixtures: each check must pass on a good input and fail on the input it
 # is there to catch. The leak check's kmemleak parser cannot be shown to fail
@@ -16,7 +16,7 @@ import tempfile
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-INIT = os.path.join(HERE, '..', 'scripts', 'guest', 'init')
+INIT = os.path.join(HERE, '..', 'scripts', 'guest', 'lib.sh')
 sys.path.insert(0, os.path.join(HERE, '..', 'scripts'))
 from vmalock import soak  # noqa: E402
 

@@ -73,7 +73,7 @@ def _term(term, var):
 	k, name = (m.group(1), m.group(2)) if m.group(1) else (m.group(4), m.group(3))
 	if name not in var:
 		raise RunsError(f"no value for {name}")
-	return int(k) * float(var[name])
+	return int(int(k) * float(var[name]))	# whole seconds, as the shell's $(( ))
 
 
 def run_secs(r, nscn, var):
@@ -87,7 +87,7 @@ def run_secs(r, nscn, var):
 
 def boot_secs(rows, runs, nscn, var):
 	"""Seconds a boot of RUNS may take: its start and end, and each run."""
-	return int(-(-(BOOT_SECS + sum(run_secs(row(rows, x), nscn, var) for x in runs)) // 1))
+	return BOOT_SECS + sum(run_secs(row(rows, x), nscn, var) for x in runs)
 
 
 def main(argv):

@@ -16,8 +16,9 @@
 #   --url-base URL     where you will publish DIR's files (default file://DIR)
 #   --kernel-url URL   the kernel's URL, overriding --url-base
 #   --initramfs-url URL  the initramfs's URL, overriding --url-base
-#   --runs LIST        of real,lifecycle,control,kunit,user,soak,selftests
-#                      (default: real,lifecycle,kunit,user)
+#   --runs LIST        the runs scripts/runs.table offers LAVA (column lava:
+#                      default or yes), comma-separated (default: those
+#                      marked default)
 #   --broken LIST      all, none (default) or broken variants, one boot each
 #   --scenarios LIST, --params "K=V ...", --duration-ms N, --smp N
 #                      as for scripts/vmalock-run.sh
@@ -41,7 +42,8 @@ export CACHE=${CACHE:-$HOME/.cache/vmalock-test}
 # LAVA's packages are for Debian's own Python.
 lava_py() { PYTHON=/usr/bin/python3 "$top/scripts/vmalock-py" "$@"; }
 out="" kbuild="" variant=debug url_base="" kernel_url="" initramfs_url=""
-runs=real,lifecycle,kunit,user broken=none scenarios=all params="" duration_ms=3000 smp=2
+runs=$("$top/scripts/vmalock-py" runs "$top/scripts/runs.table" lava default | tr ' ' ,)
+broken=none scenarios=all params="" duration_ms=3000 smp=2
 kvm=0 run=0 compare="" validate_only=0 jobs=()
 
 usage() { sed -n '/^# Usage/,/^# Exit/p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
@@ -185,13 +187,9 @@ rm -rf "$root"
 mkdir -p "$root"/{bin,proc,sys,dev,tmp}
 cp /bin/busybox "$root/bin/busybox"
 ln -s busybox "$root/bin/sh"
-cp "$top/scripts/guest/init" "$root/init"
-cp "$top/scripts/guest/lava-test" "$root/vmalock-lava-test"
+"$top/scripts/guest/pack" "$root" --lava
 lava_py lava_job splat-ere > "$root/vmalock-splats.ere"
 cp "$top/vmalock_test.ko" "$out/vmalock_user_stress" "$root/"
-cp "$top/scripts/guest/mm-setup" "$top/scripts/guest/selftests" "$root/"
-mkdir -p "$root/kselftest"
-cp "$top/scripts/guest/selftests.table" "$root/kselftest/table"
 # The kernel's own selftests, from the tree the kernel was built from.
 if [[ ,$runs, == *,selftests,* ]]; then
 	"$top/scripts/build-selftests.sh" "$(cat "$kbuild/.vmalock-kdir")" "$out/selftests" >&2 ||

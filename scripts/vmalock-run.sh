@@ -33,7 +33,7 @@
 #                      pauses at each rate, at most 3)
 #                      (scripts/bench.sh is the command for benchmarks)
 #   --duration-ms N    duration of each scenario (default 3000)
-#   --params "K=V ..." further module parameters (see README)
+#   --params "K=V ..." further module parameters (`modinfo vmalock_test.ko`)
 #   --delay RATE[:MAX_US]  the system-wide monitor pauses the harness's and
 #                      the stressor's tasks at one VMA lock step in RATE,
 #                      each for 1..MAX_US us (default 1000), in every boot's
@@ -67,12 +67,14 @@ export CACHE=${CACHE:-$HOME/.cache/vmalock-test}
 variant=debug scenarios=all broken=none real=1 lifecycle=0 kunit=1 user=1 selftests=0
 duration_ms=3000 params="" smp=2 accel=auto out="" bench=""
 # The pauses of the main and broken-variant boots unless --delay says
-# (README, "Pauses"): one step in 20, chosen from measurements there.
+# (Documentation/vmalock-test/checks.rst, "Pauses"): one step in 20, chosen from measurements there.
 delay_default=20 delay=""
 control_secs=20 leak_cycles=50 soak="" soak_secs=0 soak_ms=3000
 # The one list of scenarios and broken variants (vmalock_names.h).
 names() { "$top/scripts/vmalock-py" names "$top/vmalock_names.h" "$@"; }
 judge() { "$top/scripts/vmalock-py" judge "$@"; }
+# The one list of guest runs, and their time limits (scripts/runs.table).
+runs() { "$top/scripts/vmalock-py" runs "$top/scripts/runs.table" "$@"; }
 all_broken=$(names broken) || exit 2
 images="" boot_limit=""
 
@@ -171,13 +173,15 @@ bench=$(echo "$bench" | sed -E 's/(^|,)(repeats|ms|readers)=0*([0-9])/\1\2=\3/g'
 if [ -n "$images" ] && ! { [ -f "$images/bzImage" ] && [ -f "$images/initramfs.cpio" ]; }; then
 	die "--images $images: no bzImage and initramfs.cpio there"
 fi
+# The main boot's runs: those of scripts/runs.table's main boot the options
+# ask for, in the table's order.
+want_real=$real want_lifecycle=$lifecycle want_control=$lifecycle want_kunit=$kunit
+want_user=$user want_selftests=$selftests want_bench=$([ -z "$bench" ]; echo $?)
 main_runs=""
-[ $real -eq 1 ] && main_runs=real
-[ $lifecycle -eq 1 ] && main_runs=${main_runs:+$main_runs,}lifecycle,control
-[ $kunit -eq 1 ] && main_runs=${main_runs:+$main_runs,}kunit
-[ $user -eq 1 ] && main_runs=${main_runs:+$main_runs,}user
-[ $selftests -eq 1 ] && main_runs=${main_runs:+$main_runs,}selftests
-[ -z "$bench" ] || main_runs=${main_runs:+$main_runs,}bench
+for r in $(runs boot main) ; do
+	w=want_$r
+	[ "${!w:-0}" -eq 0 ] || main_runs=${main_runs:+$main_runs,}$r
+done
 [ -n "$main_runs$broken$soak" ] || die "nothing to run: --no-real, --no-kunit and --no-user without --lifecycle, --selftests, --broken, --bench or --soak"
 # The kernel: a build to boot as it is, or a tree that will do (checked, and
 # the patches tried, without writing anything).
@@ -240,12 +244,8 @@ initramfs() {
 	mkdir -p "$root"/{bin,proc,sys,dev,tmp}
 	cp /bin/busybox "$root/bin/busybox"
 	ln -s busybox "$root/bin/sh"
-	cp "$top/scripts/guest/init" "$root/init"
-	cp "$top/scripts/guest/mm-setup" "$root/mm-setup"
+	"$top/scripts/guest/pack" "$root"
 	cp "$top/vmalock_test.ko" "$out/vmalock_user_stress" "$root/"
-	cp "$top/scripts/guest/selftests" "$root/selftests"
-	mkdir -p "$root/kselftest"
-	cp "$top/scripts/guest/selftests.table" "$root/kselftest/table"
 	[ ! -d "$out/selftests" ] || cp -r "$out/selftests/." "$root/kselftest/"
 	(cd "$root" && find . | cpio -o -H newc --quiet) > "$out/initramfs.cpio"
 	rm -rf "$root"
@@ -288,10 +288,14 @@ if [ -s "$left_out" ]; then
 	broken=$kept
 fi
 
-# Time allowed for one boot: boot and teardown, plus every scenario's duration
-# several times over (TCG with KASAN is slow), before the guest counts as hung.
-boot_timeout() { # number of scenario runs
-	echo "${boot_limit:-$((120 + $1 * (3 * duration_ms / 1000 + 10)))}"
+# Time allowed for one boot before the guest counts as hung: boot and
+# teardown, and each run's time limit (scripts/runs.table: every scenario's
+# duration several times over, as TCG with KASAN is slow).
+boot_timeout() { # runs, number of scenario runs
+	[ -z "$boot_limit" ] || { echo "$boot_limit"; return; }
+	runs secs "$1" "$2" duration_s="$duration_ms"e-3 soak_s="$soak_ms"e-3 \
+		control_secs="$control_secs" leak_cycles="$leak_cycles" soak_secs="$soak_secs" \
+		bench_secs="$(bench_secs)"
 }
 
 # One boot in its own directory, kept for --recheck: the console, the results
@@ -345,13 +349,6 @@ pick_accel() {
 stage accel-probe pick_accel
 echo "accel: $use_accel" >&2
 
-# Bound on the selftests' time: the sum of their time limits, and a minute.
-selftests_secs() {
-	[ $selftests -eq 1 ] || { echo 0; return; }
-	awk '!/^#/ && NF >= 6 && $6 == "-" { s += $3 } END { print s + 60 }' \
-		"$top/scripts/guest/selftests.table"
-}
-
 # Bound on the bench's time: windows of ms, 30 at most per repeat, x3 on TCG.
 bench_secs() {
 	local r ms
@@ -363,21 +360,19 @@ bench_secs() {
 boots() {
 	local b
 	[ -z "$main_runs" ] ||
-		qemu_boot main "$use_accel" "$main_runs" \
-			"$(($(boot_timeout $((nscn + 4))) + $(bench_secs) + $(selftests_secs) + lifecycle * (control_secs + 150)))" \
+		qemu_boot main "$use_accel" "$main_runs" "$(boot_timeout "$main_runs" "$nscn")" \
 			"$([ $kunit -eq 1 ] && echo kunit.enable=1)${bench:+ vt.bench=$bench} vt.control=$control_secs"
 	# Leaks: kmemleak on (it costs every allocation), so a boot of its own.
 	[ $lifecycle -eq 0 ] ||
-		qemu_boot leak "$use_accel" leak "${boot_limit:-$((240 + 6 * leak_cycles))}" \
+		qemu_boot leak "$use_accel" leak "$(boot_timeout leak 0)" \
 			"kmemleak=on vt.leak_cycles=$leak_cycles"
 	# The soak: its loop ends after soak_secs, at the end of a loop.
 	[ -z "$soak" ] ||
-		qemu_boot soak "$use_accel" soak \
-			"${boot_limit:-$((soak_secs + 300 + nscn * (6 * soak_ms / 1000 + 10)))}" \
+		qemu_boot soak "$use_accel" soak "$(boot_timeout soak "$nscn")" \
 			"kunit.enable=1 vt.soak=$soak_secs vt.soak_ms=$soak_ms"
 	for b in $broken; do
 		qemu_boot "broken-$b" "$use_accel" "broken-$b" \
-			"$(boot_timeout "$(names runs "$scenarios" "$b")")"
+			"$(boot_timeout "broken-$b" "$(names runs "$scenarios" "$b")")"
 	done
 }
 stage boot+run boots

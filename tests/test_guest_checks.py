@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0
 #
-# The guest's checks on text (scripts/guest/init, the block between
+# The guest's checks on text (scripts/guest/lib.sh, the block between
 # VT-CHECKS-BEGIN and VT-CHECKS-END), run with busybox sh as in the guest,
 # on fixtures: each check must pass on a good input and fail on the input it
 # is there to catch. The leak check's kmemleak parser cannot be shown to fail
@@ -17,7 +17,7 @@ import unittest
 from vmalock import soak
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-INIT = os.path.join(HERE, '..', 'scripts', 'guest', 'init')
+INIT = os.path.join(HERE, '..', 'scripts', 'guest', 'lib.sh')
 
 SH = shutil.which('busybox')
 
@@ -308,3 +308,56 @@ class JudgeOtherBoots(unittest.TestCase):
 				 [('FAIL', 'no-kernel-splat-soak')])
 		checks = judge.judge_boot(self.boot(out, 'broken-detach_no_wait', warn))
 		self.assertFalse([c for c in checks if 'splat' in c[1]])
+
+
+@unittest.skipUnless(SH, 'busybox not installed')
+class GuestBoot(unittest.TestCase):
+	"""/init's dispatch (run as a command, as under LAVA: no mounts, no
+	power-off) and lib.sh's one writer of a run's KTAP document, with the
+	files scripts/guest/pack puts in an initramfs. Only runs that touch
+	nothing on the host are started."""
+
+	def setUp(self):
+		self.dir = tempfile.mkdtemp()
+		self.addCleanup(shutil.rmtree, self.dir)
+		self.root = os.path.join(self.dir, 'root')
+		subprocess.run([os.path.join(HERE, '..', 'scripts', 'guest', 'pack'), self.root],
+			       check=True)
+		self.out = os.path.join(self.dir, 'out')
+
+	def init(self, runs):
+		r = subprocess.run([SH, 'sh', os.path.join(self.root, 'init')], capture_output=True,
+				   text=True, env={'PATH': os.environ['PATH'], 'VT_RUNS': runs,
+						   'VT_OUT': self.out})
+		self.assertEqual(r.returncode, 0, r.stderr)
+		return r.stdout
+
+	def test_packed(self):
+		for f in ('init', 'lib.sh', 'runs.table', 'bad-input', 'bad-input.table',
+			  'runs/real', 'runs/broken', 'runs/user', 'kselftest/table'):
+			self.assertTrue(os.path.isfile(os.path.join(self.root, f)), f)
+
+	def test_dispatch(self):
+		out = self.init('probe,frob,broken,broken-,probe-x')
+		self.assertIn('VMALOCK-RUN-BEGIN run=probe\nVMALOCK-RUN-END run=probe\n', out)
+		for r in ('frob', 'broken', 'broken-', 'probe-x'):
+			self.assertIn(f'VMALOCK-RUN-BEGIN run={r}\nvmalock-guest: unknown run {r}\n', out)
+		self.assertFalse(os.path.exists(self.out))
+
+	def test_unknown_to_the_table(self):
+		# A script without a row is not started.
+		with open(os.path.join(self.root, 'runs', 'extra'), 'w') as f:
+			f.write('echo started\n')
+		self.assertIn('unknown run extra', self.init('extra'))
+
+	def test_ktap_doc(self):
+		script = os.path.join(self.dir, 'run')
+		with open(script, 'w') as f:
+			f.write('. "$G/lib.sh"\ncheck good true\nnote "# why: it failed"\n'
+				'check bad false\nktap_doc\n')
+		subprocess.run([SH, 'sh', script], check=True,
+			       env={'PATH': os.environ['PATH'], 'G': self.root + '/', 'OUT': self.out,
+				    'RUN': 'x'})
+		with open(self.out) as f:
+			self.assertEqual(f.read(), 'VMALOCK-RESULTS-BEGIN run=x\nKTAP version 1\n1..2\n'
+					 'ok 1 good\n# why: it failed\nnot ok 2 bad\nVMALOCK-RESULTS-END run=x\n')

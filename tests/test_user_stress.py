@@ -92,6 +92,52 @@ class UserStress(unittest.TestCase):
 				self.assertRegex(err, r'corruption: %s: (?!never ran)' % c)
 				self.assertRegex(out, r'failed=([a-z_]+,)*%s[ ,]' % c)
 
+	def ktap(self, out):
+		"""{name: (ok, directive)} of -K's results, and the plan."""
+		lines = out.splitlines()
+		self.assertEqual(lines[:2], ['KTAP version 1', '1..33'], out)
+		got = {}
+		for n, m in enumerate(re.finditer(r'^(not )?ok (\d+) (\w+)( # .*)?$', out, re.M), 1):
+			self.assertEqual(int(m.group(2)), n, out)
+			got[m.group(3)] = (not m.group(1), (m.group(4) or '')[3:])
+		return got
+
+	def test_ktap(self):
+		# The user run's KTAP, as the guest relays it: user_stress, every
+		# class (SKIP with the reason), per_vma_faults; 3 more follow.
+		r = self.run_it('-t', '2', '-w', '2', '-p', '64', '-K', '3')
+		got = self.ktap(r.stdout)
+		names = list(got)
+		self.assertEqual(len(names), 30)
+		self.assertEqual(names[0], 'user_stress')
+		self.assertEqual(names[-1], 'per_vma_faults')
+		self.assertEqual(got['user_stress'], (r.returncode == 0, ''))
+		skipped = self.skipped_classes(r.stdout)
+		for cls in names[1:-1]:
+			if cls in skipped:
+				self.assertTrue(got[cls][0] and got[cls][1].startswith('SKIP '), (cls, got[cls]))
+				self.assertGreater(len(got[cls][1]), 5, cls)
+			else:
+				self.assertEqual(got[cls], (True, ''), cls)
+
+	def test_ktap_names_the_broken_class(self):
+		r = self.run_it('-t', '1', '-w', '2', '-p', '32', '-X', 'mlock', '-K', '0')
+		got = self.ktap(r.stdout.replace('1..30', '1..33'))
+		self.assertEqual(r.returncode, 1)
+		self.assertEqual(got['user_stress'], (False, ''))
+		self.assertEqual(got['mlock'], (False, ''))
+		self.assertEqual([c for c, v in got.items() if not v[0]],
+				 ['user_stress', 'mlock'] + (['per_vma_faults'] if not got['per_vma_faults'][0] else []))
+		self.assertRegex(r.stdout, r'(?m)^# vmalock_user_stress: corruption: mlock: ')
+
+	def test_break_all(self):
+		r = self.run_it('-t', '1', '-w', '2', '-p', '32', '-X', 'all')
+		self.assertEqual(r.returncode, 1)
+		listed = re.search(r'^# broken checks: (\S+)$', r.stdout, re.M).group(1).split(',')
+		self.assertEqual(set(listed), set(CLASSES) | set(MM_CLASSES))
+		self.assertNotIn('touch', listed)
+		self.assertNotIn('mprotect', listed)
+
 	def skipped_classes(self, out):
 		return re.search(r' skipped=(\S+)', out).group(1).split(',')
 

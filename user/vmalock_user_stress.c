@@ -60,7 +60,7 @@
  *              when a range just moved, and counted
  *
  * Usage: vmalock_user_stress [-t seconds] [-w writers] [-p pages] [-s]
- *                            [-k kind,...] [-X class,...]
+ *                            [-k kind,...] [-X class,...] [-K more]
  *        vmalock_user_stress --selftest-maps|--selftest-smaps FILE [START-END...]
  * Prints "# skip: <feature>: <reason>" for each feature the kernel lacks (a
  * class skipped whole names a feature ending in the class's name),
@@ -69,10 +69,17 @@
  * one did (stderr names the class), 2 on bad usage or a failed system call.
  * A class that should have run and never did counts as failed.
  *
+ * -K N prints the verdicts as KTAP, as kselftests do: the header and plan
+ * first, then one result a class (named as the class), user_stress (no
+ * check failed) and per_vma_faults (/proc/vmstat's vma_lock_success grew);
+ * the plan counts N more results that the caller appends.
+ *
  * Each check can be shown to fail: -s maps the region shared, so a fork
  * child does see the parent's writes (the 6.4 bug): fork must fail. -X CLASS
  * makes that class's check expect a wrong value (for maps, smaps and
- * procmap_query: a fixed mapping one page off): that class must fail.
+ * procmap_query: a fixed mapping one page off): that class must fail;
+ * -X all breaks every class that has a check to break (all but mprotect and
+ * touch) and names them in a line "# broken checks: CLASS,...".
  * --selftest-maps runs the maps checker on FILE with the given fixed ranges
  * (hex, as in maps) and exits 1 if it finds a gap, torn line or disorder.
  */
@@ -134,6 +141,7 @@ static int nr_pages = 256;
 static int seconds = 5;
 static bool shared;
 static unsigned long long sabotage;	/* -X: classes whose check expects a wrong value */
+static int ktap_more = -1;	/* -K N: results as KTAP, N more follow from the caller */
 static char *region;
 static atomic_bool stop, hard_stop;
 
@@ -196,23 +204,30 @@ static void fail(int cls, const char *fmt, ...)
 {
 	va_list ap;
 
+	/* As KTAP, diagnostic lines among the results (kselftest's "# "). */
+	FILE *f = ktap_more >= 0 ? stdout : stderr;
+
 	if (atomic_fetch_add(&fails[cls], 1) < 5) {
-		flockfile(stderr);
-		fprintf(stderr, "vmalock_user_stress: corruption: %s: ", class_name[cls]);
+		flockfile(f);
+		fprintf(f, "%svmalock_user_stress: corruption: %s: ",
+			ktap_more >= 0 ? "# " : "", class_name[cls]);
 		va_start(ap, fmt);
-		vfprintf(stderr, fmt, ap);
+		vfprintf(f, fmt, ap);
 		va_end(ap);
-		fputc('\n', stderr);
-		funlockfile(stderr);
+		fputc('\n', f);
+		fflush(f);
+		funlockfile(f);
 	}
 }
+
+/* Features said skipped, in order, with their reasons (for the KTAP lines). */
+static char said[64][32], said_why[64][128];
+static int nr_said;
 
 /* A feature the kernel lacks: said once by name and counted, never silent. */
 static void skip(int cls, const char *feature, const char *reason)
 {
 	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-	static char said[64][32];
-	static int nr_said;
 	int i;
 
 	pthread_mutex_lock(&lock);
@@ -220,6 +235,7 @@ static void skip(int cls, const char *feature, const char *reason)
 		if (!strcmp(said[i], feature))
 			break;
 	if (i == nr_said && nr_said < 64) {
+		snprintf(said_why[nr_said], sizeof(said_why[0]), "%s", reason);
 		snprintf(said[nr_said++], sizeof(said[0]), "%s", feature);
 		printf("# skip: %s: %s\n", feature, reason);
 		fflush(stdout);
@@ -2642,12 +2658,86 @@ static int selftest_maps(int argc, char **argv, bool smaps)
 	return problems ? 1 : 0;
 }
 
+/* vma_lock_success, _abort and _retry of /proc/vmstat (PER_VMA_LOCK_STATS). */
+static void vmstat_faults(long v[3])
+{
+	static const char *const key[3] = { "success", "abort", "retry" };
+	char name[64];
+	long n;
+	FILE *f = fopen("/proc/vmstat", "r");
+	int i;
+
+	memset(v, 0, 3 * sizeof(*v));
+	while (f && fscanf(f, "%63s %ld", name, &n) == 2)
+		for (i = 0; i < 3; i++)
+			if (!strncmp(name, "vma_lock_", 9) && !strcmp(name + 9, key[i]))
+				v[i] = n;
+	if (f)
+		fclose(f);
+}
+
+static long faults0[3];
+
+/* The first feature said skipped whose name ends in the class's, and why. */
+static const char *skip_reason(int cls)
+{
+	size_t n = strlen(class_name[cls]), m;
+	int i;
+
+	for (i = 0; i < nr_said; i++) {
+		m = strlen(said[i]);
+		if (m >= n && !strcmp(said[i] + m - n, class_name[cls]))
+			return said_why[i];
+	}
+	return "";
+}
+
+/*
+ * -K: the verdicts as KTAP results, as kselftests print them: 1 user_stress
+ * (no check failed), one per class (failed; skipped whole, with the reason
+ * of its feature; or it ran at least once), and per_vma_faults (some faults
+ * took the per-VMA lock, by /proc/vmstat). The plan was printed at the start.
+ */
+static void ktap_results(const char *only, long total_fails)
+{
+	long f1[3], ok, abort, retry;
+	int i, n = 1;
+
+	printf("%sok %d user_stress\n", total_fails ? "not " : "", n++);
+	for (i = 0; i < NR_CLASSES; i++, n++) {
+		if (only && !in_list(only, class_kind[i]))
+			printf("ok %d %s # SKIP not selected (-k)\n", n, class_name[i]);
+		else if (atomic_load(&fails[i]))
+			printf("not ok %d %s\n", n, class_name[i]);
+		else if (atomic_load(&skipped[i]))
+			printf("ok %d %s # SKIP %s\n", n, class_name[i], skip_reason(i));
+		else if (atomic_load(&ops[i]) > 0)
+			printf("ok %d %s\n", n, class_name[i]);
+		else
+			printf("# %s: count %ld\nnot ok %d %s\n", class_name[i],
+			       atomic_load(&ops[i]), n, class_name[i]);
+	}
+	vmstat_faults(f1);
+	ok = f1[0] - faults0[0];
+	abort = f1[1] - faults0[1];
+	retry = f1[2] - faults0[2];
+	printf("# per_vma_faults: vma_lock_success=%ld vma_lock_abort=%ld",
+	       ok, abort);
+	printf(" vma_lock_retry=%ld success_percent=%ld\n",
+	       retry, ok * 100 / (ok + abort + retry + 1));
+	if (ok <= 0)
+		printf("# per_vma_faults: %s\n",
+		       "every fault fell back to mmap_lock: the per-VMA path was not tested");
+	printf("%sok %d per_vma_faults\n", ok > 0 ? "" : "not ", n);
+	fflush(stdout);
+}
+
 static void usage(const char *prog)
 {
 	int i;
 
 	fprintf(stderr, "usage: %s [-t seconds] [-w writers] [-p pages] [-s]\n"
-		"       [-k kind,...] [-X class,...]\n"
+		"       [-k kind,...] [-X class,...] [-K more]\n"
 		"       %s --selftest-maps|--selftest-smaps FILE [START-END...]\nkinds:",
 		prog, prog);
 	for (i = 0; i < (int)NR_KINDS; i++)
@@ -2670,7 +2760,7 @@ int main(int argc, char **argv)
 		return selftest_maps(argc, argv, false);
 	if (argc > 1 && !strcmp(argv[1], "--selftest-smaps"))
 		return selftest_maps(argc, argv, true);
-	while ((opt = getopt(argc, argv, "t:w:p:sk:X:")) != -1) {
+	while ((opt = getopt(argc, argv, "t:w:p:sk:X:K:")) != -1) {
 		switch (opt) {
 		case 't':
 			seconds = number("-t", optarg, 1, 3600);
@@ -2698,7 +2788,16 @@ int main(int argc, char **argv)
 				}
 			}
 			break;
+		case 'K':
+			ktap_more = number("-K", optarg, 0, 100);
+			break;
 		case 'X':
+			if (!strcmp(optarg, "all")) {
+				for (i = 0; i < NR_CLASSES; i++)
+					if (i != C_TOUCH && i != C_MPROTECT)
+						sabotage |= 1ULL << i;
+				break;
+			}
 			for (s = optarg; s; s = next_item(s)) {
 				for (i = 0; i < NR_CLASSES; i++)
 					if (is_item(s, class_name[i]))
@@ -2719,6 +2818,19 @@ int main(int argc, char **argv)
 	if (optind < argc) {
 		fprintf(stderr, "vmalock_user_stress: unexpected argument '%s'\n", argv[optind]);
 		usage(argv[0]);
+	}
+	if (ktap_more >= 0) {
+		/* user_stress, each class, per_vma_faults, then the caller's. */
+		printf("KTAP version 1\n1..%d\n", NR_CLASSES + 2 + ktap_more);
+		fflush(stdout);
+		vmstat_faults(faults0);
+	}
+	if (sabotage) {
+		printf("# broken checks:");
+		for (i = 0, j = 0; i < NR_CLASSES; i++)
+			if (sabotage & 1ULL << i)
+				printf("%s%s", j++ ? "," : " ", class_name[i]);
+		printf("\n");
 	}
 	signal(SIGSEGV, on_segv);
 	region = mmap(NULL, (size_t)nr_pages * page_size, PROT_READ | PROT_WRITE,
@@ -2787,5 +2899,7 @@ int main(int argc, char **argv)
 		if (atomic_load(&skipped[i]))
 			printf("%s%s", j++ ? "," : "", class_name[i]);
 	printf("%s corruptions=%ld\n", j ? "" : "none", total_fails);
+	if (ktap_more >= 0)
+		ktap_results(only, total_fails);
 	return total_fails ? 1 : 0;
 }

@@ -37,14 +37,15 @@ import sys
 
 from vmalock import TOP
 from vmalock import names  # the one reader of vmalock_names.h
+from vmalock import runs as runs_table  # scripts/runs.table
 from vmalock import splats
-# The runs a job may ask for, in the order a job runs them; the default set.
-# control and soak are vmalock-run.sh --lifecycle's and --soak's runs, with
-# the guest's defaults (20 s of control loops; a soak of 60 s, at least one
-# loop). The leak run needs kmemleak=on and a boot of its own: not offered.
-# selftests (the kernel's own, scripts/guest/selftests.table) only when asked.
-RUNS = ('real', 'lifecycle', 'control', 'kunit', 'user', 'soak', 'selftests')
-DEFAULT_RUNS = ('real', 'lifecycle', 'kunit', 'user')
+# The runs a job may ask for, in the order a job runs them; the default set
+# (scripts/runs.table, column lava). control and soak run with the guest's
+# defaults: 20 s of control loops; a soak of 60 s, at least one loop.
+RUN_ROWS = runs_table.load()
+RUNS = tuple(r['run'] for r in RUN_ROWS if r['lava'] in ('default', 'yes'))
+DEFAULT_RUNS = tuple(r['run'] for r in RUN_ROWS if r['lava'] == 'default' and r['boot'] != 'lava')
+GUEST_VARS = {'control_secs': 20, 'soak_secs': 60, 'soak_s': 3}
 URL_RE = re.compile(r'(file|https?|scp)://\S+$')
 PROMPT = '/ # '
 
@@ -100,17 +101,6 @@ def testdef(run, steps, description):
 	}
 
 
-def selftests_secs(top=TOP):
-	"""The selftests run's bound: its tests' time limits, and a minute."""
-	secs = 60
-	with open(os.path.join(top, 'scripts', 'guest', 'selftests.table')) as f:
-		for line in f:
-			cols = line.split()
-			if len(cols) >= 6 and not line.startswith('#') and cols[5] == '-':
-				secs += int(cols[2])
-	return secs
-
-
 def make_job(kernel_url, initramfs_url, runs=DEFAULT_RUNS, broken=(), scenarios='all',
 	     params='', duration_ms=3000, smp=2, kvm=False, job_name=None,
 	     kernel_version=None, all_broken=None):
@@ -141,8 +131,11 @@ def make_job(kernel_url, initramfs_url, runs=DEFAULT_RUNS, broken=(), scenarios=
 	except names.NamesError as e:
 		raise UsageError(str(e))
 	nscn = len(scns) if scenarios == 'all' else len(scenarios.split(','))
-	# Bounds as in vmalock-run.sh: TCG with KASAN is slow.
-	per_scn = 3 * duration_ms / 1000 + 10
+	# Bounds as in vmalock-run.sh (scripts/runs.table): TCG with KASAN is slow.
+	var = dict(GUEST_VARS, duration_s=duration_ms / 1000)
+
+	def secs_of(run):
+		return runs_table.run_secs(runs_table.row(RUN_ROWS, run), nscn, var)
 	boot_s = 300
 	# loglevel 6 as in vmalock-run.sh; LAVA waits for the kernel's
 	# "Linux version" (KERN_NOTICE) before the prompt.
@@ -186,21 +179,13 @@ def make_job(kernel_url, initramfs_url, runs=DEFAULT_RUNS, broken=(), scenarios=
 	total = 300
 	if runs:
 		defs, secs = [], 0
-		desc = {'real': 'every scenario with the real lock operations: must pass',
-			'lifecycle': 'bad input refused, unload mid-run',
-			'control': 'concurrent control loops: documented answers only, no hang',
-			'soak': 'every scenario, the stressor and KUnit in a loop: no violation or growth',
-			'kunit': 'the KUnit suites, run at boot (kunit.enable=1)',
-			'user': 'the user-space stressor: real faults under fork, mprotect, mremap, munmap',
-			'selftests': "the kernel's mm and proc selftests, the system-wide monitor watching"}
 		for r in runs:
-			defs.append(testdef(r, [f'/vmalock-lava-test {r} {vt_params} {scenarios}'], desc[r]))
-			secs += {'real': nscn * per_scn, 'lifecycle': 120, 'control': 60, 'kunit': 30,
-				 'user': 60 + 2 * duration_ms / 1000, 'soak': 300,
-				 'selftests': selftests_secs()}[r]
+			defs.append(testdef(r, [f'/vmalock-lava-test {r} {vt_params} {scenarios}'],
+					    runs_table.row(RUN_ROWS, r)['what']))
+			secs += secs_of(r)
 		defs.append(testdef('splats', ['/vmalock-lava-test splats'],
-				    'no kernel splat (WARN, BUG, KASAN, lockdep, ...) in this boot'))
-		secs += 60
+				    runs_table.row(RUN_ROWS, 'splats')['what']))
+		secs += secs_of('splats')
 		actions += [copy.deepcopy(boot), {'test': {'timeout': minutes(secs), 'definitions': defs}}]
 		total += boot_s + secs
 	if broken and 'kunit' in runs:
@@ -211,7 +196,7 @@ def make_job(kernel_url, initramfs_url, runs=DEFAULT_RUNS, broken=(), scenarios=
 		img['image_arg'] = img['image_arg'].replace(' kunit.enable=1', '')
 		total += 300
 	for b in broken:
-		secs = nscn * per_scn + 60
+		secs = secs_of(f'broken-{b}') + 60
 		actions += [copy.deepcopy(boot), {'test': {'timeout': minutes(secs), 'definitions': [
 			testdef(f'broken-{b}', [f'/vmalock-lava-test broken-{b} {vt_params} {scenarios}'],
 				f'broken variant {b}: every scenario it targets must catch it')]}}]

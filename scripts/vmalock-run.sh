@@ -16,6 +16,7 @@
 #                      check: cycles of insmod, run, rmmod, then kmemleak
 #                      (a boot of its own, kmemleak=on)
 #   --control-secs N   how long the control loops run (default 20)
+#   --user-secs N      how long the user-space stressor runs (default 15)
 #   --leak-cycles N    insmod/rmmod cycles of the leak check (default 50)
 #   --soak DURATION    also soak, in a boot of its own: every scenario, the
 #                      user-space stressor and the KUnit suites in a loop
@@ -69,7 +70,7 @@ duration_ms=3000 params="" smp=2 accel=auto out="" bench=""
 # The pauses of the main and broken-variant boots unless --delay says
 # (Documentation/vmalock-test/checks.rst, "Pauses"): one step in 20, chosen from measurements there.
 delay_default=20 delay=""
-control_secs=20 leak_cycles=50 soak="" soak_secs=0 soak_ms=3000
+control_secs=20 user_secs=15 leak_cycles=50 soak="" soak_secs=0 soak_ms=3000
 # The one list of scenarios and broken variants (vmalock_names.h).
 names() { "$top/scripts/vmalock-py" names "$top/vmalock_names.h" "$@"; }
 judge() { "$top/scripts/vmalock-py" judge "$@"; }
@@ -92,6 +93,7 @@ while [ $# -gt 0 ]; do
 	--no-real) real=0 ;;
 	--lifecycle) lifecycle=1 ;;
 	--control-secs) value "$@"; int control_secs "$1" "$2" 1 3600; shift ;;
+	--user-secs) value "$@"; int user_secs "$1" "$2" 1 3600; shift ;;
 	--leak-cycles) value "$@"; int leak_cycles "$1" "$2" 1 10000; shift ;;
 	--soak) value "$@"; soak=$2; shift ;;
 	--soak-ms) value "$@"; int soak_ms "$1" "$2" 10 600000; shift ;;
@@ -294,7 +296,7 @@ fi
 boot_timeout() { # runs, number of scenario runs
 	[ -z "$boot_limit" ] || { echo "$boot_limit"; return; }
 	runs secs "$1" "$2" duration_s="$duration_ms"e-3 soak_s="$soak_ms"e-3 \
-		control_secs="$control_secs" leak_cycles="$leak_cycles" soak_secs="$soak_secs" \
+		control_secs="$control_secs" user_secs="$user_secs" leak_cycles="$leak_cycles" soak_secs="$soak_secs" \
 		bench_secs="$(bench_secs)"
 }
 
@@ -361,7 +363,7 @@ boots() {
 	local b
 	[ -z "$main_runs" ] ||
 		qemu_boot main "$use_accel" "$main_runs" "$(boot_timeout "$main_runs" "$nscn")" \
-			"$([ $kunit -eq 1 ] && echo kunit.enable=1)${bench:+ vt.bench=$bench} vt.control=$control_secs"
+			"$([ $kunit -eq 1 ] && echo kunit.enable=1)${bench:+ vt.bench=$bench} vt.control=$control_secs vt.user_secs=$user_secs"
 	# Leaks: kmemleak on (it costs every allocation), so a boot of its own.
 	[ $lifecycle -eq 0 ] ||
 		qemu_boot leak "$use_accel" leak "$(boot_timeout leak 0)" \

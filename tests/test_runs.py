@@ -30,10 +30,10 @@ class RunsTable(unittest.TestCase):
 
 	def test_formula(self):
 		rows = runs.load(TABLE)
-		var = {'duration_s': 3, 'control_secs': 20, 'soak_s': 3, 'soak_secs': 60,
-		       'leak_cycles': 50, 'bench_secs': 0}
-		# 120 + real 60 + 20 * (3 * 3 + 10) + kunit 30 + user 60 + 2 * 3
-		self.assertEqual(runs.boot_secs(rows, ['real', 'kunit', 'user'], 20, var), 656)
+		var = {'duration_s': 3, 'control_secs': 20, 'user_secs': 15, 'soak_s': 3,
+		       'soak_secs': 60, 'leak_cycles': 50, 'bench_secs': 0}
+		# 120 + real 60 + 20 * (3 * 3 + 10) + kunit 30 + user 60 + 2 * 15
+		self.assertEqual(runs.boot_secs(rows, ['real', 'kunit', 'user'], 20, var), 680)
 		self.assertEqual(runs.boot_secs(rows, ['leak'], 0, var), 540)
 		self.assertEqual(runs.boot_secs(rows, ['broken-x'], 4, var), 120 + 4 * 19)
 		self.assertEqual(self.cli('secs', 'soak', '20', 'soak_s=3', 'soak_secs=60').stdout.strip(),

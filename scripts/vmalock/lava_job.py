@@ -45,7 +45,7 @@ from vmalock import splats
 RUN_ROWS = runs_table.load()
 RUNS = tuple(r['run'] for r in RUN_ROWS if r['lava'] in ('default', 'yes'))
 DEFAULT_RUNS = tuple(r['run'] for r in RUN_ROWS if r['lava'] == 'default' and r['boot'] != 'lava')
-GUEST_VARS = {'control_secs': 20, 'soak_secs': 60, 'soak_s': 3}
+GUEST_VARS = {'control_secs': 20, 'user_secs': 15, 'soak_secs': 60, 'soak_s': 3}
 URL_RE = re.compile(r'(file|https?|scp)://\S+$')
 PROMPT = '/ # '
 

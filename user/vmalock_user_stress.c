@@ -2228,6 +2228,7 @@ struct vt_pm_scan_arg {
 
 #define VT_PAGEMAP_SCAN		_IOWR('f', 16, struct vt_pm_scan_arg)
 #define VT_PAGE_IS_PRESENT	(1 << 3)
+#define VT_PAGE_IS_SWAPPED	(1 << 4)
 #define VT_PAGE_IS_SOFT_DIRTY	(1 << 7)
 #define PM_PAGES	8	/* touched by all; as many after, checked */
 
@@ -2264,8 +2265,14 @@ static void *pagemapper(void *arg)
 			.size = sizeof(sa), .start = (uintptr_t)c,
 			.end = (uintptr_t)c + PM_PAGES * page_size,
 			.vec = (uintptr_t)regions, .vec_len = PM_PAGES,
-			.category_mask = VT_PAGE_IS_PRESENT,
-			.return_mask = VT_PAGE_IS_PRESENT | VT_PAGE_IS_SOFT_DIRTY };
+			/*
+			 * Present, or on its way to another node: the numa
+			 * class's migrate_pages() moves every page of the
+			 * process, and a page under migration is a swap entry.
+			 */
+			.category_anyof_mask = VT_PAGE_IS_PRESENT | VT_PAGE_IS_SWAPPED,
+			.return_mask = VT_PAGE_IS_PRESENT | VT_PAGE_IS_SWAPPED |
+				       VT_PAGE_IS_SOFT_DIRTY };
 		bool written[PM_PAGES], found[PM_PAGES] = { false };
 		int nr;
 

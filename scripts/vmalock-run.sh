@@ -16,7 +16,8 @@
 #                      check: cycles of insmod, run, rmmod, then kmemleak
 #                      (a boot of its own, kmemleak=on)
 #   --control-secs N   how long the control loops run (default 20)
-#   --user-secs N      how long the user-space stressor runs (default 15)
+#   --user-secs N      how long the user-space stressor runs, 1..290 (default
+#                      15; the watch beside it lasts 2N+17 s, at most 600)
 #   --leak-cycles N    insmod/rmmod cycles of the leak check (default 50)
 #   --soak DURATION    also soak, in a boot of its own: every scenario, the
 #                      user-space stressor and the KUnit suites in a loop
@@ -68,7 +69,8 @@ export CACHE=${CACHE:-$HOME/.cache/vmalock-test}
 variant=debug scenarios=all broken=none real=1 lifecycle=0 kunit=1 user=1 selftests=0
 duration_ms=3000 params="" smp=2 accel=auto out="" bench=""
 # The pauses of the main and broken-variant boots unless --delay says
-# (Documentation/vmalock-test/checks.rst, "Pauses"): one step in 20, chosen from measurements there.
+# (Documentation/vmalock-test/checks.rst, "Pauses"): one step in 20,
+# chosen from measurements there.
 delay_default=20 delay=""
 control_secs=20 user_secs=15 leak_cycles=50 soak="" soak_secs=0 soak_ms=3000
 # The one list of scenarios and broken variants (vmalock_names.h).
@@ -93,7 +95,7 @@ while [ $# -gt 0 ]; do
 	--no-real) real=0 ;;
 	--lifecycle) lifecycle=1 ;;
 	--control-secs) value "$@"; int control_secs "$1" "$2" 1 3600; shift ;;
-	--user-secs) value "$@"; int user_secs "$1" "$2" 1 3600; shift ;;
+	--user-secs) value "$@"; int user_secs "$1" "$2" 1 290; shift ;;
 	--leak-cycles) value "$@"; int leak_cycles "$1" "$2" 1 10000; shift ;;
 	--soak) value "$@"; soak=$2; shift ;;
 	--soak-ms) value "$@"; int soak_ms "$1" "$2" 10 600000; shift ;;
@@ -296,7 +298,8 @@ fi
 boot_timeout() { # runs, number of scenario runs
 	[ -z "$boot_limit" ] || { echo "$boot_limit"; return; }
 	runs secs "$1" "$2" duration_s="$duration_ms"e-3 soak_s="$soak_ms"e-3 \
-		control_secs="$control_secs" user_secs="$user_secs" leak_cycles="$leak_cycles" soak_secs="$soak_secs" \
+		control_secs="$control_secs" user_secs="$user_secs" leak_cycles="$leak_cycles" \
+		soak_secs="$soak_secs" \
 		bench_secs="$(bench_secs)"
 }
 

@@ -7,7 +7,7 @@
  *   cat /sys/kernel/debug/vmalock_test/bench   # waits for the end, prints
  *
  * Each measurement is repeated; every repeat prints its own value, and the
- * host (scripts/bench.py) takes median, min and max. One output line per
+ * host (scripts/vmalock/bench.py) takes median, min and max. One output line per
  * measurement: "GROUP NAME UNIT V1 V2 ... VR". Figures that are compared
  * (per-VMA vs mmap_lock) come from the same boot, their repeats alternated.
  *

@@ -172,7 +172,7 @@ class ScriptArguments(unittest.TestCase):
 
 
 class SplatShapes(unittest.TestCase):
-	"""The guest's grep -E shapes flag the lines scan-splats.py flags."""
+	"""The guest's grep -E shapes flag the lines vmalock/splats.py flags."""
 
 	def check(self, fixture):
 		with open(os.path.join(FIX, fixture), errors='replace') as f:

@@ -165,6 +165,8 @@ enum vt_sys_count {
 	VT_SYS_MEMORY_ERRORS,	/* KASAN or KFENCE reports, on a VMA or not */
 	VT_SYS_DELAYS,		/* pauses made (struct vt_sys_delay) */
 	VT_SYS_DELAY_US,	/* ... their total length */
+	VT_SYS_SITS,		/* read locks held longer (sit_us) */
+	VT_SYS_SIT_US,		/* ... the time added */
 	NR_VT_SYS_COUNTS
 };
 
@@ -188,6 +190,7 @@ extern const char * const vt_site_kind_names[NR_VT_SITE_KINDS];
 struct vt_sys_delay {
 	unsigned int rate;
 	unsigned int max_us;
+	unsigned int sit_us;	/* the sitters' read locks: held sit_us/2..sit_us us */
 	u64 seed;
 };
 

@@ -76,6 +76,8 @@ const char * const vt_sys_count_names[NR_VT_SYS_COUNTS] = {
 	[VT_SYS_MEMORY_ERRORS] = "sys_memory_errors",
 	[VT_SYS_DELAYS] = "sys_delays",
 	[VT_SYS_DELAY_US] = "sys_delay_us",
+	[VT_SYS_SITS] = "sys_sits",
+	[VT_SYS_SIT_US] = "sys_sit_us",
 };
 
 #if VT_HAVE_VMA_LOCK_TRACE
@@ -131,6 +133,13 @@ static const char * const vt_delay_comms[] = {
 	"proc-maps-race",
 };
 
+/*
+ * The sitters: tasks that read-lock the VMA another task of theirs is about
+ * to change (user/vmalock_user_stress), so that a reader is there when the
+ * write lock comes. sit_us keeps each of their read locks that much longer.
+ */
+#define VT_SIT_COMM	"vmalock_sit"
+
 /* What a reader saw of its VMA when it took the read lock. */
 struct vt_vma_view {
 	unsigned long start, end, pgoff, flags;
@@ -168,6 +177,7 @@ struct vt_sys_site {
 	enum vt_site_kind kind;
 	bool next_vma;			/* read lock: taken by lock_next_vma() */
 	u64 calls, locked, with_readers, wait_ns, max_wait_ns;
+	u64 readable;			/* write: locks a reader could have met */
 };
 
 /* The first violation since the last collection, as seen (not formatted). */
@@ -480,7 +490,8 @@ static bool vt_sys_via_next_vma(void)
 /* Count a call at @ip in this CPU's table; interrupts off. */
 static struct vt_sys_site *vt_sys_count_site(struct vt_sys *s, struct vt_sys_cpu *c,
 					     enum vt_site_kind kind, unsigned long ip,
-					     bool locked, bool waited, u64 wait_ns)
+					     bool locked, bool waited, u64 wait_ns,
+					     bool readable)
 {
 	unsigned int i = hash_long(ip ^ kind, ilog2(VT_SYS_SITES)), n;
 	struct vt_sys_site *site = NULL;
@@ -506,6 +517,7 @@ static struct vt_sys_site *vt_sys_count_site(struct vt_sys *s, struct vt_sys_cpu
 	vt_sys_add(&site->calls, 1);
 	vt_sys_add(&site->locked, locked);
 	vt_sys_add(&site->with_readers, waited);
+	vt_sys_add(&site->readable, readable);
 	vt_sys_add(&site->wait_ns, wait_ns);
 	if (wait_ns > site->max_wait_ns)
 		WRITE_ONCE(site->max_wait_ns, wait_ns);
@@ -524,6 +536,15 @@ static void vt_sys_count(struct vt_sys *s, enum vt_sys_count what, u64 n)
 
 /* ---------------------------------------------------------------------- */
 /* Pauses */
+
+/* Busy for @us us, timed on the clock: udelay() trusts a calibration a loaded host can skew. */
+static void vt_sys_busy_us(u32 us)
+{
+	u64 end = local_clock() + us * NSEC_PER_USEC;
+
+	while (local_clock() < end)
+		cpu_relax();
+}
 
 static bool vt_sys_delay_task(void)
 {
@@ -564,13 +585,28 @@ static void vt_sys_delay(struct vt_sys *s, enum vt_delay_step step)
 		vt_sys_add(&c->counts[VT_SYS_DELAY_US], us);
 	}
 	local_irq_restore(flags);
-	/* Timed on the clock: udelay() trusts a calibration that a loaded host can skew. */
-	if (us) {
-		u64 end = local_clock() + us * NSEC_PER_USEC;
+	if (us)
+		vt_sys_busy_us(us);
+}
 
-		while (local_clock() < end)
-			cpu_relax();
-	}
+/* A sitter holds the read lock it just took sit_us/2..sit_us us longer. */
+static void vt_sys_sit(struct vt_sys *s)
+{
+	unsigned int half = s->delay.sit_us / 2;
+	struct vt_sys_cpu *c;
+	unsigned long flags;
+	u32 us;
+
+	if (!s->delay.sit_us || !in_task() ||
+	    strncmp(current->comm, VT_SIT_COMM, strlen(VT_SIT_COMM)))
+		return;
+	local_irq_save(flags);
+	c = vt_sys_this_cpu(s);
+	us = s->delay.sit_us - half + prandom_u32_state(&c->rnd) % (half + 1);
+	vt_sys_add(&c->counts[VT_SYS_SITS], 1);
+	vt_sys_add(&c->counts[VT_SYS_SIT_US], us);
+	local_irq_restore(flags);
+	vt_sys_busy_us(us);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -589,7 +625,7 @@ static void vt_probe_vma_read_locked(void *data, struct vm_area_struct *vma, uns
 	local_irq_save(flags);
 	c = vt_sys_this_cpu(s);
 	vt_sys_add(&c->counts[VT_SYS_READS], 1);
-	site = vt_sys_count_site(s, c, VT_SITE_READ, ip, true, false, 0);
+	site = vt_sys_count_site(s, c, VT_SITE_READ, ip, true, false, 0, true);
 	next_vma = site && site->next_vma;
 	r = vt_sys_get_record(s, c);
 	if (r) {
@@ -618,6 +654,7 @@ static void vt_probe_vma_read_locked(void *data, struct vm_area_struct *vma, uns
 	}
 	vt_sys_admitted(s, vma, ip);
 	vt_sys_delay(s, next_vma ? VT_DELAY_NEXT_VMA : VT_DELAY_READ_LOCKED);
+	vt_sys_sit(s);
 }
 
 static void vt_probe_vma_read_refused(void *data, struct mm_struct *mm,
@@ -763,6 +800,33 @@ static void vt_probe_error_report_end(void *data, enum error_detector detector, 
 		vt_sys_say(&f);
 }
 
+/*
+ * Whether a reader could have held @vma when it was write-locked: it is in
+ * its mm's tree (attached) and the mm is in use (mm_users; where the kernel
+ * keeps mm->owner, the owner runs on it). A VMA not inserted yet, the
+ * child's VMAs while fork copies them, exec's new mm and exit's teardown
+ * can have none: coverage counts their sites apart.
+ */
+static bool vt_sys_readable(struct vm_area_struct *vma)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	bool in_use = true;
+
+	if (!refcount_read(&vma->vm_refcnt) || !atomic_read(&mm->mm_users))
+		return false;
+#ifdef CONFIG_MEMCG
+	{
+		struct task_struct *owner;
+
+		rcu_read_lock();
+		owner = rcu_dereference(mm->owner);
+		in_use = !owner || READ_ONCE(owner->mm) == mm;
+		rcu_read_unlock();
+	}
+#endif
+	return in_use;
+}
+
 static void vt_probe_vma_write_locked(void *data, struct vm_area_struct *vma, unsigned long ip,
 				      bool already, bool waited, u64 wait_ns)
 {
@@ -774,7 +838,8 @@ static void vt_probe_vma_write_locked(void *data, struct vm_area_struct *vma, un
 	c = vt_sys_this_cpu(s);
 	vt_sys_add(&c->counts[VT_SYS_WRITES], 1);
 	vt_sys_add(&c->counts[VT_SYS_WAITED], waited);
-	vt_sys_count_site(s, c, VT_SITE_WRITE, ip, !already, waited, wait_ns);
+	vt_sys_count_site(s, c, VT_SITE_WRITE, ip, !already, waited, wait_ns,
+			  !already && vt_sys_readable(vma));
 	local_irq_restore(flags);
 	vt_sys_no_reader(s, vma, ip, INV_SYS_RW_EXCLUSION);
 }
@@ -786,7 +851,7 @@ static void vt_probe_vma_write_lock_killed(void *data, struct vm_area_struct *vm
 	unsigned long flags;
 
 	local_irq_save(flags);
-	vt_sys_count_site(s, vt_sys_this_cpu(s), VT_SITE_KILLED, ip, false, true, wait_ns);
+	vt_sys_count_site(s, vt_sys_this_cpu(s), VT_SITE_KILLED, ip, false, true, wait_ns, true);
 	local_irq_restore(flags);
 }
 
@@ -805,7 +870,7 @@ static void vt_probe_vma_detach_end(void *data, struct vm_area_struct *vma, unsi
 	local_irq_save(flags);
 	c = vt_sys_this_cpu(s);
 	vt_sys_add(&c->counts[VT_SYS_DETACHES], 1);
-	vt_sys_count_site(s, c, VT_SITE_DETACH, ip, true, waited, 0);
+	vt_sys_count_site(s, c, VT_SITE_DETACH, ip, true, waited, 0, true);
 	local_irq_restore(flags);
 	vt_sys_no_reader(s, vma, ip, INV_SYS_READER_AT_DETACH);
 }
@@ -1071,7 +1136,7 @@ void vt_sysmon_collect(u64 *inv_count, s64 *counts, char *first, size_t size, u6
 
 /* One call site in the results; scripts/vmalock/ktap.py reads it. */
 #define VT_SITE_FMT \
-"# sysmon: site kind=%s calls=%llu locked=%llu with_readers=%llu max_wait_us=%llu caller=%pS\n"
+"# sysmon: site kind=%s calls=%llu locked=%llu readable=%llu with_readers=%llu max_wait_us=%llu caller=%pS\n"
 
 static int vt_site_cmp(const void *a, const void *b)
 {
@@ -1101,6 +1166,7 @@ static bool vt_site_merge(struct vt_sys_site *sites, const struct vt_sys_site *x
 			m->calls += x->calls;
 			m->locked += x->locked;
 			m->with_readers += x->with_readers;
+			m->readable += x->readable;
 			m->wait_ns += x->wait_ns;
 			m->max_wait_ns = max(m->max_wait_ns, x->max_wait_ns);
 			return true;
@@ -1143,6 +1209,7 @@ size_t vt_sysmon_report(char *buf, size_t size, unsigned int max)
 			x.calls = READ_ONCE(c->sites[i].calls);
 			x.locked = READ_ONCE(c->sites[i].locked);
 			x.with_readers = READ_ONCE(c->sites[i].with_readers);
+			x.readable = READ_ONCE(c->sites[i].readable);
 			x.wait_ns = READ_ONCE(c->sites[i].wait_ns);
 			x.max_wait_ns = READ_ONCE(c->sites[i].max_wait_ns);
 			if (!vt_site_merge(sites, &x))
@@ -1154,10 +1221,11 @@ size_t vt_sysmon_report(char *buf, size_t size, unsigned int max)
 			sites[n++] = sites[i];
 	sort(sites, n, sizeof(*sites), vt_site_cmp, NULL);
 	len += scnprintf(buf + len, size - len,
-			 "# sysmon: call_sites=%u shown=%u not_counted=%llu most_read_locks_held=%lu seed=%llu delay_rate=%u delay_max_us=%u delays=%llu delay_us=%llu\n",
+			 "# sysmon: call_sites=%u shown=%u not_counted=%llu most_read_locks_held=%lu seed=%llu delay_rate=%u delay_max_us=%u delays=%llu delay_us=%llu sit_us=%u sits=%llu sit_total_us=%llu\n",
 			 n, min(n, max), full, READ_ONCE(s->held_max), s->delay.seed,
 			 s->delay.rate, s->delay.max_us,
-			 vt_sys_sum(s, VT_SYS_DELAYS), vt_sys_sum(s, VT_SYS_DELAY_US));
+			 vt_sys_sum(s, VT_SYS_DELAYS), vt_sys_sum(s, VT_SYS_DELAY_US),
+			 s->delay.sit_us, vt_sys_sum(s, VT_SYS_SITS), vt_sys_sum(s, VT_SYS_SIT_US));
 	if (s->delay.rate) {
 		len += scnprintf(buf + len, size - len, "# sysmon: delays at");
 		for (k = 0; k < NR_VT_DELAY_STEPS; k++)
@@ -1169,7 +1237,7 @@ size_t vt_sysmon_report(char *buf, size_t size, unsigned int max)
 		const struct vt_sys_site *y = &sites[i];
 
 		len += scnprintf(buf + len, size - len, VT_SITE_FMT, vt_site_kind_names[y->kind],
-				 y->calls, y->locked, y->with_readers,
+				 y->calls, y->locked, y->readable, y->with_readers,
 				 div_u64(y->max_wait_ns, NSEC_PER_USEC), (void *)y->ip);
 	}
 	kvfree(sites);

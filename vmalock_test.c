@@ -575,11 +575,11 @@ static size_t vt_format_header(char *buf, size_t size, int n)
 	int i;
 
 	len = scnprintf(buf, size,
-			"KTAP version 1\n# vmalock_test: kernel=%s broken=%s duration_ms=%d seed=%llu readers=%d writers=%d detachers=%d vmas=%d hold_us=%d onoff_ms=%d sysmon=%d delay_rate=%d delay_max_us=%d\n# vmalock_test: features",
+			"KTAP version 1\n# vmalock_test: kernel=%s broken=%s duration_ms=%d seed=%llu readers=%d writers=%d detachers=%d vmas=%d hold_us=%d onoff_ms=%d sysmon=%d delay_rate=%d delay_max_us=%d sit_us=%d\n# vmalock_test: features",
 			init_utsname()->release, vt_broken_name(vt_cxt.broken), p->duration_ms,
 			vt_cxt.seed, p->readers, p->writers, p->detachers, p->vmas, p->hold_us,
 			p->onoff_ms, vt_cxt.sysmon, vt_cxt.sysmon ? p->delay_rate : 0,
-			p->delay_max_us);
+			p->delay_max_us, vt_cxt.sysmon ? p->sit_us : 0);
 	for (i = 0; i < NR_VT_FEATURES; i++)
 		len += scnprintf(buf + len, size - len, " %s=%d",
 				 vt_features[i].name, vt_features[i].present);
@@ -748,7 +748,7 @@ static int vt_start(const char *spec)
 	if (vt_cxt.sysmon) {
 		struct vt_sys_delay delay = {
 			.rate = vt_cxt.p.delay_rate, .max_us = vt_cxt.p.delay_max_us,
-			.seed = vt_cxt.seed,
+			.sit_us = vt_cxt.p.sit_us, .seed = vt_cxt.seed,
 		};
 
 		err = vt_sysmon_start(&delay);

@@ -143,13 +143,37 @@ class Coverage(unittest.TestCase):
 		w = cov['write']
 		self.assertEqual((w['reached'], w['total'], w['with_readers']), (2, 6, 2))
 		self.assertEqual(w['sites'][0], {'function': '__split_vma', 'calls': 100,
-						 'with_readers': 4, 'max_wait_us': 40})
+						 'readable': 90, 'with_readers': 4, 'max_wait_us': 40})
 		self.assertEqual(w['unreached'], ['do_mprotect_pkey', 'mprotect_fixup', 'unmap_region',
 						  'vma_merge_two'])
 		self.assertEqual(w['outside'], ['vt_op_write'])
 		self.assertEqual(callsites.summary_line(cov),
-				 'write reached 2 of 6, with readers 2 of 2; '
-				 'detach reached 0 of 1, with readers 0 of 0; read reached 1 of 1')
+				 'write reached 2 of 6, with readers 2 of 2 readable; '
+				 'detach reached 0 of 1, with readers 0 of 0 readable; read reached 1 of 1')
+
+	def test_readable(self):
+		sites = monitor(
+			'# sysmon: site kind=write calls=9 locked=9 readable=0 with_readers=0 '
+			'max_wait_us=0 caller=__split_vma+0x1/0x2',
+			'# sysmon: site kind=write calls=9 locked=9 readable=4 with_readers=0 '
+			'max_wait_us=0 caller=mprotect_fixup+0x1/0x2',
+			'# sysmon: site kind=write calls=3 locked=3 readable=3 with_readers=1 '
+			'max_wait_us=9 caller=vma_merge_two+0x1/0x2')
+		w = callsites.coverage(self.static, sites)['write']
+		self.assertEqual((w['reached'], w['readable'], w['with_readers']), (3, 2, 1))
+		self.assertEqual((w['unreadable'], w['no_readers']), (['__split_vma'], ['mprotect_fixup']))
+
+	def test_readers_verdict(self):
+		self.assertEqual(callsites.readers_verdict('kunit', {}), (None, ''))
+		cov = callsites.coverage(self.static, self.sites)
+		self.assertEqual(callsites.readers_verdict('user', cov)[0], 'PASS')
+		cov = callsites.coverage(self.static, self.sites + monitor(
+			'# sysmon: site kind=write calls=9 locked=9 readable=4 with_readers=0 '
+			'max_wait_us=0 caller=mprotect_fixup+0x1/0x2'))
+		v, detail = callsites.readers_verdict('user', cov)
+		self.assertEqual(v, 'FAIL')
+		self.assertIn('readers at 2 of 3 readable write sites (67%, at least 90%)', detail)
+		self.assertIn('none at: mprotect_fixup', detail)
 
 	def test_verdict_pass(self):
 		cov = callsites.coverage(self.static, self.sites)
@@ -199,11 +223,11 @@ class Coverage(unittest.TestCase):
 		r = subprocess.run([*CLI, 'coverage', static, table, '--run', 'nosuchrun'],
 				   capture_output=True, text=True)
 		self.assertEqual(r.returncode, 0, r.stderr)
-		self.assertIn('read         9             0            0  -         do_user_addr_fault',
-			      r.stdout)
+		self.assertIn('read         9         9             0            0  -         '
+			      'do_user_addr_fault', r.stdout)
 		self.assertEqual(r.stdout.splitlines()[-1],
-				 'no verdict: write reached 0 of 6, with readers 0 of 0; '
-				 'detach reached 0 of 1, with readers 0 of 0; read reached 1 of 1')
+				 'no verdict: write reached 0 of 6, with readers 0 of 0 readable; '
+				 'detach reached 0 of 1, with readers 0 of 0 readable; read reached 1 of 1')
 
 	def test_bad_expected_list(self):
 		with self.assertRaisesRegex(callsites.SitesError,
@@ -240,11 +264,11 @@ class Judge(unittest.TestCase):
 		with open(os.path.join(self.main, 'console.log'), 'w') as f:
 			f.write('VMALOCK-GUEST-DONE\n')
 
-	def results(self, reached):
+	def results(self, reached, readers=7):
 		lines = ['VMALOCK-RESULTS-BEGIN run=user', 'KTAP version 1', '1..1',
 			 f'# sysmon: call_sites={len(reached)} shown={len(reached)} not_counted=0 '
 			 'most_read_locks_held=1']
-		lines += [f"# sysmon: site kind={r['kind']} calls=7 locked=7 with_readers=0 "
+		lines += [f"# sysmon: site kind={r['kind']} calls=7 locked=7 readable=7 with_readers={readers} "
 			  f"max_wait_us=0 caller={r['function']}+0x10/0x100" for r in reached]
 		lines += ['ok 1 user_stress', 'VMALOCK-RESULTS-END run=user']
 		with open(os.path.join(self.main, 'results.raw'), 'w') as f:
@@ -280,6 +304,15 @@ class Judge(unittest.TestCase):
 		self.assertIn('never_reached_here', cov['kinds']['write']['unreached'])
 		with open(os.path.join(self.main, 'call-site-coverage-user.txt')) as f:
 			self.assertIn('never_reached_here', f.read())
+
+	def test_readers_missing_fails_run(self):
+		with open(os.path.join(self.tmp, 'call-sites-static.txt'), 'w') as f:
+			f.write(self.static)
+		self.results(self.expected, readers=0)
+		r, summary = self.judge()
+		self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+		self.assertTrue(any(s.startswith('FAIL readers-present-user (readers at 0 of ')
+				    for s in summary), summary)
 
 	def test_expected_site_missed_fails_run(self):
 		with open(os.path.join(self.tmp, 'call-sites-static.txt'), 'w') as f:

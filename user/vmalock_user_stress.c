@@ -45,8 +45,8 @@
  *              one after the merge stays its own; MADV_UNMERGEABLE
  *   swap       MADV_PAGEOUT to swap, swapped in by faults; contents kept
  *   hugetlb    a MAP_HUGETLB page faulted at once, unmapped, mapped again
- *   mseal      mseal() the middle of a range: mprotect, munmap and mremap
- *              of it give EPERM, its contents stay
+ *   mseal      mseal() a whole VMA or the middle of a range: mprotect,
+ *              munmap and mremap of it give EPERM, its contents stay
  *   guard      MADV_GUARD_INSTALL/REMOVE: a read of a guard page is a
  *              SIGSEGV, the others keep their contents, removed reads zero
  *   process_madvise  COLD, PAGEOUT, COLLAPSE on the own pidfd; contents kept
@@ -59,7 +59,7 @@
  *              at random pages of every range above; SIGSEGV is expected
  *              when a range just moved, and counted
  *
- * Usage: vmalock_user_stress [-t seconds] [-w writers] [-p pages] [-s]
+ * Usage: vmalock_user_stress [-t seconds] [-w writers] [-p pages] [-s] [-S]
  *                            [-k kind,...] [-X class,...] [-K more]
  *        vmalock_user_stress --selftest-maps|--selftest-smaps FILE [START-END...]
  * Prints "# skip: <feature>: <reason>" for each feature the kernel lacks (a
@@ -68,6 +68,11 @@
  * skipped=CLASS,... (classes skipped whole); exits 0 if no check failed, 1 if
  * one did (stderr names the class), 2 on bad usage or a failed system call.
  * A class that should have run and never did counts as failed.
+ *
+ * Each call that write-locks VMAs is made with a sitter in them (SAT()): a
+ * thread of the caller's, named vmalock_sit, that read-locks the range's VMAs
+ * by PROCMAP_QUERY until the call returns, so that the write lock meets a
+ * reader (the module's sit_us makes each of its read locks last). -S: none.
  *
  * -K N prints the verdicts as KTAP, as kselftests do: the header and plan
  * first, then one result a class (named as the class), user_stress (no
@@ -253,6 +258,138 @@ static void die(const char *what)
 	exit(2);
 }
 
+/* ------------------------------------------------------------------ */
+/* Sitters: a reader in the VMA that a class is about to change          */
+/*
+ * A write lock meets a reader only if one holds that VMA at that moment,
+ * and faults are too short and too rare for that to happen by chance. So a
+ * class thread sets a sitter on the range of each call that write-locks
+ * VMAs (SAT() below): a thread of its own that read-locks the range's VMAs,
+ * a page further each time, until the call returns. It asks PROCMAP_QUERY,
+ * which takes the VMA read lock and changes nothing. The module keeps each
+ * read lock of a task named vmalock_sit* longer (its parameter sit_us),
+ * so that the writer finds it there; -S turns the sitters off.
+ */
+
+/* The uapi struct as of Linux 6.11 (linux/fs.h); Debian 12's headers lack it. */
+struct vt_procmap_query {
+	u64 size, query_flags, query_addr, vma_start, vma_end, vma_flags;
+	u64 vma_page_size, vma_offset, inode;
+	u32 dev_major, dev_minor, vma_name_size, build_id_size;
+	u64 vma_name_addr, build_id_addr;
+};
+
+#define VT_PROCMAP_QUERY	_IOWR('f', 17, struct vt_procmap_query)
+#define VT_COVERING_OR_NEXT	0x10
+
+#define SIT_STACK	(64 << 10)
+
+struct sitter {
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	_Atomic(char *) at;	/* the range sat on; NULL: none, asleep */
+	atomic_size_t len;
+	atomic_ulong rounds;
+};
+
+static bool no_sitters;		/* -S */
+static int sit_fd = -1;		/* /proc/self/maps, if PROCMAP_QUERY works */
+static atomic_long sits;
+static __thread struct sitter *my_sitter;
+
+static void *sitter(void *arg)
+{
+	struct sitter *st = arg;
+	struct vt_procmap_query q;
+	size_t off = 0, len;
+	char *at;
+
+	pthread_setname_np(pthread_self(), "vmalock_sit");
+	for (;;) {
+		pthread_mutex_lock(&st->lock);
+		while (!(at = atomic_load(&st->at)))
+			pthread_cond_wait(&st->wake, &st->lock);
+		len = atomic_load(&st->len);
+		pthread_mutex_unlock(&st->lock);
+		off = (off + page_size) % len;
+		memset(&q, 0, sizeof(q));
+		q.size = sizeof(q);
+		q.query_flags = VT_COVERING_OR_NEXT;
+		q.query_addr = (uintptr_t)at + off;
+		ioctl(sit_fd, VT_PROCMAP_QUERY, &q);	/* the range may be gone: no matter */
+		atomic_fetch_add(&st->rounds, 1);
+		atomic_fetch_add(&sits, 1);
+	}
+	return NULL;
+}
+
+/* Whether PROCMAP_QUERY answers: the sitters need it. */
+static void sitters_init(void)
+{
+	struct vt_procmap_query q = { .size = sizeof(q), .query_flags = VT_COVERING_OR_NEXT };
+
+	if (no_sitters)
+		return;
+	sit_fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	if (sit_fd >= 0 && ioctl(sit_fd, VT_PROCMAP_QUERY, &q)) {
+		printf("# sitters: off: PROCMAP_QUERY: %s (Linux < 6.11)\n", strerror(errno));
+		close(sit_fd);
+		sit_fd = -1;
+	}
+}
+
+/* Set the calling thread's sitter on [p, p + len), and wait until it sits. */
+static void sit_on(void *p, size_t len)
+{
+	struct sitter *st = my_sitter;
+	pthread_attr_t attr;
+	pthread_t t;
+	unsigned long r;
+	int i;
+
+	if (sit_fd < 0 || len < (size_t)page_size)
+		return;
+	if (!st) {
+		st = calloc(1, sizeof(*st));
+		if (!st)
+			die("calloc");
+		pthread_mutex_init(&st->lock, NULL);
+		pthread_cond_init(&st->wake, NULL);
+		pthread_attr_init(&attr);
+		pthread_attr_setstacksize(&attr, SIT_STACK);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		errno = pthread_create(&t, &attr, sitter, st);
+		if (errno)
+			die("pthread_create (sitter)");
+		pthread_attr_destroy(&attr);
+		my_sitter = st;
+	}
+	pthread_mutex_lock(&st->lock);
+	atomic_store(&st->len, len);
+	atomic_store(&st->at, (char *)p);
+	pthread_cond_signal(&st->wake);
+	pthread_mutex_unlock(&st->lock);
+	/* Two rounds: the first may have begun on the range before. */
+	r = atomic_load(&st->rounds);
+	for (i = 0; i < 2000 && atomic_load(&st->rounds) < r + 2 && !atomic_load(&hard_stop); i++)
+		sched_yield();
+}
+
+/* The sitter goes back to sleep after its current round; errno is kept. */
+static void sit_off(void)
+{
+	if (my_sitter)
+		atomic_store(&my_sitter->at, NULL);
+}
+
+/* @call, which write-locks VMAs of [p, p + len), with a sitter in them. */
+#define SAT(p, len, call) ({ \
+	sit_on((p), (len)); \
+	__typeof__(call) sat_ = (call); \
+	sit_off(); \
+	sat_; \
+})
+
 static void *map_anon(void *addr, size_t len, int flags)
 {
 	return mmap(addr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | flags, -1, 0);
@@ -364,7 +501,7 @@ static void *forker(void *arg)
 	(void)arg;
 	while (go_on(C_FORK)) {
 		int status;
-		pid_t pid = fork();
+		pid_t pid = SAT(region, (size_t)nr_pages * page_size, fork());
 
 		if (pid < 0) {
 			fail(C_FORK, "fork: %s", strerror(errno));
@@ -390,10 +527,11 @@ static void *splitter(void *arg)
 		int start = rand_r(&seed) % nr_pages;
 		int len = 1 + rand_r(&seed) % 8;
 		int prot = PROT_READ | PROT_WRITE | (rand_r(&seed) & 1 ? PROT_EXEC : 0);
+		char *sub = region + (size_t)start * page_size;
 
 		if (start + len > nr_pages)
 			len = nr_pages - start;
-		if (mprotect(region + (size_t)start * page_size, (size_t)len * page_size, prot))
+		if (SAT(sub, (size_t)len * page_size, mprotect(sub, (size_t)len * page_size, prot)))
 			fail(C_MPROTECT, "mprotect: %s", strerror(errno));
 		atomic_fetch_add(&ops[C_MPROTECT], 1);
 	}
@@ -429,7 +567,8 @@ static void *remapper(void *arg)
 		if (step == 3 && dontunmap) {
 			/* The old range stays mapped, empty; the new one has the pages. */
 			/* The fifth argument is a hint here: it must be given. */
-			q = mremap(p, len, len, MREMAP_MAYMOVE | MREMAP_DONTUNMAP, NULL);
+			q = SAT(p, len,
+				mremap(p, len, len, MREMAP_MAYMOVE | MREMAP_DONTUNMAP, NULL));
 			if (q == MAP_FAILED && errno == EINVAL) {
 				skip(C_DONTUNMAP, "mremap_dontunmap",
 				     "mremap(MREMAP_DONTUNMAP) gives EINVAL (Linux < 5.7)");
@@ -461,9 +600,9 @@ static void *remapper(void *arg)
 			to = mmap(NULL, newlen, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 			if (to == MAP_FAILED)
 				die("mmap");
-			q = mremap(p, len, newlen, MREMAP_MAYMOVE | MREMAP_FIXED, to);
+			q = SAT(p, len, mremap(p, len, newlen, MREMAP_MAYMOVE | MREMAP_FIXED, to));
 		} else {
-			q = mremap(p, len, newlen, MREMAP_MAYMOVE);
+			q = SAT(p, len, mremap(p, len, newlen, MREMAP_MAYMOVE));
 		}
 		if (q == MAP_FAILED) {
 			fail(C_MREMAP, "mremap: %s", strerror(errno));
@@ -502,7 +641,7 @@ static void *unmapper(void *arg)
 
 		publish(A_UNMAP, p, len);
 		fill(p, len, ++gen);
-		if (munmap(hole, page_size))
+		if (SAT(hole, page_size, munmap(hole, page_size)))
 			die("munmap");
 		for (i = 0; i < n; i++)
 			if (i != k)
@@ -643,7 +782,9 @@ static void *stacker(void *arg)
 			char *pg = top - (size_t)k * page_size;
 
 			/* The first store below the stack's start expands it. */
+			sit_on(pg + page_size, (size_t)(k - 1) * page_size);
 			put((u64 *)pg, pattern(k, gen));
+			sit_off();
 			put((u64 *)(pg + page_size) - 1, pattern(k, gen));
 			publish(A_STACK, pg, (size_t)k * page_size);
 		}
@@ -658,7 +799,8 @@ static void *stacker(void *arg)
 		atomic_fetch_add(&ops[C_GROWSDOWN], 1);
 		/* Start again from one page. */
 		publish(A_STACK, NULL, 0);
-		munmap(top - (size_t)STACK_PAGES * page_size, (STACK_PAGES - 1) * page_size);
+		SAT(top - (size_t)STACK_PAGES * page_size, STACK_PAGES * page_size,
+		    munmap(top - (size_t)STACK_PAGES * page_size, (STACK_PAGES - 1) * page_size));
 	}
 	segv_jump = NULL;
 	publish(A_STACK, NULL, 0);
@@ -733,7 +875,7 @@ static int uffd_cycle(void *p, size_t len)
 }
 
 /* Give the advice (or mbind, or a userfaultfd cycle) to [sub, sub + sublen). */
-static int advise(const struct advice *adv, char *sub, size_t sublen, u64 gen)
+static int give_advice(const struct advice *adv, char *sub, size_t sublen, u64 gen)
 {
 	unsigned long nodes = 1;
 
@@ -743,6 +885,12 @@ static int advise(const struct advice *adv, char *sub, size_t sublen, u64 gen)
 		return syscall(SYS_mbind, sub, sublen, gen & 1 ? MPOL_PREFERRED : MPOL_DEFAULT,
 			       gen & 1 ? &nodes : NULL, gen & 1 ? 8 * sizeof(nodes) : 0, 0);
 	return madvise(sub, sublen, adv->advice);
+}
+
+/* The same, with a sitter in the range's VMAs. */
+static int advise(const struct advice *adv, char *sub, size_t sublen, u64 gen)
+{
+	return SAT(sub, sublen, give_advice(adv, sub, sublen, gen));
 }
 
 /* The advice failed: true if the kernel does not take it (said, by name, once). */
@@ -854,7 +1002,7 @@ static void *mlocker(void *arg)
 		int n = 1 + rand_r(&seed) % (MLOCK_PAGES - start), i;
 		char *sub = p + (size_t)start * page_size;
 
-		if (mlock(sub, (size_t)n * page_size)) {
+		if (SAT(sub, (size_t)n * page_size, mlock(sub, (size_t)n * page_size))) {
 			if (errno == ENOMEM || errno == EPERM) {
 				skip(C_MLOCK, "mlock", errno == EPERM ?
 				     "mlock() gives EPERM (no CAP_IPC_LOCK, RLIMIT_MEMLOCK 0)" :
@@ -869,7 +1017,7 @@ static void *mlocker(void *arg)
 			if ((vec[i] & 1) != want(C_MLOCK, 1))
 				fail(C_MLOCK, "page %d of an mlock()ed range not present",
 				     start + i);
-		if (munlock(sub, (size_t)n * page_size))
+		if (SAT(sub, (size_t)n * page_size, munlock(sub, (size_t)n * page_size)))
 			die("munlock");
 		/* Unlocked pages may go: drop some so that mlock faults again. */
 		madvise(p, len, MADV_DONTNEED);
@@ -1079,17 +1227,6 @@ static char *read_all(int fd, size_t *size)
 	return buf;
 }
 
-/* The uapi struct as of Linux 6.11 (linux/fs.h); Debian 12's headers lack it. */
-struct vt_procmap_query {
-	u64 size, query_flags, query_addr, vma_start, vma_end, vma_flags;
-	u64 vma_page_size, vma_offset, inode;
-	u32 dev_major, dev_minor, vma_name_size, build_id_size;
-	u64 vma_name_addr, build_id_addr;
-};
-
-#define VT_PROCMAP_QUERY	_IOWR('f', 17, struct vt_procmap_query)
-#define VT_COVERING_OR_NEXT	0x10
-
 /*
  * Fixed one-page memfd mappings, each with a changing neighbour on both
  * sides: [anon page, unmapped and mapped again][fixed][2 anon pages, one or
@@ -1151,11 +1288,13 @@ static void *mapschurn(void *arg)
 		char *after = s + (2 + rand_r(&seed) % 2) * page_size;
 
 		/* A new mapping in place of the old: unmap and map in one call. */
+		sit_on(s, SLOT_PAGES * page_size);
 		if (map_anon(s, page_size, MAP_FIXED) != s)
 			die("mmap MAP_FIXED");
 		if (mprotect(after, page_size, PROT_READ) ||
 		    mprotect(after, page_size, PROT_READ | PROT_WRITE))
 			die("mprotect");
+		sit_off();
 	}
 	return NULL;
 }
@@ -1400,7 +1539,7 @@ static void *collapser(void *arg)
 			fill(p + (size_t)i * page_size, page_size, pattern(i + 1, gen));
 		}
 		/* EINVAL, EAGAIN, ENOMEM, EBUSY: lost a race, nothing more to check. */
-		if (collapse && !madvise(p, HPAGE_SIZE, 25 /* MADV_COLLAPSE */))
+		if (collapse && !SAT(p, HPAGE_SIZE, madvise(p, HPAGE_SIZE, 25 /* MADV_COLLAPSE */)))
 			atomic_fetch_add(&collapsed, 1);
 		for (i = 0; i < n; i++) {
 			const u64 *pg = (const u64 *)(p + (size_t)i * page_size);
@@ -1651,7 +1790,7 @@ static void *uffd_ops(void *arg)
 		 * Registered before the pages go: a fault that began before
 		 * could not fill one after (registering write-locks the VMA).
 		 */
-		if (ioctl(uo.fd, UFFDIO_REGISTER, &reg)) {
+		if (SAT(uo.base, len, ioctl(uo.fd, UFFDIO_REGISTER, &reg))) {
 			skip_errno(C_UFFD, "uffd_ops", "UFFDIO_REGISTER");
 			break;
 		}
@@ -1715,14 +1854,16 @@ static void *uffd_ops(void *arg)
 			 * unreported, and the read below would then not fault.
 			 */
 			sm.disable = VT_UFFD_FEATURE_RWP_ASYNC;
-			if (!async && ioctl(uo.fd, VT_UFFDIO_SET_MODE, &sm))
+			if (!async && SAT(rwp_area, RWP_PAGES * page_size,
+					  ioctl(uo.fd, VT_UFFDIO_SET_MODE, &sm)))
 				fail(C_UFFD, "UFFDIO_SET_MODE: %s", strerror(errno));
 			if (ioctl(uo.fd, VT_UFFDIO_RWPROTECT, &rw))
 				fail(C_UFFD, "UFFDIO_RWPROTECT: %s", strerror(errno));
 			/* To async while the touchers' faults on it wait in the handler. */
 			sm.disable = 0;
 			sm.enable = VT_UFFD_FEATURE_RWP_ASYNC;
-			if (async && ioctl(uo.fd, VT_UFFDIO_SET_MODE, &sm))
+			if (async && SAT(rwp_area, RWP_PAGES * page_size,
+					 ioctl(uo.fd, VT_UFFDIO_SET_MODE, &sm)))
 				fail(C_UFFD, "UFFDIO_SET_MODE: %s", strerror(errno));
 			toggled = atomic_load(&uo.rwp_faults);
 			check_pages(C_UFFD, "read-write-protected", rwp_area, RWP_PAGES, 200, gen);
@@ -1738,7 +1879,7 @@ static void *uffd_ops(void *arg)
 		}
 		publish(A_UFFD, NULL, 0);
 		/* Wakes the faults still waiting: they retry unregistered. */
-		if (ioctl(uo.fd, UFFDIO_UNREGISTER, &reg.range))
+		if (SAT(uo.base, len, ioctl(uo.fd, UFFDIO_UNREGISTER, &reg.range)))
 			fail(C_UFFD, "UFFDIO_UNREGISTER: %s", strerror(errno));
 		check_fill(C_UFFD, "copied page 0 unregistered", uo.base, page_size,
 			   pattern(1, gen));
@@ -1796,8 +1937,8 @@ static void *numa_mover(void *arg)
 
 		fill_pages(p, NUMA_PAGES, 1, gen);
 		/* STRICT: success means every page is on the node now. */
-		if (syscall(SYS_mbind, p, len, MPOL_BIND, &mask, 8 * sizeof(mask),
-			    MPOL_MF_MOVE | MPOL_MF_STRICT) == 0) {
+		if (SAT(p, len, syscall(SYS_mbind, p, len, MPOL_BIND, &mask, 8 * sizeof(mask),
+					MPOL_MF_MOVE | MPOL_MF_STRICT)) == 0) {
 			if (syscall(SYS_move_pages, 0, NUMA_PAGES, pages, NULL, status, 0))
 				die("move_pages");
 			for (i = 0; i < NUMA_PAGES; i++)
@@ -1811,8 +1952,7 @@ static void *numa_mover(void *arg)
 			fail(C_NUMA, "mbind: %s", strerror(errno));
 		}
 		check_pages(C_NUMA, "after mbind", p, NUMA_PAGES, 1, gen);
-		if (home && gen % 4 == 1 &&
-		    syscall(SYS_set_mempolicy_home_node, p, len, node, 0)) {
+		if (home && SAT(p, len, syscall(SYS_set_mempolicy_home_node, p, len, node, 0))) {
 			if (unsupported(errno)) {
 				skip_errno(-1, "set_mempolicy_home_node",
 					   "set_mempolicy_home_node()");
@@ -1885,7 +2025,7 @@ static void *ksm_merger(void *arg)
 		long merged = 0;
 
 		fill(p, len, same);
-		if (madvise(p, len, 12 /* MADV_MERGEABLE */)) {
+		if (SAT(p, len, madvise(p, len, 12 /* MADV_MERGEABLE */))) {
 			skip_errno(C_KSM, "ksm", "madvise(MADV_MERGEABLE)");
 			break;
 		}
@@ -1901,7 +2041,7 @@ static void *ksm_merger(void *arg)
 		for (i = 0; i < KSM_PAGES; i++)
 			check_fill(C_KSM, i == k ? "written page" : "merged page",
 				   p + (size_t)i * page_size, page_size, i == k ? mine : same);
-		if (madvise(p, len, 13 /* MADV_UNMERGEABLE */))
+		if (SAT(p, len, madvise(p, len, 13 /* MADV_UNMERGEABLE */)))
 			fail(C_KSM, "madvise(MADV_UNMERGEABLE): %s", strerror(errno));
 		for (i = 0; i < KSM_PAGES; i++)
 			check_fill(C_KSM, "unmerged page", p + (size_t)i * page_size, page_size,
@@ -1997,7 +2137,7 @@ static void *hugetlber(void *arg)
 		fill_pages(p, n, 1, ++gen);
 		check_pages(C_HUGETLB, "huge page", p, n, 1, gen);
 		publish(A_HUGETLB, NULL, 0);
-		if (munmap(p, HPAGE_SIZE))
+		if (SAT(p, HPAGE_SIZE, munmap(p, HPAGE_SIZE)))
 			die("munmap");
 		atomic_fetch_add(&ops[C_HUGETLB], 1);
 		pause_between_rounds();
@@ -2048,7 +2188,17 @@ static void *sealer(void *arg)
 		char *s;
 
 		gen++;
-		if (nr < MSEAL_KEPT) {
+		if (nr < MSEAL_KEPT && gen % 2 == 0) {
+			/* A whole VMA sealed: mseal()'s own write lock decides. */
+			s = map_isolated(len);
+			fill_pages(s, 2, 1, gen);
+			publish(A_MSEAL, s, len);
+			if (SAT(s, len, syscall(SYS_mseal, s, len, 0))) {
+				skip_errno(C_MSEAL, "mseal", "mseal()");
+				break;
+			}
+			sealed[nr++] = s;
+		} else if (nr < MSEAL_KEPT) {
 			/* Four pages, the middle two sealed: the VMA splits. */
 			char *p = map_anon(NULL, 4 * page_size, 0);
 
@@ -2057,13 +2207,14 @@ static void *sealer(void *arg)
 			s = p + page_size;
 			fill_pages(s, 2, 1, gen);
 			publish(A_MSEAL, p, 4 * page_size);
-			if (syscall(SYS_mseal, s, len, 0)) {
+			if (SAT(p, 4 * page_size, syscall(SYS_mseal, s, len, 0))) {
 				skip_errno(C_MSEAL, "mseal", "mseal()");
 				break;
 			}
 			/* The unsealed ends go as before. */
 			publish(A_MSEAL, s, len);
-			if (munmap(p, page_size) || munmap(s + len, page_size))
+			if (SAT(p, 4 * page_size,
+				munmap(p, page_size) || munmap(s + len, page_size)))
 				fail(C_MSEAL, "munmap next to a sealed range: %s", strerror(errno));
 			sealed[nr++] = s;
 		} else {
@@ -2198,8 +2349,8 @@ static void *pmadviser(void *arg)
 		iov[2].iov_base = p;
 		iov[2].iov_len = HPAGE_SIZE;
 		i = a == 2 ? 2 : 0;	/* collapse: the whole huge page */
-		if (syscall(SYS_process_madvise, pidfd, iov + i, a == 2 ? 1 : 2,
-			    pm_advices[a].advice, 0) < 0 &&
+		if (SAT(p, HPAGE_SIZE, syscall(SYS_process_madvise, pidfd, iov + i, a == 2 ? 1 : 2,
+					       pm_advices[a].advice, 0)) < 0 &&
 		    errno != EAGAIN && errno != ENOMEM && errno != EBUSY &&
 		    /* A collapse that lost a race: see collapser(). */
 		    !(errno == EINVAL && a == 2))
@@ -2279,7 +2430,7 @@ static void *pagemapper(void *arg)
 		gen++;
 		if (madvise(c, PM_PAGES * page_size, MADV_DONTNEED))
 			die("madvise(MADV_DONTNEED)");
-		if (soft_dirty && !clear_soft_dirty()) {
+		if (soft_dirty && !SAT(c, PM_PAGES * page_size, clear_soft_dirty())) {
 			skip_errno(C_CLEAR_REFS, "clear_refs",
 				   "write of 4 to /proc/self/clear_refs");
 			soft_dirty = false;
@@ -2394,7 +2545,7 @@ static void *mlock_whole(void *arg)
 		if (madvise(s, len, MADV_DONTNEED))
 			die("madvise(MADV_DONTNEED)");
 		fill_pages(s, WHOLE_PAGES / 2, 1, w.gen);
-		if (mlock(s, len)) {
+		if (SAT(s, len, mlock(s, len))) {
 			if (errno == ENOMEM || errno == EPERM) {
 				skip_errno(C_MLOCK_WHOLE, "mlock_whole", "mlock()");
 				break;
@@ -2409,7 +2560,7 @@ static void *mlock_whole(void *arg)
 		check_pages(C_MLOCK_WHOLE, "mlock()ed", s, WHOLE_PAGES / 2, 1, w.gen);
 		check_fill(C_MLOCK_WHOLE, "mlock()ed, never written",
 			   s + len / 2, len / 2, 0);
-		if (munlock(s, len))
+		if (SAT(s, len, munlock(s, len)))
 			die("munlock");
 		atomic_fetch_add(&ops[C_MLOCK_WHOLE], 1);
 		pause_between_rounds();
@@ -2429,7 +2580,7 @@ static void *mprotect_whole(void *arg)
 		char *s = whole_next(&w);
 		int prot = PROT_READ | PROT_WRITE | (w.gen & 1 ? PROT_EXEC : 0);
 
-		if (mprotect(s, len, prot))
+		if (SAT(s, len, mprotect(s, len, prot)))
 			fail(C_MPROTECT_WHOLE, "mprotect: %s", strerror(errno));
 		check_pages(C_MPROTECT_WHOLE, "mprotect()ed", s, WHOLE_PAGES, 1, w.gen);
 		atomic_fetch_add(&ops[C_MPROTECT_WHOLE], 1);
@@ -2743,7 +2894,7 @@ static void usage(const char *prog)
 {
 	int i;
 
-	fprintf(stderr, "usage: %s [-t seconds] [-w writers] [-p pages] [-s]\n"
+	fprintf(stderr, "usage: %s [-t seconds] [-w writers] [-p pages] [-s] [-S]\n"
 		"       [-k kind,...] [-X class,...] [-K more]\n"
 		"       %s --selftest-maps|--selftest-smaps FILE [START-END...]\nkinds:",
 		prog, prog);
@@ -2767,7 +2918,7 @@ int main(int argc, char **argv)
 		return selftest_maps(argc, argv, false);
 	if (argc > 1 && !strcmp(argv[1], "--selftest-smaps"))
 		return selftest_maps(argc, argv, true);
-	while ((opt = getopt(argc, argv, "t:w:p:sk:X:K:")) != -1) {
+	while ((opt = getopt(argc, argv, "t:w:p:sSk:X:K:")) != -1) {
 		switch (opt) {
 		case 't':
 			seconds = number("-t", optarg, 1, 3600);
@@ -2780,6 +2931,9 @@ int main(int argc, char **argv)
 			break;
 		case 's':
 			shared = true;
+			break;
+		case 'S':
+			no_sitters = true;
 			break;
 		case 'k':
 			only = optarg;
@@ -2840,6 +2994,7 @@ int main(int argc, char **argv)
 		printf("\n");
 	}
 	signal(SIGSEGV, on_segv);
+	sitters_init();
 	region = mmap(NULL, (size_t)nr_pages * page_size, PROT_READ | PROT_WRITE,
 		      (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS, -1, 0);
 	if (region == MAP_FAILED)
@@ -2897,7 +3052,7 @@ int main(int argc, char **argv)
 	printf(" touch_segv=%ld maps_overlaps=%ld collapsed=%ld ksm_merged=%ld swapped_out=%ld",
 	       atomic_load(&touch_segv), atomic_load(&maps_overlaps), atomic_load(&collapsed),
 	       atomic_load(&ksm_merged), atomic_load(&swapped_out));
-	printf(" skips=%ld failed=", atomic_load(&nr_skips));
+	printf(" sits=%ld skips=%ld failed=", atomic_load(&sits), atomic_load(&nr_skips));
 	for (i = 0, j = 0; i < NR_CLASSES; i++)
 		if (atomic_load(&fails[i]))
 			printf("%s%s", j++ ? "," : "", class_name[i]);

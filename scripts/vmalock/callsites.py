@@ -273,49 +273,90 @@ def load_expected(path=EXPECTED):
 # ---------------------------------------------------------------------------
 # Coverage and verdict
 
+# The least share of a run's readable write sites (below) at which a reader
+# was present at least once; a run not named has none.
+READERS_PRESENT_MIN = {'user': 0.9}
+
+
+def site_readable(s):
+	"""Calls at a monitor's site that a reader could have met: readable= (the
+	VMA in its mm's tree, the mm in use, not locked already); a monitor
+	without it: the locks taken, or those that waited (a killed write lock)."""
+	if 'readable' in s:
+		return int(s['readable'])
+	return max(int(s.get('locked', 0)), int(s.get('with_readers', 0)))
+
+
 def coverage(static, sites):
 	"""How the monitor's sites ([{kind, calls, ...caller}]) cover static.
 
-	{kind: {'sites': [{function, calls, with_readers, max_wait_us}] of the
-	static list (calls 0: never reached), 'reached': N, 'total': M,
-	'with_readers': N, 'unreached': [function], 'outside': [function]: reached
-	but not in the list (a module's, or a name the kernel did not link)}}.
+	{kind: {'sites': [{function, calls, readable, with_readers,
+	max_wait_us}] of the static list (calls 0: never reached), 'reached': N,
+	'total': M, 'readable': N (reached with readable calls), 'with_readers':
+	N (readable, with readers), 'unreadable': [function]: reached, but no
+	reader could have been there (a new VMA, fork's child, exec, exit, or
+	locked already), 'no_readers': [function]: readable, never met one,
+	'unreached': [function], 'outside': [function]: reached but not in the
+	list (a module's, or a name the kernel did not link)}}.
 	"""
+	zero = {'calls': 0, 'readable': 0, 'with_readers': 0, 'max_wait_us': 0}
 	seen = {k: {} for k in KINDS}
 	for s in sites:
 		kind = MONITOR_KINDS.get(s.get('kind'))
 		func = caller_function(s.get('caller', ''))
 		if not kind or not func:
 			continue
-		c = seen[kind].setdefault(func, {'calls': 0, 'with_readers': 0, 'max_wait_us': 0})
+		c = seen[kind].setdefault(func, dict(zero))
 		c['calls'] += int(s.get('calls', 0))
+		c['readable'] += site_readable(s)
 		c['with_readers'] += int(s.get('with_readers', 0))
 		c['max_wait_us'] = max(c['max_wait_us'], int(s.get('max_wait_us', 0)))
 	cov = {}
 	for kind in KINDS:
 		rows = []
 		for func in sorted(static[kind]):
-			c = seen[kind].get(func, {'calls': 0, 'with_readers': 0, 'max_wait_us': 0})
-			rows.append({'function': func, **c})
+			rows.append({'function': func, **seen[kind].get(func, zero)})
 		rows.sort(key=lambda r: (-r['calls'], r['function']))
 		reached = [r for r in rows if r['calls']]
+		readable = [r for r in reached if r['readable']]
 		cov[kind] = {'sites': rows, 'total': len(rows), 'reached': len(reached),
-			     'with_readers': sum(1 for r in reached if r['with_readers']),
+			     'readable': len(readable),
+			     'with_readers': sum(1 for r in readable if r['with_readers']),
+			     'unreadable': [r['function'] for r in reached if not r['readable']],
+			     'no_readers': [r['function'] for r in readable if not r['with_readers']],
 			     'unreached': [r['function'] for r in rows if not r['calls']],
 			     'outside': sorted(f for f in seen[kind] if f not in static[kind])}
 	return cov
 
 
 def summary_line(cov):
-	"""'write reached 38 of 52, with readers 4 of 38; detach ...; read ...'."""
+	"""'write reached 25 of 36, with readers 17 of 18 readable; detach ...; read ...'."""
 	parts = []
 	for kind in KINDS:
 		c = cov[kind]
 		p = f"{kind} reached {c['reached']} of {c['total']}"
 		if kind != 'read':	# the monitor counts no readers at a read lock
-			p += f", with readers {c['with_readers']} of {c['reached']}"
+			p += f", with readers {c['with_readers']} of {c['readable']} readable"
 		parts.append(p)
 	return '; '.join(parts)
+
+
+def readers_verdict(run, cov):
+	"""(PASS|FAIL|None, detail): whether readers were present at enough of
+	RUN's readable write sites (READERS_PRESENT_MIN); None if RUN has no
+	minimum."""
+	want = READERS_PRESENT_MIN.get(run)
+	if want is None:
+		return None, ''
+	c = cov['write']
+	if not c['readable']:
+		return 'FAIL', 'no readable write site reached'
+	share = c['with_readers'] / c['readable']
+	detail = (f"readers at {c['with_readers']} of {c['readable']} readable write sites "
+		  f"({100 * share:.0f}%, at least {100 * want:.0f}%)")
+	if c['no_readers']:
+		detail += f"; none at: {', '.join(c['no_readers'])}"
+	return ('PASS' if share >= want else 'FAIL'), detail
 
 
 def verdict(run, cov, expected, truncated=None):
@@ -353,14 +394,16 @@ def format_coverage(run, cov, expected):
 	"""The coverage table of call-site-coverage-RUN.txt."""
 	status = {(e['kind'], e['function']): e['status'] for e in expected if e['run'] == run}
 	lines = [f'# call site coverage of run {run}: {summary_line(cov)}',
-		 'kind    calls  with_readers  max_wait_us  expect    function']
+		 '# readable: calls a reader could have met (the VMA in its tree, its mm in use,',
+		 '# not locked already); with_readers: calls that waited for one',
+		 'kind    calls  readable  with_readers  max_wait_us  expect    function']
 	for kind in KINDS:
 		for r in cov[kind]['sites']:
-			lines.append(f"{kind:<7} {r['calls']:>6} {r['with_readers']:>13} "
+			lines.append(f"{kind:<7} {r['calls']:>6} {r['readable']:>9} {r['with_readers']:>13} "
 				     f"{r['max_wait_us']:>12}  {status.get((kind, r['function']), '-'):<8}  "
 				     f"{r['function']}")
 		for func in cov[kind]['outside']:
-			lines.append(f'{kind:<7} {"":>6} {"":>13} {"":>12}  {"-":<8}  {func} '
+			lines.append(f'{kind:<7} {"":>6} {"":>9} {"":>13} {"":>12}  {"-":<8}  {func} '
 				     '(not in the static list)')
 	return '\n'.join(lines) + '\n'
 
@@ -390,8 +433,10 @@ def judge_run(bootdir, run, sites, summary, log, static_path=None, expected_path
 	shown, total = (summary or {}).get('shown'), (summary or {}).get('call_sites')
 	truncated = f'{shown} of {total}' if shown is not None and shown != total else None
 	v, detail = verdict(run, cov, expected, truncated)
+	rv, rdetail = readers_verdict(run, cov)
 	if not summary:
 		v, detail = ('FAIL', 'the monitor reported no call sites') if wanted else (None, '')
+		rv, rdetail = (rv and 'FAIL', 'the monitor reported no call sites')
 	with open(os.path.join(bootdir, f'call-site-coverage-{run}.txt'), 'w') as f:
 		f.write(format_coverage(run, cov, expected))
 	path = os.path.join(bootdir, f'results-{run}.json')
@@ -400,13 +445,17 @@ def judge_run(bootdir, run, sites, summary, log, static_path=None, expected_path
 			doc = json.load(f)
 		doc['call_site_coverage'] = {
 			'summary': summary_line(cov), 'verdict': v, 'detail': detail, 'kinds': cov,
+			'readers_verdict': rv, 'readers_detail': rdetail,
 			'expected': [e for e in expected if e['run'] == run]}
 		with open(path, 'w') as f:
 			json.dump(doc, f, indent=4)
 			f.write('\n')
 	print(f'results: run {run}: call sites: {summary_line(cov)}; '
 	      f'see call-site-coverage-{run}.txt', file=log)
-	return [(v, name, detail)] if v else []
+	checks = [(v, name, detail)] if v else []
+	if rv:
+		checks.append((rv, f'readers-present-{run}', rdetail))
+	return checks
 
 
 def main(argv=None):

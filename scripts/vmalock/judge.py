@@ -281,7 +281,7 @@ def judge_boot(bootdir, gone=None):
 
 def write_call_sites(path, sites, summary):
 	"""The system-wide monitor's call sites as a table, most called first."""
-	cols = ['kind', 'calls', 'locked', 'with_readers', 'max_wait_us', 'caller']
+	cols = ['kind', 'calls', 'locked', 'readable', 'with_readers', 'max_wait_us', 'caller']
 	rows = [[str(site.get(c, '')) for c in cols] for site in sites]
 	width = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(cols)]
 	with open(path, 'w') as f:

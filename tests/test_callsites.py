@@ -264,10 +264,10 @@ class Judge(unittest.TestCase):
 		with open(os.path.join(self.main, 'console.log'), 'w') as f:
 			f.write('VMALOCK-GUEST-DONE\n')
 
-	def results(self, reached, readers=7):
+	def results(self, reached, readers=7, extra=''):
 		lines = ['VMALOCK-RESULTS-BEGIN run=user', 'KTAP version 1', '1..1',
 			 f'# sysmon: call_sites={len(reached)} shown={len(reached)} not_counted=0 '
-			 'most_read_locks_held=1']
+			 f'most_read_locks_held=1{extra}']
 		lines += [f"# sysmon: site kind={r['kind']} calls=7 locked=7 readable=7 with_readers={readers} "
 			  f"max_wait_us=0 caller={r['function']}+0x10/0x100" for r in reached]
 		lines += ['ok 1 user_stress', 'VMALOCK-RESULTS-END run=user']
@@ -312,6 +312,15 @@ class Judge(unittest.TestCase):
 		r, summary = self.judge()
 		self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
 		self.assertTrue(any(s.startswith('FAIL readers-present-user (readers at 0 of ')
+				    for s in summary), summary)
+
+	def test_readers_skipped_without_sitters(self):
+		with open(os.path.join(self.tmp, 'call-sites-static.txt'), 'w') as f:
+			f.write(self.static)
+		self.results(self.expected, readers=0, extra=' sit_us=0')
+		r, summary = self.judge()
+		self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+		self.assertTrue(any(s.startswith('SKIP readers-present-user (no sitters held')
 				    for s in summary), summary)
 
 	def test_expected_site_missed_fails_run(self):

@@ -434,6 +434,8 @@ def judge_run(bootdir, run, sites, summary, log, static_path=None, expected_path
 	truncated = f'{shown} of {total}' if shown is not None and shown != total else None
 	v, detail = verdict(run, cov, expected, truncated)
 	rv, rdetail = readers_verdict(run, cov)
+	if rv and str((summary or {}).get('sit_us', '')) == '0':
+		rv, rdetail = 'SKIP', f'no sitters held their read locks (sit_us=0); {rdetail}'
 	if not summary:
 		v, detail = ('FAIL', 'the monitor reported no call sites') if wanted else (None, '')
 		rv, rdetail = (rv and 'FAIL', 'the monitor reported no call sites')

@@ -146,6 +146,8 @@ struct vt_vma_view {
 	struct file *file;
 	struct mm_struct *mm;
 	struct anon_vma *anon_vma;
+	void *policy;			/* vm_policy (NUMA) */
+	void *uffd_ctx;			/* vm_userfaultfd_ctx.ctx (USERFAULTFD) */
 };
 
 struct vt_sys_reader {
@@ -259,6 +261,12 @@ static void vt_vma_view(struct vm_area_struct *vma, struct vt_vma_view *v)
 	v->file = vma->vm_file;
 	v->mm = vma->vm_mm;
 	v->anon_vma = vma->anon_vma;
+#ifdef CONFIG_NUMA
+	v->policy = vma->vm_policy;
+#endif
+#ifdef CONFIG_USERFAULTFD
+	v->uffd_ctx = vma->vm_userfaultfd_ctx.ctx;
+#endif
 }
 
 /* A violation of @inv by the current task at @ip, to be completed and reported. */
@@ -683,6 +691,8 @@ static const char *vt_view_diff(const struct vt_vma_view *a, const struct vt_vma
 		/* NULL to set is anon_vma_prepare() under the read lock. */
 		{ "anon_vma", (unsigned long)a->anon_vma,
 		  a->anon_vma ? (unsigned long)b->anon_vma : 0 },
+		{ "vm_policy", (unsigned long)a->policy, (unsigned long)b->policy },
+		{ "vm_userfaultfd_ctx", (unsigned long)a->uffd_ctx, (unsigned long)b->uffd_ctx },
 	};
 	int i;
 

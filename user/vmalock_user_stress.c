@@ -52,6 +52,9 @@
  *   process_madvise  COLD, PAGEOUT, COLLAPSE on the own pidfd; contents kept
  *   pagemap    clear_refs (4) clears the soft-dirty bit, written pages get
  *              it again; PAGEMAP_SCAN finds just the written pages present
+ *   mmu_notifier  a device mirror of the process (CONFIG_TEST_HMM): its
+ *              first registers an MMU notifier (mm_take_all_locks()), then
+ *              it reads pages as the CPU wrote them
  *   mlock_whole, mprotect_whole, madvise_whole  as mlock, mprotect and
  *              madvise, on whole VMAs (PROT_NONE neighbours: no split, no
  *              merge), so that the caller's own vma_start_write() counts
@@ -126,7 +129,7 @@ enum class {
 	C_GROWSDOWN, C_MADVISE, C_MLOCK, C_MAPS, C_SMAPS, C_QUERY, C_COLLAPSE,
 	C_UFFD, C_NUMA, C_KSM, C_SWAP, C_HUGETLB, C_MSEAL, C_GUARD, C_PMADV,
 	C_CLEAR_REFS, C_PAGEMAP_SCAN, C_MLOCK_WHOLE, C_MPROTECT_WHOLE,
-	C_MADVISE_WHOLE, C_TOUCH, NR_CLASSES
+	C_MADVISE_WHOLE, C_NOTIFIER, C_TOUCH, NR_CLASSES
 };
 
 static const char *const class_name[NR_CLASSES] = {
@@ -134,6 +137,7 @@ static const char *const class_name[NR_CLASSES] = {
 	"growsdown", "madvise", "mlock", "maps", "smaps", "procmap_query", "collapse",
 	"uffd_ops", "numa", "ksm", "swap", "hugetlb", "mseal", "guard", "process_madvise",
 	"clear_refs", "pagemap_scan", "mlock_whole", "mprotect_whole", "madvise_whole",
+	"mmu_notifier",
 	"touch",
 };
 
@@ -164,7 +168,7 @@ static bool go_on(int cls)
 enum {
 	A_MAIN, A_REMAP, A_UNMAP, A_NEWMAP, A_STACK, A_MADV, A_MLOCK, A_MAPS, A_COLLAPSE,
 	A_UFFD, A_UFFD_RWP, A_NUMA, A_KSM, A_SWAP, A_HUGETLB, A_MSEAL, A_GUARD, A_PMADV,
-	A_PAGEMAP, A_MLOCK_WHOLE, A_MPROTECT_WHOLE, A_MADVISE_WHOLE, NR_AREAS
+	A_PAGEMAP, A_MLOCK_WHOLE, A_MPROTECT_WHOLE, A_MADVISE_WHOLE, A_NOTIFIER, NR_AREAS
 };
 static struct area {
 	_Atomic(uintptr_t) base;
@@ -290,12 +294,33 @@ struct sitter {
 	_Atomic(char *) at;	/* the range sat on; NULL: none, asleep */
 	atomic_size_t len;
 	atomic_ulong rounds;
+	_Atomic(u64 *) scribble;	/* a word it also writes, faulting: sit_scribble() */
+	int cls;			/* ... whose check a lost write fails */
+	u64 scribbled;
 };
 
 static bool no_sitters;		/* -S */
 static int sit_fd = -1;		/* /proc/self/maps, if PROCMAP_QUERY works */
 static atomic_long sits;
 static __thread struct sitter *my_sitter;
+
+/*
+ * A sitter given a word writes it each round and reads it back: a fault
+ * in the range while the call changes its page tables (a collapse, say)
+ * must wait for the call, and a write it let in too early is lost.
+ */
+static void sit_write(struct sitter *st)
+{
+	u64 *w = atomic_load(&st->scribble);
+	u64 v = ++st->scribbled, got;
+
+	if (!w)
+		return;
+	put(w, v);
+	got = get(w);
+	if (got != v)
+		fail(st->cls, "a write during the call was lost: %#llx, want %#llx", got, v);
+}
 
 static void *sitter(void *arg)
 {
@@ -317,6 +342,7 @@ static void *sitter(void *arg)
 		q.query_flags = VT_COVERING_OR_NEXT;
 		q.query_addr = (uintptr_t)at + off;
 		ioctl(sit_fd, VT_PROCMAP_QUERY, &q);	/* the range may be gone: no matter */
+		sit_write(st);
 		atomic_fetch_add(&st->rounds, 1);
 		atomic_fetch_add(&sits, 1);
 	}
@@ -380,6 +406,18 @@ static void sit_off(void)
 {
 	if (my_sitter)
 		atomic_store(&my_sitter->at, NULL);
+}
+
+/* The calling thread's sitter also writes *@w from its next sit_on() on; NULL: not. */
+static void sit_scribble(u64 *w, int cls)
+{
+	if (sit_fd < 0)
+		return;
+	if (!my_sitter)
+		sit_on(w, page_size);	/* made, and back to sleep at once */
+	sit_off();
+	my_sitter->cls = cls;
+	atomic_store(&my_sitter->scribble, w);
 }
 
 /* @call, which write-locks VMAs of [p, p + len), with a sitter in them. */
@@ -1532,6 +1570,9 @@ static void *collapser(void *arg)
 	}
 	publish(A_COLLAPSE, p, HPAGE_SIZE);
 	atomic_store(&collapse_at, p);
+	/* The last page is the sitter's to write while the range collapses. */
+	sit_scribble((u64 *)(p + HPAGE_SIZE - page_size), C_COLLAPSE);
+	n--;
 	while (go_on(C_COLLAPSE)) {
 		gen++;
 		for (i = 0; i < n; i++) {
@@ -1576,6 +1617,7 @@ static void *collapse_dropper(void *arg)
 	unsigned int seed = 8;
 
 	(void)arg;
+	n--;	/* not the last page: the collapser's sitter writes it */
 	while (!atomic_load(&stop)) {
 		char *p = atomic_load(&collapse_at);
 		int start = rand_r(&seed) % n, len = 1 + rand_r(&seed) % 32, i;
@@ -2630,6 +2672,58 @@ static void *madvise_whole(void *arg)
 }
 
 /* ------------------------------------------------------------------ */
+/* mmu_notifier: a device mirror of the process (lib/test_hmm.c). The    */
+/* first one registers an MMU notifier on the mm: mm_take_all_locks()    */
+/* write-locks every VMA. The mirror then reads pages as the CPU wrote   */
+/* them.                                                                 */
+
+/* lib/test_hmm_uapi.h */
+struct vt_hmm_dmirror_cmd {
+	u64 addr, ptr, npages, cpages, faults;
+};
+
+#define VT_HMM_DMIRROR_READ	_IOWR('H', 0x00, struct vt_hmm_dmirror_cmd)
+#define HMM_PAGES		16
+
+static void *notifier(void *arg)
+{
+	size_t len = HMM_PAGES * page_size;
+	char *p = map_anon(NULL, len, 0), *buf = malloc(len);
+	u64 gen = 0;
+	int fd;
+
+	(void)arg;
+	if (p == MAP_FAILED || !buf)
+		die("mmap");
+	fd = SAT(region, (size_t)nr_pages * page_size,
+		 open("/dev/hmm_dmirror0", O_RDWR | O_CLOEXEC));
+	if (fd < 0) {
+		skip_errno(C_NOTIFIER, "mmu_notifier", "open(/dev/hmm_dmirror0) (CONFIG_TEST_HMM)");
+		return NULL;
+	}
+	publish(A_NOTIFIER, p, len);
+	while (go_on(C_NOTIFIER)) {
+		struct vt_hmm_dmirror_cmd cmd = { .addr = (uintptr_t)p, .ptr = (uintptr_t)buf,
+						  .npages = HMM_PAGES };
+
+		fill_pages(p, HMM_PAGES, 1, ++gen);
+		memset(buf, 0, len);
+		if (ioctl(fd, VT_HMM_DMIRROR_READ, &cmd)) {
+			if (errno != EBUSY && errno != EAGAIN && errno != EFAULT)
+				fail(C_NOTIFIER, "HMM_DMIRROR_READ: %s", strerror(errno));
+			continue;
+		}
+		check_pages(C_NOTIFIER, "read by the device mirror", buf, HMM_PAGES, 1, gen);
+		atomic_fetch_add(&ops[C_NOTIFIER], 1);
+		pause_between_rounds();
+	}
+	publish(A_NOTIFIER, NULL, 0);
+	close(fd);
+	free(buf);
+	return NULL;
+}
+
+/* ------------------------------------------------------------------ */
 /* touch: faults at random pages of every range, where they may be moving */
 
 static void *toucher(void *arg)
@@ -2695,6 +2789,7 @@ static const struct kind {
 	{ "mlock_whole", mlock_whole, NULL },
 	{ "mprotect_whole", mprotect_whole, NULL },
 	{ "madvise_whole", madvise_whole, NULL },
+	{ "mmu_notifier", notifier, NULL },
 	{ "touch", toucher, NULL },
 	{ "touch", toucher, NULL },
 };
@@ -2726,7 +2821,8 @@ static const char *const class_kind[NR_CLASSES] = {
 	"writer", "fork", "mprotect", "mremap", "mremap", "munmap", "newmap",
 	"growsdown", "madvise", "mlock", "procmaps", "procmaps", "procmaps", "collapse",
 	"uffd_ops", "numa", "ksm", "swap", "hugetlb", "mseal", "guard", "process_madvise",
-	"pagemap", "pagemap", "mlock_whole", "mprotect_whole", "madvise_whole", "touch",
+	"pagemap", "pagemap", "mlock_whole", "mprotect_whole", "madvise_whole",
+	"mmu_notifier", "touch",
 };
 
 static int number(const char *opt, const char *s, int min, int max)

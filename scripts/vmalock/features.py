@@ -33,7 +33,7 @@ memcg            MEMCG                     -                                    
 hugetlbfs        HUGETLBFS                 hugetlb                               hugetlb-mmap,hugetlb-madvise
 swap             SWAP                      swap                                  -
 zram             ZRAM                      swap                                  -
-mmu_notifier     MMU_NOTIFIER,TEST_HMM     -                                     hmm-tests
+mmu_notifier     MMU_NOTIFIER,TEST_HMM     mmu_notifier                          hmm-tests
 mem_soft_dirty   MEM_SOFT_DIRTY            -                                     soft-dirty
 pagemap          PROC_PAGE_MONITOR         clear_refs,pagemap_scan               pagemap_ioctl
 anon_vma_name    ANON_VMA_NAME             -                                     -

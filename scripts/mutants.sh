@@ -43,7 +43,7 @@ mutants=(
 "madvise_no_write_lock|mm/madvise.c|/^static int madvise_update_vma/,/^}/s/^\tvma_start_write(vma);\$/\t\/\* mutant \*\//|inv:stable_while_read_locked"
 "mlock_no_write_lock|mm/mlock.c|/^static void mlock_vma_pages_range/,/^}/s/^\tvma_start_write(vma);\$/\t\/\* mutant \*\//|inv:stable_while_read_locked"
 "mprotect_no_write_lock|mm/mprotect.c|/^mprotect_fixup(/,/^}/s/^\tvma_start_write(vma);\$/\t\/\* mutant \*\//|inv:stable_while_read_locked"
-"home_node_no_write_lock|mm/mempolicy.c|/SYSCALL_DEFINE4(set_mempolicy_home_node/,/^}/s/^\t\tvma_start_write(vma);\$/\t\t\/\* mutant \*\//|check:user/numa"
+"home_node_no_write_lock|mm/mempolicy.c|/SYSCALL_DEFINE4(set_mempolicy_home_node/,/^}/s/^\t\tvma_start_write(vma);\$/\t\t\/\* mutant \*\//|inv:stable_while_read_locked"
 "uffd_ctx_no_write_lock|mm/userfaultfd.c|/^static void userfaultfd_set_ctx/,/^}/s/^\tvma_start_write(vma);\$/\t\/\* mutant \*\//|inv:stable_while_read_locked"
 "uffd_set_mode_no_drain|mm/userfaultfd.c|/^static int userfaultfd_set_mode/,/^}/s/^\t\t\t\tvma_start_write(vma);\$/\t\t\t\t\/\* mutant \*\//|check:user/uffd_ops"
 "mseal_no_write_lock|mm/mseal.c|/^static int __mseal_range/,/^}/s/^\t\t\tvma_start_write(vma);\$/\t\t\t\/\* mutant \*\//|inv:stable_while_read_locked"
@@ -111,6 +111,10 @@ for m in "${mutants[@]}"; do
 		done
 		grep -h "first violation\|^FAIL " "$log" "$out"/main/results-*.ktap 2>/dev/null |
 			sort -u | sed 's/^/  /' | head -8 || true
+		# How fast: the watch's first violation, in ms after it began.
+		! grep -q "^# watch: first violation" "$out"/main/results-user.ktap 2>/dev/null ||
+			sed -n 's/^# watch: ops=.* detected_ms=\([0-9]*\).*/  reported after \1 ms of the user run/p' \
+				"$out"/main/results-user.ktap | head -1
 	else
 		"$top/scripts/kunit.sh" --timeout 300 > "$log" 2>&1 || true
 		for c in $want; do

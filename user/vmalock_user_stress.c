@@ -42,7 +42,8 @@
  *              move_pages says every page is on the node), the home node,
  *              move_pages and migrate_pages; contents kept
  *   ksm        identical pages MADV_MERGEABLE while ksmd runs; a write to
- *              one after the merge stays its own; MADV_UNMERGEABLE
+ *              one after the merge stays its own; MADV_UNMERGEABLE; each
+ *              round, every VMA made mergeable and back (PR_SET_MEMORY_MERGE)
  *   swap       MADV_PAGEOUT to swap, swapped in by faults; contents kept
  *   hugetlb    a MAP_HUGETLB page faulted at once, unmapped, mapped again
  *   mseal      mseal() a whole VMA or the middle of a range: mprotect,
@@ -108,6 +109,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <linux/userfaultfd.h>
@@ -2048,8 +2050,11 @@ static long read_long(const char *path)
 	return v;
 }
 
+#define VT_PR_SET_MEMORY_MERGE	67	/* Linux 6.4 */
+
 static void *ksm_merger(void *arg)
 {
+	bool merge_any = true;
 	size_t len = KSM_PAGES * page_size;
 	char *p = map_isolated(len);
 	unsigned int seed = 9;
@@ -2065,6 +2070,19 @@ static void *ksm_merger(void *arg)
 		u64 same = pattern(0x4b, ++gen), mine = pattern(0x4c, gen);
 		int k = rand_r(&seed) % KSM_PAGES, i, tries;
 		long merged = 0;
+
+		/*
+		 * Every VMA of the process mergeable and back at once
+		 * (ksm_add_vmas(), ksm_del_vmas() write-lock each): before
+		 * ksmd has merged much, so that the others' pages stay theirs.
+		 */
+		if (merge_any && (SAT(region, (size_t)nr_pages * page_size,
+				      prctl(VT_PR_SET_MEMORY_MERGE, 1, 0, 0, 0)) ||
+				  SAT(region, (size_t)nr_pages * page_size,
+				      prctl(VT_PR_SET_MEMORY_MERGE, 0, 0, 0, 0)))) {
+			skip_errno(-1, "ksm_merge_any", "prctl(PR_SET_MEMORY_MERGE)");
+			merge_any = false;
+		}
 
 		fill(p, len, same);
 		if (SAT(p, len, madvise(p, len, 12 /* MADV_MERGEABLE */))) {

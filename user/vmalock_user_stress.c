@@ -42,8 +42,8 @@
  *              move_pages says every page is on the node), the home node,
  *              move_pages and migrate_pages; contents kept
  *   ksm        identical pages MADV_MERGEABLE while ksmd runs; a write to
- *              one after the merge stays its own; MADV_UNMERGEABLE; each
- *              round, every VMA made mergeable and back (PR_SET_MEMORY_MERGE)
+ *              one after the merge stays its own; MADV_UNMERGEABLE; one
+ *              round in 4, every VMA made mergeable and back (PR_SET_MEMORY_MERGE)
  *   swap       MADV_PAGEOUT to swap, swapped in by faults; contents kept
  *   hugetlb    a MAP_HUGETLB page faulted at once, unmapped, mapped again
  *   mseal      mseal() a whole VMA or the middle of a range: mprotect,
@@ -2074,9 +2074,10 @@ static void *ksm_merger(void *arg)
 		/*
 		 * Every VMA of the process mergeable and back at once
 		 * (ksm_add_vmas(), ksm_del_vmas() write-lock each): before
-		 * ksmd has merged much, so that the others' pages stay theirs.
+		 * ksmd has merged much, so that the others' pages stay theirs;
+		 * one round in four, as it costs ksmd its merges of the round.
 		 */
-		if (merge_any && (SAT(region, (size_t)nr_pages * page_size,
+		if (merge_any && gen % 4 == 1 && (SAT(region, (size_t)nr_pages * page_size,
 				      prctl(VT_PR_SET_MEMORY_MERGE, 1, 0, 0, 0)) ||
 				  SAT(region, (size_t)nr_pages * page_size,
 				      prctl(VT_PR_SET_MEMORY_MERGE, 0, 0, 0, 0)))) {

@@ -110,7 +110,6 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <linux/userfaultfd.h>
@@ -335,11 +334,6 @@ static void *sitter(void *arg)
 	char *at;
 
 	pthread_setname_np(pthread_self(), "vmalock_sit");
-	/*
-	 * Ahead of the others whenever it has a range (it sleeps otherwise):
-	 * a sitter waiting for a CPU holds nothing. Root only; else as is.
-	 */
-	setpriority(PRIO_PROCESS, syscall(SYS_gettid), -20);
 	for (;;) {
 		pthread_mutex_lock(&st->lock);
 		while (!(at = atomic_load(&st->at)))

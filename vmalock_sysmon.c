@@ -597,12 +597,19 @@ static void vt_sys_delay(struct vt_sys *s, enum vt_delay_step step)
 		vt_sys_busy_us(us);
 }
 
-/* A sitter holds the read lock it just took sit_us/2..sit_us us longer. */
-static void vt_sys_sit(struct vt_sys *s)
+/*
+ * A sitter holds the read lock it just took of @vma sit_us/2..sit_us us
+ * longer, or until a writer or a detach waits for it: it has met the
+ * reader then, and need not wait long. While mmap_lock is write-locked (a
+ * writer on its way through the VMAs, as fork or clear_refs go) it holds
+ * on up to 4 times as long: let go, it may not be back on a CPU in time.
+ */
+static void vt_sys_sit(struct vt_sys *s, struct vm_area_struct *vma)
 {
 	unsigned int half = s->delay.sit_us / 2;
 	struct vt_sys_cpu *c;
 	unsigned long flags;
+	u64 start, end;
 	u32 us;
 
 	if (!s->delay.sit_us || !in_task() ||
@@ -611,10 +618,22 @@ static void vt_sys_sit(struct vt_sys *s)
 	local_irq_save(flags);
 	c = vt_sys_this_cpu(s);
 	us = s->delay.sit_us - half + prandom_u32_state(&c->rnd) % (half + 1);
-	vt_sys_add(&c->counts[VT_SYS_SITS], 1);
-	vt_sys_add(&c->counts[VT_SYS_SIT_US], us);
 	local_irq_restore(flags);
-	vt_sys_busy_us(us);
+	start = local_clock();
+	end = start + us * NSEC_PER_USEC;
+	while (refcount_read(&vma->vm_refcnt) < VM_REFCNT_EXCLUDE_READERS_FLAG) {
+		u64 now = local_clock();
+
+		if (now >= end + 3ULL * us * NSEC_PER_USEC ||
+		    (now >= end && !(raw_read_seqcount(&vma->vm_mm->mm_lock_seq) & 1)))
+			break;
+		cpu_relax();
+	}
+	local_irq_save(flags);
+	c = vt_sys_this_cpu(s);
+	vt_sys_add(&c->counts[VT_SYS_SITS], 1);
+	vt_sys_add(&c->counts[VT_SYS_SIT_US], div_u64(local_clock() - start, NSEC_PER_USEC));
+	local_irq_restore(flags);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -662,7 +681,7 @@ static void vt_probe_vma_read_locked(void *data, struct vm_area_struct *vma, uns
 	}
 	vt_sys_admitted(s, vma, ip);
 	vt_sys_delay(s, next_vma ? VT_DELAY_NEXT_VMA : VT_DELAY_READ_LOCKED);
-	vt_sys_sit(s);
+	vt_sys_sit(s, vma);
 }
 
 static void vt_probe_vma_read_refused(void *data, struct mm_struct *mm,

@@ -40,7 +40,8 @@
 #                      harness's and the stressor's tasks at one VMA lock
 #                      step in RATE, each for 1..MAX_US us (default 1000),
 #                      and holds each read lock of the stressor's sitters
-#                      SIT_US/2..SIT_US us longer (default 400), in every
+#                      SIT_US/2..SIT_US us longer or until a writer waits
+#                      (default 2000, up to 5000), in every
 #                      boot's runs; 0: no pauses. Default 20, in the main
 #                      and the broken variants' boots only. A run's seed
 #                      (seed= in its results) replays its pauses:
@@ -73,7 +74,7 @@ duration_ms=3000 params="" smp=2 accel=auto out="" bench=""
 # The pauses of the main and broken-variant boots unless --delay says
 # (Documentation/vmalock-test/checks.rst, "Pauses"): one step in 20,
 # chosen from measurements there.
-delay_default=20 delay="" sit_default=400
+delay_default=20 delay="" sit_default=2000
 control_secs=20 user_secs=15 leak_cycles=50 soak="" soak_secs=0 soak_ms=3000
 # The one list of scenarios and broken variants (vmalock_names.h).
 names() { "$top/scripts/vmalock-py" names "$top/vmalock_names.h" "$@"; }
@@ -143,12 +144,12 @@ nscn=$(names runs "$scenarios") || exit 2
 delay_params() { # RATE[:MAX_US[:SIT_US]] -> "delay_rate=R delay_max_us=M sit_us=S"
 	local d_rate d_max=1000 d_sit=$sit_default f	# not int()'s own names
 	[[ $1 =~ ^[0-9]+(:[0-9]+){0,2}$ ]] ||
-		die "--delay takes RATE[:MAX_US[:SIT_US]] (RATE 0..1000000, MAX_US 1..1000, SIT_US 0..1000), got '$1'"
+		die "--delay takes RATE[:MAX_US[:SIT_US]] (RATE 0..1000000, MAX_US 1..1000, SIT_US 0..5000), got '$1'"
 	IFS=: read -r -a f <<< "$1"
 	int d_rate --delay "${f[0]}" 0 1000000
 	[ "$d_rate" != 0 ] || d_sit=0
 	[ -z "${f[1]:-}" ] || int d_max "--delay MAX_US" "${f[1]}" 1 1000
-	[ -z "${f[2]:-}" ] || int d_sit "--delay SIT_US" "${f[2]}" 0 1000
+	[ -z "${f[2]:-}" ] || int d_sit "--delay SIT_US" "${f[2]}" 0 5000
 	echo "delay_rate=$d_rate delay_max_us=$d_max sit_us=$d_sit"
 }
 delay_default=$(delay_params "$delay_default") || exit 2

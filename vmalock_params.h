@@ -34,6 +34,6 @@ VT_PARAM(delay_rate, 0, 0, 1000000,
 VT_PARAM(delay_max_us, 1000, 1, 1000,
 	 "each pause a random 1..delay_max_us us, log-uniform, busy")
 VT_PARAM(sit_us, 0, 0, 5000,
-	 "sysmon keeps each read lock of a task named vmalock_sit* sit_us/2..sit_us us longer, or until a writer waits")
+	 "sysmon holds read locks of tasks vmalock_sit* sit_us/2..sit_us us, or until a writer waits")
 
 #undef VT_PARAM

@@ -47,6 +47,7 @@ mutants=(
 "uffd_ctx_no_write_lock|mm/userfaultfd.c|/^static void userfaultfd_set_ctx/,/^}/s/^\tvma_start_write(vma);\$/\t\/\* mutant \*\//|inv:stable_while_read_locked"
 "uffd_set_mode_no_drain|mm/userfaultfd.c|/^static int userfaultfd_set_mode/,/^}/s/^\t\t\t\tvma_start_write(vma);\$/\t\t\t\t\/\* mutant \*\//|check:user/uffd_ops"
 "mseal_no_write_lock|mm/mseal.c|/^static int __mseal_range/,/^}/s/^\t\t\tvma_start_write(vma);\$/\t\t\t\/\* mutant \*\//|inv:stable_while_read_locked"
+"ksm_add_no_write_lock|mm/ksm.c|/^static void __ksm_add_vma/,/^}/s/vm_flags_set(vma, VM_MERGEABLE);/vma_flags_set_word(\&vma->flags, VM_MERGEABLE);/|inv:stable_while_read_locked"
 "take_all_locks_no_write_lock|mm/vma.c|/^int mm_take_all_locks/,/^}/s/^\t\tvma_start_write(vma);\$/\t\t\/\* mutant \*\//|inv:notifier_exclusion"
 "header_combo|include/linux/mmap_lock.h|s/if (likely(!__vma_refcount_put_return(vma)))/if (1)/;0,/^\tmm_lock_seqcount_begin(mm);/s//\t\/\* mutant \*\//;/vma_start_read_locked_nested/,/^}/s/if (unlikely(!__refcount_inc_not_zero_limited_acquire/if (0 \&\& unlikely(!__refcount_inc_not_zero_limited_acquire/|attach_detach_test read_lock_locked_test seq_parity_test speculate_test detached_reader_retries_test free_detached_silent_test"
 )

@@ -22,9 +22,12 @@ header_opts() {
 
 unknown_option() { die "unknown option '$1'; allowed: $(header_opts) (--help explains them)"; }
 
-# The header's line for an option, squeezed: what its value should be.
+# The header's line for an option, squeezed: what its value should be. Every
+# reader takes all its input: one that stopped at the first match (grep -m1)
+# would leave the header's writer to die of SIGPIPE, which pipefail reports.
 opt_help() {
-	header | grep -m1 -E -- "^[[:space:]]*$1([ ,=]|\$)" | tr -s ' \t' ' ' | sed 's/^ //;s/ $//'
+	{ header | grep -E -- "^[[:space:]]*$1([ ,=]|\$)" || true; } |
+		sed -n '1{s/[[:space:]][[:space:]]*/ /g;s/^ //;s/ $//;p;}'
 }
 
 # value "$@": the option in $1 has a non-empty value in $2.

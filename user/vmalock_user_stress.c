@@ -295,7 +295,8 @@ struct sitter {
 	pthread_cond_t wake;
 	_Atomic(char *) at;	/* the range sat on; NULL: none, asleep */
 	atomic_size_t len;
-	atomic_ulong rounds;
+	unsigned long gen;	/* sit_on() calls, under lock */
+	atomic_ulong entered;	/* the gen of the range of its latest read lock */
 	_Atomic(u64 *) scribble;	/* a word it also writes, faulting: sit_scribble() */
 	int cls;			/* ... whose check a lost write fails */
 	u64 scribbled;
@@ -330,6 +331,7 @@ static void *sitter(void *arg)
 {
 	struct sitter *st = arg;
 	struct vt_procmap_query q;
+	unsigned long gen;
 	size_t off = 0, len;
 	char *at;
 
@@ -339,15 +341,16 @@ static void *sitter(void *arg)
 		while (!(at = atomic_load(&st->at)))
 			pthread_cond_wait(&st->wake, &st->lock);
 		len = atomic_load(&st->len);
+		gen = st->gen;
 		pthread_mutex_unlock(&st->lock);
 		off = (off + page_size) % len;
 		memset(&q, 0, sizeof(q));
 		q.size = sizeof(q);
 		q.query_flags = VT_COVERING_OR_NEXT;
 		q.query_addr = (uintptr_t)at + off;
+		atomic_store(&st->entered, gen);
 		ioctl(sit_fd, VT_PROCMAP_QUERY, &q);	/* the range may be gone: no matter */
 		sit_write(st);
-		atomic_fetch_add(&st->rounds, 1);
 		atomic_fetch_add(&sits, 1);
 	}
 	return NULL;
@@ -374,7 +377,7 @@ static void sit_on(void *p, size_t len)
 	struct sitter *st = my_sitter;
 	pthread_attr_t attr;
 	pthread_t t;
-	unsigned long r;
+	unsigned long gen;
 	int i;
 
 	if (sit_fd < 0 || len < (size_t)page_size)
@@ -397,15 +400,14 @@ static void sit_on(void *p, size_t len)
 	pthread_mutex_lock(&st->lock);
 	atomic_store(&st->len, len);
 	atomic_store(&st->at, (char *)p);
+	gen = ++st->gen;
 	pthread_cond_signal(&st->wake);
 	pthread_mutex_unlock(&st->lock);
 	/*
-	 * One round (the first may have begun on the range before), then a
-	 * moment for it to be inside the next read lock, which the module
-	 * holds until a writer comes (sit_us at most).
+	 * Until it goes for a read lock in the range, and a moment for it to
+	 * be inside, where the module holds it until a writer comes.
 	 */
-	r = atomic_load(&st->rounds);
-	for (i = 0; i < 2000 && atomic_load(&st->rounds) < r + 2 && !atomic_load(&hard_stop); i++)
+	for (i = 0; i < 2000 && atomic_load(&st->entered) != gen && !atomic_load(&hard_stop); i++)
 		sched_yield();
 	usleep(200);
 }

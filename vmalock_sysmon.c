@@ -136,7 +136,7 @@ static const char * const vt_delay_comms[] = {
 /*
  * The sitters: tasks that read-lock the VMA another task of theirs is about
  * to change (user/vmalock_user_stress), so that a reader is there when the
- * write lock comes. sit_us keeps each of their read locks that much longer.
+ * write lock comes. vt_sys_sit() holds their read locks until it does.
  */
 #define VT_SIT_COMM	"vmalock_sit"
 

@@ -2674,8 +2674,11 @@ static void *madvise_whole(void *arg)
 		const struct advice *adv = &advices[a];
 		char *s;
 
-		/* userfaultfd: uffd_ops registers whole VMAs already. */
-		if (off[a] || adv->advice == -2) {
+		/*
+		 * userfaultfd too: a register and unregister of a whole VMA,
+		 * whose userfaultfd_set_ctx() lock no split has taken before.
+		 */
+		if (off[a]) {
 			w.gen++;
 			continue;
 		}

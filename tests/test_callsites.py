@@ -305,23 +305,25 @@ class Judge(unittest.TestCase):
 		with open(os.path.join(self.main, 'call-site-coverage-user.txt')) as f:
 			self.assertIn('never_reached_here', f.read())
 
-	def test_readers_missing_fails_run(self):
+	def readers_judged(self, extra=''):
+		"""The judge's returncode and readers-present line, no reader met."""
 		with open(os.path.join(self.tmp, 'call-sites-static.txt'), 'w') as f:
 			f.write(self.static)
-		self.results(self.expected, readers=0)
+		self.results(self.expected, readers=0, extra=extra)
 		r, summary = self.judge()
-		self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
-		self.assertTrue(any(s.startswith('FAIL readers-present-user (readers at 0 of ')
-				    for s in summary), summary)
+		line = [s for s in summary if ' readers-present-user (' in s]
+		self.assertEqual(len(line), 1, summary)
+		return r.returncode, line[0]
+
+	def test_readers_missing_fails_run(self):
+		rc, line = self.readers_judged()
+		self.assertEqual(rc, 1, line)
+		self.assertTrue(line.startswith('FAIL readers-present-user (readers at 0 of '), line)
 
 	def test_readers_skipped_without_sitters(self):
-		with open(os.path.join(self.tmp, 'call-sites-static.txt'), 'w') as f:
-			f.write(self.static)
-		self.results(self.expected, readers=0, extra=' sit_us=0')
-		r, summary = self.judge()
-		self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
-		self.assertTrue(any(s.startswith('SKIP readers-present-user (no sitters held')
-				    for s in summary), summary)
+		rc, line = self.readers_judged(' sit_us=0')
+		self.assertEqual(rc, 0, line)
+		self.assertTrue(line.startswith('SKIP readers-present-user (no sitters held'), line)
 
 	def test_expected_site_missed_fails_run(self):
 		with open(os.path.join(self.tmp, 'call-sites-static.txt'), 'w') as f:

@@ -371,32 +371,41 @@ static void sitters_init(void)
 	}
 }
 
-/* Set the calling thread's sitter on [p, p + len), and wait until it sits. */
-static void sit_on(void *p, size_t len)
+/* The calling thread's sitter, made (asleep) on first use. */
+static struct sitter *my_sitter_made(void)
 {
 	struct sitter *st = my_sitter;
 	pthread_attr_t attr;
 	pthread_t t;
+
+	if (st)
+		return st;
+	st = calloc(1, sizeof(*st));
+	if (!st)
+		die("calloc");
+	pthread_mutex_init(&st->lock, NULL);
+	pthread_cond_init(&st->wake, NULL);
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, SIT_STACK);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	errno = pthread_create(&t, &attr, sitter, st);
+	if (errno)
+		die("pthread_create (sitter)");
+	pthread_attr_destroy(&attr);
+	my_sitter = st;
+	return st;
+}
+
+/* Set the calling thread's sitter on [p, p + len), and wait until it sits. */
+static void sit_on(void *p, size_t len)
+{
+	struct sitter *st;
 	unsigned long gen;
 	int i;
 
 	if (sit_fd < 0 || len < (size_t)page_size)
 		return;
-	if (!st) {
-		st = calloc(1, sizeof(*st));
-		if (!st)
-			die("calloc");
-		pthread_mutex_init(&st->lock, NULL);
-		pthread_cond_init(&st->wake, NULL);
-		pthread_attr_init(&attr);
-		pthread_attr_setstacksize(&attr, SIT_STACK);
-		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-		errno = pthread_create(&t, &attr, sitter, st);
-		if (errno)
-			die("pthread_create (sitter)");
-		pthread_attr_destroy(&attr);
-		my_sitter = st;
-	}
+	st = my_sitter_made();
 	pthread_mutex_lock(&st->lock);
 	atomic_store(&st->len, len);
 	atomic_store(&st->at, (char *)p);
@@ -422,13 +431,13 @@ static void sit_off(void)
 /* The calling thread's sitter also writes *@w from its next sit_on() on; NULL: not. */
 static void sit_scribble(u64 *w, int cls)
 {
+	struct sitter *st;
+
 	if (sit_fd < 0)
 		return;
-	if (!my_sitter)
-		sit_on(w, page_size);	/* made, and back to sleep at once */
-	sit_off();
-	my_sitter->cls = cls;
-	atomic_store(&my_sitter->scribble, w);
+	st = my_sitter_made();
+	st->cls = cls;
+	atomic_store(&st->scribble, w);
 }
 
 /* @call, which write-locks VMAs of [p, p + len), with a sitter in them. */

@@ -11,7 +11,13 @@
 # tree is restored afterwards, also on error or interrupt. Each log is kept
 # in $CACHE/mutants/NAME.log. Not part of test.sh: each mutant rebuilds.
 #
-# Usage: mutants.sh [NAME...]   (default: all; --list to list them)
+# Usage: mutants.sh [--repeat N] [NAME...]   (default: all; --list to list them)
+#   --repeat N   boot each caller mutant N times (1..10, default 1), one
+#                build; it is killed only if every boot reports it. Lock
+#                mutants (KUnit, forced interleavings) run once.
+# Per boot it prints what reported the mutant: "ours" (the monitor's or the
+# module's invariant, a stressor check) with the watch's detected_ms, and
+# "kernel" (a splat the console check found: WARNING, BUG, lockdep).
 # Exit status: 0 every mutant killed, 1 one survived, 2 on bad usage (one
 # line on stderr: an unknown name or option, a KDIR that will not do).
 set -euo pipefail
@@ -52,6 +58,12 @@ mutants=(
 "header_combo|include/linux/mmap_lock.h|s/if (likely(!__vma_refcount_put_return(vma)))/if (1)/;0,/^\tmm_lock_seqcount_begin(mm);/s//\t\/\* mutant \*\//;/vma_start_read_locked_nested/,/^}/s/if (unlikely(!__refcount_inc_not_zero_limited_acquire/if (0 \&\& unlikely(!__refcount_inc_not_zero_limited_acquire/|attach_detach_test read_lock_locked_test seq_parity_test speculate_test detached_reader_retries_test free_detached_silent_test"
 )
 
+repeat=1
+if [ "${1:-}" = --repeat ]; then
+	value "$@"
+	int repeat "$1" "$2" 1 10
+	shift 2
+fi
 if [ "${1:-}" = --list ] && [ $# -eq 1 ]; then
 	printf '%s\n' "${mutants[@]}" | cut -d'|' -f1,4 | tr '|' '\t'
 	exit 0
@@ -61,6 +73,7 @@ all=$(printf '%s\n' "${mutants[@]}" | cut -d'|' -f1 | tr '\n' ' ' | sed 's/ $//'
 for a; do
 	case $a in
 	--list) die "--list takes no names" ;;
+	--repeat) die "--repeat comes first, before the names" ;;
 	-*) die "unknown option '$a'; allowed: --list, or mutant names: $all" ;;
 	*) [[ " $all " == *" $a "* ]] || die "unknown mutant '$a'; allowed: $all" ;;
 	esac
@@ -69,8 +82,9 @@ check_kdir
 
 kbuild=$("$top/scripts/build-kernel.sh" debug | tail -1)
 kdir=$(cat "$kbuild/.vmalock-kdir")
-files="mm/mmap_lock.c include/linux/mmap_lock.h mm/vma.c mm/mmap.c mm/memory.c mm/khugepaged.c
-	mm/madvise.c mm/mlock.c mm/mprotect.c mm/mempolicy.c mm/userfaultfd.c mm/mseal.c"
+# Every file a mutant edits, from the table: one left out would keep its
+# mutant after the run.
+files=$(printf '%s\n' "${mutants[@]}" | cut -d'|' -f2 | sort -u)
 saved=$(mktemp -d)
 for f in $files; do mkdir -p "$saved/$(dirname "$f")"; cp "$kdir/$f" "$saved/$f"; done
 # cp only what changed, so that make rebuilds only what a mutant touched.
@@ -78,6 +92,23 @@ restore() {
 	for f in $files; do cmp -s "$saved/$f" "$kdir/$f" || cp "$saved/$f" "$kdir/$f"; done
 }
 trap 'restore; rm -rf "$saved"' EXIT
+
+# report_boot OUT LOG: what reported the mutant in one boot. Ours: the
+# violations the results name (the module's KTAP, the stressor's FAIL
+# lines) and how soon the watch saw the first; the kernel's: the console
+# check's findings.
+report_boot() {
+	local out=$1 log=$2 ms ours kernel
+	ours=$(grep -ho "invariant [a-z_]* violated" "$out"/main/results-*.ktap 2>/dev/null |
+		sed 's/invariant \(.*\) violated/inv:\1/' | sort -u | tr '\n' ' ' || true)
+	ours+=$(grep -o "^FAIL  user/[a-z_]*" "$log" | sed 's/^FAIL  /check:/' | sort -u |
+		tr '\n' ' ' || true)
+	ms=$(sed -n 's/^# watch: ops=.* violations=[1-9][0-9]* .*detected_ms=\([0-9]*\).*/\1/p' \
+		"$out"/main/results-user.ktap 2>/dev/null | head -1)
+	kernel=$(grep -o "^FAIL  no-kernel-splat.*" "$log" | sed 's/^FAIL  //;s/  */ /g' || true)
+	ours=${ours% }
+	echo "  ours: ${ours:-none}${ms:+ (the watch after $ms ms)}; kernel: ${kernel:-none}"
+}
 
 passed=0 failed=0
 for m in "${mutants[@]}"; do
@@ -97,25 +128,27 @@ for m in "${mutants[@]}"; do
 	missed=""
 	if [[ $want == inv:* || $want == check:* ]]; then
 		# A caller of the lock: the stressor's faults under the monitor.
-		out=$CACHE/mutants/$name
-		rm -rf "$out"
-		"$top/scripts/vmalock-run.sh" --no-kunit --scenarios mirror,fault_path --duration-ms 5000 \
-			--out "$out" > "$log" 2>&1 || true
-		for c in $want; do
-			case $c in
-			# In the results, or said on the console before a deadlock.
-			inv:*) cat "$out"/main/results-*.ktap "$out"/main/console.log 2>/dev/null |
-				grep -q "invariant ${c#inv:} violated\|sysmon: violation: \[${c#inv:}\]" ||
-				missed+=" $c" ;;
-			check:*) grep -q "^FAIL  ${c#check:}\b" "$log" || missed+=" $c" ;;
-			esac
+		for r in $(seq 1 "$repeat"); do
+			out=$CACHE/mutants/$name
+			[ "$repeat" -eq 1 ] || out+=.$r
+			rm -rf "$out"
+			"$top/scripts/vmalock-run.sh" --no-kunit --scenarios mirror,fault_path \
+				--duration-ms 5000 --out "$out" > "$log" 2>&1 || true
+			[ "$repeat" -eq 1 ] || cp "$log" "$out.log"
+			miss=""
+			for c in $want; do
+				case $c in
+				# In the results, or said on the console before a deadlock.
+				inv:*) cat "$out"/main/results-*.ktap "$out"/main/console.log 2>/dev/null |
+					grep -q "invariant ${c#inv:} violated\|sysmon: violation: \[${c#inv:}\]" ||
+					miss+=" $c" ;;
+				check:*) grep -q "^FAIL  ${c#check:}\b" "$log" || miss+=" $c" ;;
+				esac
+			done
+			[ "$repeat" -eq 1 ] || echo "  boot $r of $repeat:${miss:+ missed$miss}"
+			report_boot "$out" "$log"
+			[[ " $missed " == *" $miss "* ]] || missed+=$miss
 		done
-		grep -h "first violation\|^FAIL " "$log" "$out"/main/results-*.ktap 2>/dev/null |
-			sort -u | sed 's/^/  /' | head -8 || true
-		# How fast: the watch's first violation, in ms after it began.
-		! grep -q "^# watch: first violation" "$out"/main/results-user.ktap 2>/dev/null ||
-			sed -n 's/^# watch: ops=.* detected_ms=\([0-9]*\).*/  reported after \1 ms of the user run/p' \
-				"$out"/main/results-user.ktap | head -1
 	else
 		"$top/scripts/kunit.sh" --timeout 300 > "$log" 2>&1 || true
 		for c in $want; do

@@ -223,6 +223,8 @@ struct vt_lock_ops {
 	void (*downgrade_mmap)(struct mm_struct *mm);
 	bool (*speculate_retry)(struct mm_struct *mm, unsigned int seq);
 	int (*write_vma_killable)(struct vm_area_struct *vma);
+	/* The per-VMA half of a fault, on a VMA read_vma() returned. */
+	vm_fault_t (*fault_vma)(struct vm_area_struct *vma, unsigned long addr);
 	/* Undo what a broken release left behind, so the run can go on. */
 	void (*repair_release)(struct mm_struct *mm);
 	/* Optional: what the variant needs, around each scenario's run. */

@@ -59,6 +59,7 @@ VT_BROKEN(WRITER_CHANGES_UNLOCKED)
 VT_BROKEN(READER_WAITS_MMAP)
 VT_BROKEN(DETACH_UNLOCKED)
 VT_BROKEN(READER_USES_AFTER_PUT)
+VT_BROKEN(READER_SETS_ANON_VMA)
 
 VT_CATCHES(READER_NO_SEQCHECK, RW_EXCLUSION, RW_EXCLUSION)
 VT_CATCHES(READER_NO_SEQCHECK, RW_EXCLUSION, SYS_RW_EXCLUSION)
@@ -84,6 +85,7 @@ VT_CATCHES(WRITER_CHANGES_UNLOCKED, RW_EXCLUSION, STABLE_WHILE_READ_LOCKED)
 VT_CATCHES(READER_WAITS_MMAP, RW_EXCLUSION, LOCK_ORDER)
 VT_CATCHES(DETACH_UNLOCKED, DETACH_FREE, SYS_READER_AT_DETACH)
 VT_CATCHES(READER_USES_AFTER_PUT, DETACH_FREE, USE_AFTER_PUT)
+VT_CATCHES(READER_SETS_ANON_VMA, FAULT_PATH, ANON_VMA_UNDER_MMAP_LOCK)
 
 VT_INV(RW_EXCLUSION, "rw_exclusion")		/* 3: no reader inside a write-locked VMA */
 VT_INV(REFCOUNT_STATE, "refcount_state")	/* 8: count in a legal state while read-locked */
@@ -106,6 +108,8 @@ VT_INV(COVERAGE, "coverage")			/* the scenario exercised what it is for */
 /* The system-wide monitor's (vmalock_sysmon.c), for every task: */
 /* 13: a read-locked VMA does not change */
 VT_INV(STABLE_WHILE_READ_LOCKED, "stable_while_read_locked")
+/* 13: anon_vma goes from NULL to set only under mmap_lock */
+VT_INV(ANON_VMA_UNDER_MMAP_LOCK, "anon_vma_under_mmap_lock")
 VT_INV(SYS_RW_EXCLUSION, "sys_rw_exclusion")	/* 3: no write lock granted over a reader */
 /* 2: no reader when vma_mark_detached() returns */
 VT_INV(SYS_READER_AT_DETACH, "sys_reader_at_detach")

@@ -406,6 +406,30 @@ static void vt_write_unlock_no_odd(struct mm_struct *mm)
 	up_write(&mm->mmap_lock);
 }
 
+/*
+ * Invariant 13's exception taken without its lock: a fault under the VMA
+ * read lock alone, handled as a fault under mmap_lock (no
+ * FAULT_FLAG_VMA_LOCK), so that __vmf_anon_prepare() sets anon_vma without
+ * mmap_read_trylock(), as a fault path that forgot it was under the VMA lock
+ * would. Under lockdep the kernel's mmap_assert_locked() warns each time,
+ * so only the first VT_ANON_UNLOCKED_FAULTS of a scenario's run are made.
+ */
+#define VT_ANON_UNLOCKED_FAULTS	32
+static atomic_t vt_anon_unlocked_left;
+
+static int vt_anon_unlocked_setup(void)
+{
+	atomic_set(&vt_anon_unlocked_left, VT_ANON_UNLOCKED_FAULTS);
+	return 0;
+}
+
+static vm_fault_t vt_fault_anon_unlocked(struct vm_area_struct *vma, unsigned long addr)
+{
+	if (!READ_ONCE(vma->anon_vma) && atomic_dec_if_positive(&vt_anon_unlocked_left) >= 0)
+		return handle_mm_fault(vma, addr, FAULT_FLAG_WRITE, NULL);
+	return vt_fault_vma_locked(vma, addr);
+}
+
 static void vt_repair_seq(struct mm_struct *mm)
 {
 	down_write(&mm->mmap_lock);
@@ -428,6 +452,7 @@ static const struct vt_lock_ops vt_real_ops = {
 	.downgrade_mmap = vt_write_downgrade,
 	.speculate_retry = mmap_lock_speculate_retry,
 	.write_vma_killable = vt_write_killable,
+	.fault_vma = vt_fault_vma_locked,
 };
 
 /* What each variant replaces. */
@@ -513,6 +538,11 @@ static const struct vt_lock_ops vt_broken_table[NR_OPS] = {
 		.desc = "R2's other half: a reader touches its VMA after the put (seen by KFENCE)",
 		.unlock_vma = vt_unlock_use_after_put,
 	},
+	[BROKEN_READER_SETS_ANON_VMA] = {
+		.desc = "a fault under the VMA read lock alone sets anon_vma, without mmap_lock",
+		.fault_vma = vt_fault_anon_unlocked,
+		.setup = vt_anon_unlocked_setup,
+	},
 	[BROKEN_READER_WAITS_MMAP] = {
 		.desc = "a VMA read-lock holder waits for mmap_lock (R11)",
 		.unlock_vma = vt_unlock_after_mmap_lock,
@@ -587,6 +617,8 @@ void vt_effective_ops(enum vt_broken b, struct vt_lock_ops *ops)
 		ops->downgrade_mmap = variant->downgrade_mmap;
 	if (variant->repair_release)
 		ops->repair_release = variant->repair_release;
+	if (variant->fault_vma)
+		ops->fault_vma = variant->fault_vma;
 	ops->setup = variant->setup;
 	ops->teardown = variant->teardown;
 	if (variant->speculate_retry)

@@ -1015,7 +1015,7 @@ static bool vt_fault_in(struct vt_worker *w, unsigned long addr, u64 want)
 		vma = NULL;
 	}
 	if (vma) {
-		fault = vt_fault_vma_locked(vma, addr);
+		fault = ctx->ops->fault_vma(vma, addr);
 		if (vt_fault_holds_vma(fault)) {
 			vt_check_locked_page(w, vma, addr, want);
 			if (!(held & 1))

@@ -43,6 +43,7 @@
 
 #include <linux/hash.h>
 #include <linux/kallsyms.h>
+#include <linux/kprobes.h>
 #include <linux/log2.h>
 #include <linux/mutex.h>
 #include <linux/mm.h>
@@ -91,6 +92,9 @@ const char * const vt_sys_count_names[NR_VT_SYS_COUNTS] = {
 #define VT_SYS_BATCH		32	/* records a CPU takes from the pool at once */
 #define VT_SYS_VMA_BITS		12
 #define VT_SYS_TASK_BITS	10
+#define VT_SYS_HOLDER_BITS	10	/* mmap_lock holds at once, system-wide */
+#define VT_SYS_HOLDER_PROBE	16	/* slots a task's hold may take, from its hash */
+#define VT_SYS_NOTE_BITS	8
 #define VT_SYS_SITES		1024	/* call sites, a power of two */
 #define VT_SYS_STACK		8
 #define VT_SYS_RELEASED		256	/* KFENCE VMAs last read-unlocked, a ring */
@@ -160,6 +164,18 @@ struct vt_sys_reader {
 	struct vt_vma_view seen;
 };
 
+/* A task that set up a VMA's anon_vma without mmap_lock (vt_sys_anon_prepare()). */
+struct vt_sys_note {
+	struct task_struct *task;	/* compared, never dereferenced; NULL: free */
+	struct vm_area_struct *vma;
+};
+
+/* A task that holds an mm's mmap_lock; task NULL: a free slot. */
+struct vt_sys_holder {
+	struct task_struct *task;	/* compared, never dereferenced */
+	struct mm_struct *mm;
+};
+
 /* Records hashed by VMA or by task, under a lock of their own. */
 struct vt_sys_bucket {
 	raw_spinlock_t lock;
@@ -226,6 +242,12 @@ struct vt_sys {
 
 	struct vt_sys_bucket vmas[1 << VT_SYS_VMA_BITS];
 	struct vt_sys_bucket tasks[1 << VT_SYS_TASK_BITS];
+	/* Who holds which mm's mmap_lock (vt_sys_hold()); holders_lost: one did not fit. */
+	struct vt_sys_holder holders[1 << VT_SYS_HOLDER_BITS];
+	bool holders_lost;
+	struct kprobe anon_prepare;	/* on __anon_vma_prepare() */
+	struct vt_sys_note notes[1 << VT_SYS_NOTE_BITS];
+	atomic_t nr_notes;
 	struct vt_sys_reader readers[VT_SYS_READERS];
 	atomic_long_t held;		/* read locks recorded now */
 	unsigned long held_max;		/* ... at most (a racy maximum) */
@@ -315,6 +337,11 @@ static void vt_sys_format(const struct vt_sys_first *f, char *buf, size_t size)
 			  "%s of [%lx-%lx) went %#lx -> %#lx while %s/%d held it read-locked (taken at %pS, released at %pS)",
 			  f->field, f->start, f->end, f->old, f->new, f->comm, f->pid,
 			  (void *)f->reader_ip, (void *)f->ip);
+		break;
+	case INV_ANON_VMA_UNDER_MMAP_LOCK:
+		scnprintf(buf + len, size - len,
+			  "%s/%d set up anon_vma of [%lx-%lx) holding its read lock (taken at %pS, released at %pS) but not mmap_lock",
+			  f->comm, f->pid, f->start, f->end, (void *)f->reader_ip, (void *)f->ip);
 		break;
 	case INV_SYS_RW_EXCLUSION:
 		if (f->admitted) {
@@ -639,6 +666,109 @@ static void vt_sys_sit(struct vt_sys *s, struct vm_area_struct *vma)
 /* ---------------------------------------------------------------------- */
 /* The probes */
 
+/*
+ * Who holds mmap_lock, for invariant 13's one exception: anon_vma may go
+ * from NULL to set under a VMA read lock, but only by a task that also holds
+ * mmap_lock (__vmf_anon_prepare()'s mmap_read_trylock()). The mmap_lock
+ * tracepoints say who takes and releases it; a hold goes into a slot near
+ * its task's hash. A hold taken before the monitor started, or released
+ * by another task (mmap_read_unlock_non_owner()), is not known or stays:
+ * the check below then misses a violation, it does not make one up. Nor
+ * does a hold that did not fit: holders_lost turns the check off.
+ */
+/* current's slot for @mm, or NULL. */
+static struct vt_sys_holder *vt_sys_holder(struct vt_sys *s, struct mm_struct *mm)
+{
+	unsigned int i, h = hash_ptr(current, VT_SYS_HOLDER_BITS);
+	struct vt_sys_holder *x;
+
+	for (i = 0; i < VT_SYS_HOLDER_PROBE; i++) {
+		x = &s->holders[(h + i) & ((1 << VT_SYS_HOLDER_BITS) - 1)];
+		if (READ_ONCE(x->task) == current && READ_ONCE(x->mm) == mm)
+			return x;
+	}
+	return NULL;
+}
+
+/* current took @mm's mmap_lock (or downgraded it: already known). */
+static void vt_sys_hold(struct vt_sys *s, struct mm_struct *mm)
+{
+	unsigned int i, h = hash_ptr(current, VT_SYS_HOLDER_BITS);
+	struct vt_sys_holder *x;
+
+	if (vt_sys_holder(s, mm))
+		return;
+	for (i = 0; i < VT_SYS_HOLDER_PROBE; i++) {
+		x = &s->holders[(h + i) & ((1 << VT_SYS_HOLDER_BITS) - 1)];
+		if (!READ_ONCE(x->task) && !cmpxchg(&x->task, NULL, current)) {
+			/* Only current looks for its own slot: no order needed. */
+			WRITE_ONCE(x->mm, mm);
+			return;
+		}
+	}
+	WRITE_ONCE(s->holders_lost, true);
+}
+
+static void vt_sys_unhold(struct vt_sys *s, struct mm_struct *mm)
+{
+	struct vt_sys_holder *x = vt_sys_holder(s, mm);
+
+	if (x) {
+		WRITE_ONCE(x->mm, NULL);
+		smp_store_release(&x->task, NULL);	/* the mm cleared first */
+	}
+}
+
+/*
+ * The kprobe on __anon_vma_prepare(vma) runs where no lock of ours may be
+ * taken (x86 handles int3 as an NMI), so it only notes that current sets
+ * up @vma's anon_vma without its mm's mmap_lock. The VMA read lock probes,
+ * in current's own context, then judge: a note made while current held
+ * @vma read-locked is invariant 13's exception taken without its lock,
+ * where neighbours it may merge with are not locked. A note from before
+ * the read lock is dropped at the lock (uffd_lock_vma() prepares under
+ * mmap_lock, then read-locks).
+ */
+static int vt_sys_anon_prepare(struct kprobe *p, struct pt_regs *regs)
+{
+	struct vm_area_struct *vma = (void *)regs_get_kernel_argument(regs, 0);
+	struct vt_sys *s = container_of(p, struct vt_sys, anon_prepare);
+	unsigned int i, h = hash_ptr(current, VT_SYS_NOTE_BITS);
+	struct vt_sys_note *n;
+
+	if (READ_ONCE(s->holders_lost) || vt_sys_holder(s, vma->vm_mm))
+		return 0;
+	for (i = 0; i < VT_SYS_HOLDER_PROBE; i++) {
+		n = &s->notes[(h + i) & ((1 << VT_SYS_NOTE_BITS) - 1)];
+		if (!READ_ONCE(n->task) && !cmpxchg(&n->task, NULL, current)) {
+			WRITE_ONCE(n->vma, vma);
+			atomic_inc(&s->nr_notes);
+			return 0;
+		}
+	}
+	return 0;	/* the table is full of notes, each a violation already */
+}
+
+/* Takes current's notes of @vma; returns how many there were. */
+static unsigned int vt_sys_take_notes(struct vt_sys *s, struct vm_area_struct *vma)
+{
+	unsigned int i, h = hash_ptr(current, VT_SYS_NOTE_BITS), nr = 0;
+	struct vt_sys_note *n;
+
+	if (likely(!atomic_read(&s->nr_notes)))
+		return 0;
+	for (i = 0; i < VT_SYS_HOLDER_PROBE; i++) {
+		n = &s->notes[(h + i) & ((1 << VT_SYS_NOTE_BITS) - 1)];
+		if (READ_ONCE(n->task) == current && READ_ONCE(n->vma) == vma) {
+			WRITE_ONCE(n->vma, NULL);
+			smp_store_release(&n->task, NULL);	/* the vma cleared first */
+			atomic_dec(&s->nr_notes);
+			nr++;
+		}
+	}
+	return nr;
+}
+
 static void vt_probe_vma_read_locked(void *data, struct vm_area_struct *vma, unsigned long ip)
 {
 	struct vt_sys *s = data;
@@ -679,6 +809,7 @@ static void vt_probe_vma_read_locked(void *data, struct vm_area_struct *vma, uns
 		if (held > READ_ONCE(s->held_max))
 			WRITE_ONCE(s->held_max, held);
 	}
+	vt_sys_take_notes(s, vma);
 	vt_sys_admitted(s, vma, ip);
 	vt_sys_delay(s, next_vma ? VT_DELAY_NEXT_VMA : VT_DELAY_READ_LOCKED);
 	vt_sys_sit(s, vma);
@@ -764,6 +895,8 @@ static void vt_probe_vma_read_unlocked(void *data, struct vm_area_struct *vma, u
 			f.field = field;
 			f.old = old;
 			f.new = new;
+		} else if (vt_sys_take_notes(s, vma)) {
+			vt_sys_violation_reader(&f, INV_ANON_VMA_UNDER_MMAP_LOCK, r, ip);
 		}
 		hlist_del(&r->by_vma);
 	}
@@ -950,12 +1083,25 @@ static void vt_probe_mmap_lock_start_locking(void *data, struct mm_struct *mm, b
 	vt_sys_report(s, &f);
 }
 
-/* The writer's step: it holds mmap_lock for writing and is about to write-lock VMAs. */
+/*
+ * Who holds mmap_lock (vt_sys_hold()). And the writer's step: it holds
+ * mmap_lock for writing and is about to write-lock VMAs.
+ */
 static void vt_probe_mmap_lock_acquire_returned(void *data, struct mm_struct *mm, bool write,
 						bool success)
 {
-	if (write && success)
-		vt_sys_delay(data, VT_DELAY_MMAP_WRITE_LOCKED);
+	struct vt_sys *s = data;
+
+	if (!success)
+		return;
+	vt_sys_hold(s, mm);
+	if (write)
+		vt_sys_delay(s, VT_DELAY_MMAP_WRITE_LOCKED);
+}
+
+static void vt_probe_mmap_lock_released(void *data, struct mm_struct *mm, bool write)
+{
+	vt_sys_unhold(data, mm);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -969,6 +1115,8 @@ static void vt_probe_mmap_lock_acquire_returned(void *data, struct mm_struct *mm
  */
 enum vt_sys_probe {
 	VT_PROBE_READ_UNLOCKED,
+	VT_PROBE_MMAP_RELEASED,
+	VT_PROBE_MMAP_ACQUIRED,
 	VT_PROBE_READ_LOCKED,
 	VT_PROBE_READ_REFUSED,
 	VT_PROBE_WRITE_LOCKED,
@@ -976,8 +1124,8 @@ enum vt_sys_probe {
 	VT_PROBE_DETACH_END,
 	VT_PROBE_MMAP_START_LOCKING,
 	VT_PROBE_ERROR_REPORT,
+	VT_PROBE_ANON_PREPARE,		/* after the holds and the read locks it reads */
 	VT_PROBE_DETACH_BEGIN,		/* the pauses' only, from here on */
-	VT_PROBE_MMAP_ACQUIRED,
 	NR_VT_PROBES
 };
 
@@ -1010,6 +1158,17 @@ static int vt_sys_probe(struct vt_sys *s, enum vt_sys_probe p, bool on)
 		return VT_SYS_PROBE(vma_detach_begin);
 	case VT_PROBE_MMAP_ACQUIRED:
 		return VT_SYS_PROBE(mmap_lock_acquire_returned);
+	case VT_PROBE_MMAP_RELEASED:
+		return VT_SYS_PROBE(mmap_lock_released);
+	case VT_PROBE_ANON_PREPARE:
+		if (!on) {
+			unregister_kprobe(&s->anon_prepare);
+			return 0;
+		}
+		memset(&s->anon_prepare, 0, sizeof(s->anon_prepare));
+		s->anon_prepare.symbol_name = "__anon_vma_prepare";
+		s->anon_prepare.pre_handler = vt_sys_anon_prepare;
+		return register_kprobe(&s->anon_prepare);
 	default:
 		return -EINVAL;
 	}
@@ -1036,6 +1195,12 @@ static int vt_sysmon_register(struct vt_sys *s)
 
 	for (p = 0; p < nr; p++) {
 		err = vt_sys_probe(s, p, true);
+		if (err && p == VT_PROBE_ANON_PREPARE) {
+			/* A kernel without the function: the rest still checks. */
+			pr_warn_once("anon_vma_under_mmap_lock is not checked: no kprobe on __anon_vma_prepare() (%d)\n",
+				     err);
+			continue;
+		}
 		if (err) {
 			vt_sysmon_unregister(s);
 			return err;

@@ -32,7 +32,7 @@ SCRIPTS = os.path.join(TOP, 'scripts')
 P3 = '0003-mm-mmap_lock-add-vma_lock-tracepoints.patch'
 WHY = 'include/linux/mmap_lock.h hunk #4 FAILED at'
 # The system-wide monitor's invariants (vmalock_sysmon.c).
-INVS = 'stable_while_read_locked,sys_rw_exclusion,sys_reader_at_detach,lock_order,use_after_put'
+INVS = 'stable_while_read_locked,anon_vma_under_mmap_lock,sys_rw_exclusion,sys_reader_at_detach,lock_order,use_after_put'
 
 
 def break_hunk(tree, patch, n, path):
@@ -307,7 +307,7 @@ VT_CATCHES(BOTH, B, USE_AFTER_PUT)
 		# The real header: the variants only the monitor catches.
 		self.assertEqual(names.uncaught(names.load_catches(test_boots.HEADER), sysmon),
 				 ['writer_changes_unlocked', 'reader_waits_mmap', 'detach_unlocked',
-				  'reader_uses_after_put'])
+				  'reader_uses_after_put', 'reader_sets_anon_vma'])
 
 	def test_scenario_only_the_monitor_catches_in(self):
 		"""broken-both boots (a catches it without the monitor), b cannot

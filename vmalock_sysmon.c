@@ -54,6 +54,7 @@
 #include <linux/sort.h>
 #include <linux/stacktrace.h>
 #include <linux/string.h>
+#include <linux/userfaultfd_k.h>
 #include <linux/vmalloc.h>
 
 #include "vmalock_core.h"
@@ -152,6 +153,7 @@ struct vt_vma_view {
 	struct anon_vma *anon_vma;
 	void *policy;			/* vm_policy (NUMA) */
 	void *uffd_ctx;			/* vm_userfaultfd_ctx.ctx (USERFAULTFD) */
+	unsigned int uffd_features;	/* ... its features (UFFDIO_SET_MODE) */
 };
 
 struct vt_sys_reader {
@@ -288,6 +290,11 @@ static void vt_vma_view(struct vm_area_struct *vma, struct vt_vma_view *v)
 #endif
 #ifdef CONFIG_USERFAULTFD
 	v->uffd_ctx = vma->vm_userfaultfd_ctx.ctx;
+	/*
+	 * UFFDIO_SET_MODE write-locks every VMA of the context before it
+	 * flips these, so that no fault in flight sees the mode change.
+	 */
+	v->uffd_features = v->uffd_ctx ? READ_ONCE(vma->vm_userfaultfd_ctx.ctx->features) : 0;
 #endif
 }
 
@@ -843,6 +850,7 @@ static const char *vt_view_diff(const struct vt_vma_view *a, const struct vt_vma
 		  a->anon_vma ? (unsigned long)b->anon_vma : 0 },
 		{ "vm_policy", (unsigned long)a->policy, (unsigned long)b->policy },
 		{ "vm_userfaultfd_ctx", (unsigned long)a->uffd_ctx, (unsigned long)b->uffd_ctx },
+		{ "vm_userfaultfd_ctx.features", a->uffd_features, b->uffd_features },
 	};
 	int i;
 

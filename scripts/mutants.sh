@@ -11,7 +11,8 @@
 # tree is restored afterwards, also on error or interrupt. Each log is kept
 # in $CACHE/mutants/NAME.log. Not part of test.sh: each mutant rebuilds.
 #
-# Usage: mutants.sh [--repeat N] [NAME...]   (default: all; --list to list them)
+# Usage: mutants.sh [--repeat N] [NAME...]   (default: all; --list to list
+#   them, --help for this)
 #   --repeat N   boot each caller mutant N times (1..10, default 1), one
 #                build; it is killed only if every boot reports it. Lock
 #                mutants (KUnit, forced interleavings) run once.
@@ -60,6 +61,7 @@ mutants=(
 )
 
 repeat=1
+case ${1:-} in -h|--help) header; exit 0 ;; esac
 if [ "${1:-}" = --repeat ]; then
 	value "$@"
 	int repeat "$1" "$2" 1 10
@@ -75,7 +77,7 @@ for a; do
 	case $a in
 	--list) die "--list takes no names" ;;
 	--repeat) die "--repeat comes first, before the names" ;;
-	-*) die "unknown option '$a'; allowed: --list, or mutant names: $all" ;;
+	-*) die "unknown option '$a'; allowed: --repeat N, --list, --help, or mutant names: $all" ;;
 	*) [[ " $all " == *" $a "* ]] || die "unknown mutant '$a'; allowed: $all" ;;
 	esac
 done

@@ -207,7 +207,10 @@ CASES = [
 	('lava-job.sh', '', {'KDIR': '{old}'}, 'no vma->vm_refcnt'),
 	('lava-job.sh', '', {'KDIR': '{nopatch}'}, '{first_patch} does not apply'),
 
-	('mutants.sh', '--frob', {}, "unknown option '--frob'; allowed: --list, or mutant names: "),
+	('mutants.sh', '--frob', {}, "unknown option '--frob'; allowed: --repeat N, --list, --help, or mutant names: "),
+	('mutants.sh', '--repeat 0 no_mm_check', {}, '--repeat must be 1..10, got 0'),
+	('mutants.sh', '--repeat', {}, '--repeat needs a value'),
+	('mutants.sh', 'no_mm_check --repeat 2', {}, '--repeat comes first, before the names'),
 	('mutants.sh', 'no_such_mutant', {}, "unknown mutant 'no_such_mutant'; allowed: "),
 	('mutants.sh', '--list no_mm_check', {}, '--list takes no names'),
 	('mutants.sh', '', {'KDIR': '{old}'}, 'no vma->vm_refcnt'),

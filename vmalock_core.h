@@ -167,6 +167,7 @@ enum vt_sys_count {
 	VT_SYS_DELAY_US,	/* ... their total length */
 	VT_SYS_SITS,		/* read locks held longer (sit_us) */
 	VT_SYS_SIT_US,		/* ... the time added */
+	VT_SYS_ANON_PREPARES,	/* __anon_vma_prepare() calls (its kprobe) */
 	NR_VT_SYS_COUNTS
 };
 

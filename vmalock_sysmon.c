@@ -80,6 +80,7 @@ const char * const vt_sys_count_names[NR_VT_SYS_COUNTS] = {
 	[VT_SYS_DELAY_US] = "sys_delay_us",
 	[VT_SYS_SITS] = "sys_sits",
 	[VT_SYS_SIT_US] = "sys_sit_us",
+	[VT_SYS_ANON_PREPARES] = "sys_anon_prepares",
 };
 
 #if VT_HAVE_VMA_LOCK_TRACE
@@ -94,7 +95,7 @@ const char * const vt_sys_count_names[NR_VT_SYS_COUNTS] = {
 #define VT_SYS_VMA_BITS		12
 #define VT_SYS_TASK_BITS	10
 #define VT_SYS_HOLDER_BITS	10	/* mmap_lock holds at once, system-wide */
-#define VT_SYS_HOLDER_PROBE	16	/* slots a task's hold may take, from its hash */
+#define VT_SYS_SLOT_PROBE	16	/* slots a task's hold or note may take, from its hash */
 #define VT_SYS_NOTE_BITS	8
 #define VT_SYS_SITES		1024	/* call sites, a power of two */
 #define VT_SYS_STACK		8
@@ -689,7 +690,7 @@ static struct vt_sys_holder *vt_sys_holder(struct vt_sys *s, struct mm_struct *m
 	unsigned int i, h = hash_ptr(current, VT_SYS_HOLDER_BITS);
 	struct vt_sys_holder *x;
 
-	for (i = 0; i < VT_SYS_HOLDER_PROBE; i++) {
+	for (i = 0; i < VT_SYS_SLOT_PROBE; i++) {
 		x = &s->holders[(h + i) & ((1 << VT_SYS_HOLDER_BITS) - 1)];
 		if (READ_ONCE(x->task) == current && READ_ONCE(x->mm) == mm)
 			return x;
@@ -705,7 +706,7 @@ static void vt_sys_hold(struct vt_sys *s, struct mm_struct *mm)
 
 	if (vt_sys_holder(s, mm))
 		return;
-	for (i = 0; i < VT_SYS_HOLDER_PROBE; i++) {
+	for (i = 0; i < VT_SYS_SLOT_PROBE; i++) {
 		x = &s->holders[(h + i) & ((1 << VT_SYS_HOLDER_BITS) - 1)];
 		if (!READ_ONCE(x->task) && !cmpxchg(&x->task, NULL, current)) {
 			/* Only current looks for its own slot: no order needed. */
@@ -743,9 +744,11 @@ static int vt_sys_anon_prepare(struct kprobe *p, struct pt_regs *regs)
 	unsigned int i, h = hash_ptr(current, VT_SYS_NOTE_BITS);
 	struct vt_sys_note *n;
 
+	/* A lost update, against a probe this one interrupted, is no harm. */
+	vt_sys_add(&vt_sys_this_cpu(s)->counts[VT_SYS_ANON_PREPARES], 1);
 	if (READ_ONCE(s->holders_lost) || vt_sys_holder(s, vma->vm_mm))
 		return 0;
-	for (i = 0; i < VT_SYS_HOLDER_PROBE; i++) {
+	for (i = 0; i < VT_SYS_SLOT_PROBE; i++) {
 		n = &s->notes[(h + i) & ((1 << VT_SYS_NOTE_BITS) - 1)];
 		if (!READ_ONCE(n->task) && !cmpxchg(&n->task, NULL, current)) {
 			WRITE_ONCE(n->vma, vma);
@@ -764,7 +767,7 @@ static unsigned int vt_sys_take_notes(struct vt_sys *s, struct vm_area_struct *v
 
 	if (likely(!atomic_read(&s->nr_notes)))
 		return 0;
-	for (i = 0; i < VT_SYS_HOLDER_PROBE; i++) {
+	for (i = 0; i < VT_SYS_SLOT_PROBE; i++) {
 		n = &s->notes[(h + i) & ((1 << VT_SYS_NOTE_BITS) - 1)];
 		if (READ_ONCE(n->task) == current && READ_ONCE(n->vma) == vma) {
 			WRITE_ONCE(n->vma, NULL);

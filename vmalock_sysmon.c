@@ -45,6 +45,7 @@
 #include <linux/kallsyms.h>
 #include <linux/kprobes.h>
 #include <linux/log2.h>
+#include <linux/mempolicy.h>
 #include <linux/mutex.h>
 #include <linux/mm.h>
 #include <linux/prandom.h>
@@ -153,6 +154,7 @@ struct vt_vma_view {
 	struct mm_struct *mm;
 	struct anon_vma *anon_vma;
 	void *policy;			/* vm_policy (NUMA) */
+	unsigned long policy_nodes;	/* ... its nodes (a cpuset rebinds them) */
 	void *uffd_ctx;			/* vm_userfaultfd_ctx.ctx (USERFAULTFD) */
 	unsigned int uffd_features;	/* ... its features (UFFDIO_SET_MODE) */
 };
@@ -288,6 +290,8 @@ static void vt_vma_view(struct vm_area_struct *vma, struct vt_vma_view *v)
 	v->anon_vma = vma->anon_vma;
 #ifdef CONFIG_NUMA
 	v->policy = vma->vm_policy;
+	/* mpol_rebind_mm() changes them in place, VMA by VMA write-locked. */
+	v->policy_nodes = v->policy ? nodes_addr(vma->vm_policy->nodes)[0] : 0;
 #endif
 #ifdef CONFIG_USERFAULTFD
 	v->uffd_ctx = vma->vm_userfaultfd_ctx.ctx;
@@ -852,6 +856,7 @@ static const char *vt_view_diff(const struct vt_vma_view *a, const struct vt_vma
 		{ "anon_vma", (unsigned long)a->anon_vma,
 		  a->anon_vma ? (unsigned long)b->anon_vma : 0 },
 		{ "vm_policy", (unsigned long)a->policy, (unsigned long)b->policy },
+		{ "vm_policy.nodes", a->policy_nodes, b->policy_nodes },
 		{ "vm_userfaultfd_ctx", (unsigned long)a->uffd_ctx, (unsigned long)b->uffd_ctx },
 		{ "vm_userfaultfd_ctx.features", a->uffd_features, b->uffd_features },
 	};

@@ -52,6 +52,7 @@ mutants=(
 "mlock_no_write_lock|mm/mlock.c|/^static void mlock_vma_pages_range/,/^}/s/^\tvma_start_write(vma);\$/\t\/\* mutant \*\//|inv:stable_while_read_locked"
 "mprotect_no_write_lock|mm/mprotect.c|/^mprotect_fixup(/,/^}/s/^\tvma_start_write(vma);\$/\t\/\* mutant \*\//|inv:stable_while_read_locked"
 "home_node_no_write_lock|mm/mempolicy.c|/SYSCALL_DEFINE4(set_mempolicy_home_node/,/^}/s/^\t\tvma_start_write(vma);\$/\t\t\/\* mutant \*\//|inv:stable_while_read_locked"
+"rebind_no_write_lock|mm/mempolicy.c|/^void mpol_rebind_mm/,/^}/s/^\t\tvma_start_write(vma);\$/\t\t\/\* mutant \*\//|inv:stable_while_read_locked"
 "uffd_ctx_no_write_lock|mm/userfaultfd.c|/^static void userfaultfd_set_ctx/,/^}/s/^\tvma_start_write(vma);\$/\t\/\* mutant \*\//|inv:stable_while_read_locked"
 "uffd_set_mode_no_drain|mm/userfaultfd.c|/^static int userfaultfd_set_mode/,/^}/s/^\t\t\t\tvma_start_write(vma);\$/\t\t\t\t\/\* mutant \*\//|check:user/uffd_ops"
 "mseal_no_write_lock|mm/mseal.c|/^static int __mseal_range/,/^}/s/^\t\t\tvma_start_write(vma);\$/\t\t\t\/\* mutant \*\//|inv:stable_while_read_locked"

@@ -40,7 +40,9 @@
  *              7.3 SET_MODE toggles of RWP_ASYNC while RWP faults wait
  *   numa       mbind(MPOL_BIND, MOVE|STRICT) between nodes 0 and 1 (then
  *              move_pages says every page is on the node), the home node,
- *              move_pages and migrate_pages; contents kept
+ *              move_pages and migrate_pages; contents kept; and a child in
+ *              a cpuset whose mems change (mpol_rebind_mm()) while it sits
+ *              in its own VMAs
  *   ksm        identical pages MADV_MERGEABLE while ksmd runs; a write to
  *              one after the merge stays its own; MADV_UNMERGEABLE; one
  *              round in 4, every VMA made mergeable and back (PR_SET_MEMORY_MERGE)
@@ -109,7 +111,9 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <linux/userfaultfd.h>
@@ -1972,12 +1976,165 @@ static void *uffd_ops(void *arg)
 #define SYS_set_mempolicy_home_node	450
 #endif
 
+/*
+ * The cpuset rebind (mpol_rebind_mm(), which write-locks every VMA of each
+ * mm in a cpuset whose mems change): a child of its own in a cpuset of its
+ * own, its VMAs under an interleave policy, asks PROCMAP_QUERY about them,
+ * named as a sitter so that the monitor holds those read locks, while the
+ * parent changes the cpuset's mems and back. No check of its own: the
+ * monitor's (stable_while_read_locked, the policy's nodes) are the checks.
+ * The child execs this program again (--rebind-child): a fork's copy of
+ * every VMA of the stressor would make each rebind slow, and a child forked
+ * from threads may make only system calls until it execs.
+ */
+#define MPOL_INTERLEAVE	3
+#define REBIND_CG	"/sys/fs/cgroup/vmalock_rebind"
+#define REBIND_VMAS	4
+
+static struct {
+	pid_t pid;
+	int go, entered;	/* pipes' ends: 'g' go, 's' stop; 'e' entered */
+} rebind = { .pid = -1, .go = -1, .entered = -1 };
+
+static bool write_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	bool ok = fd >= 0 && write(fd, text, strlen(text)) == (ssize_t)strlen(text);
+
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+static void __attribute__((noreturn)) rebind_child(int go, int entered)
+{
+	unsigned long nodes = 3;
+	struct vt_procmap_query q;
+	struct pollfd pfd = { .fd = go, .events = POLLIN };
+	char *at[REBIND_VMAS], c;
+	int fd, i;
+
+	prctl(PR_SET_NAME, "vmalock_sit");
+	fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	for (i = 0; i < REBIND_VMAS; i++) {
+		/* Alternate protections: no two of them merge. */
+		at[i] = mmap(NULL, 4 * page_size, PROT_READ | (i & 1 ? 0 : PROT_WRITE),
+			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+		if (at[i] == MAP_FAILED || fd < 0)
+			_exit(1);
+		syscall(SYS_mbind, at[i], 4 * page_size, MPOL_INTERLEAVE, &nodes,
+			8 * sizeof(nodes), 0);
+	}
+	for (i = 0; read(go, &c, 1) == 1; i++) {
+		if (write(entered, "e", 1) != 1)
+			_exit(1);
+		do {
+			memset(&q, 0, sizeof(q));
+			q.size = sizeof(q);
+			q.query_flags = VT_COVERING_OR_NEXT;
+			q.query_addr = (uintptr_t)at[i++ % REBIND_VMAS];
+			ioctl(fd, VT_PROCMAP_QUERY, &q);
+		} while (poll(&pfd, 1, 0) == 0);
+		if (read(go, &c, 1) != 1)	/* the 's' */
+			break;
+	}
+	_exit(0);
+}
+
+/* @fd in decimal, without stdio: for a child forked from threads. */
+static void fd_text(char *buf, int fd)
+{
+	char tmp[12];
+	int n = 0;
+
+	do
+		tmp[n++] = '0' + fd % 10;
+	while (fd /= 10);
+	while (n)
+		*buf++ = tmp[--n];
+	*buf = 0;
+}
+
+/* The cgroup and the child; false (said as a skip) if the kernel cannot. */
+static bool rebind_start(void)
+{
+	int go[2], entered[2];
+
+	if (sit_fd < 0)
+		return false;	/* no sitters, or no PROCMAP_QUERY: said already */
+	if (mount("none", "/sys/fs/cgroup", "cgroup2", 0, NULL) && errno != EBUSY) {
+		skip_errno(-1, "cpuset_rebind", "mount(cgroup2)");
+		return false;
+	}
+	if (!write_file("/sys/fs/cgroup/cgroup.subtree_control", "+cpuset")) {
+		skip_errno(-1, "cpuset_rebind", "cgroup.subtree_control +cpuset");
+		return false;
+	}
+	if ((mkdir(REBIND_CG, 0755) && errno != EEXIST) ||
+	    !write_file(REBIND_CG "/cpuset.mems", "0-1")) {
+		skip_errno(-1, "cpuset_rebind", REBIND_CG "/cpuset.mems");
+		return false;
+	}
+	/* The child's ends stay open across its exec. */
+	if (pipe2(go, 0) || pipe2(entered, 0) || fcntl(go[1], F_SETFD, FD_CLOEXEC) ||
+	    fcntl(entered[0], F_SETFD, FD_CLOEXEC))
+		die("pipe2");
+	rebind.pid = fork();
+	if (rebind.pid < 0)
+		die("fork");
+	if (!rebind.pid) {
+		char a[16], b[16];
+
+		/* In the cpuset before the exec: its mm is made there. */
+		if (!write_file(REBIND_CG "/cgroup.procs", "0"))
+			_exit(1);
+		fd_text(a, go[0]);
+		fd_text(b, entered[1]);
+		execl("/proc/self/exe", "vmalock_sit", "--rebind-child", a, b, (char *)NULL);
+		_exit(1);
+	}
+	close(go[0]);
+	close(entered[1]);
+	rebind.go = go[1];
+	rebind.entered = entered[0];
+	return true;
+}
+
+/* Two rebinds of the child's mm, its sitter in it; false once the child is gone. */
+static bool rebind_round(void)
+{
+	char c;
+
+	if (write(rebind.go, "g", 1) != 1 || read(rebind.entered, &c, 1) != 1)
+		return false;
+	usleep(200);
+	if (!write_file(REBIND_CG "/cpuset.mems", "0") ||
+	    !write_file(REBIND_CG "/cpuset.mems", "0-1"))
+		fail(C_NUMA, "cpuset.mems: %s", strerror(errno));
+	return write(rebind.go, "s", 1) == 1;
+}
+
+static void rebind_stop(void)
+{
+	int status;
+
+	if (rebind.pid < 0)
+		return;
+	close(rebind.go);	/* the child reads EOF and exits */
+	close(rebind.entered);
+	if (waitpid(rebind.pid, &status, 0) != rebind.pid ||
+	    !WIFEXITED(status) || WEXITSTATUS(status))
+		fail(C_NUMA, "cpuset rebind child: status %#x", status);
+	rebind.pid = -1;
+	rmdir(REBIND_CG);
+}
+
 static void *numa_mover(void *arg)
 {
 	size_t len = NUMA_PAGES * page_size;
 	void *pages[NUMA_PAGES];
 	int status[NUMA_PAGES], nodes[NUMA_PAGES], i;
-	bool home = true;
+	bool home = true, rebinding;
 	char *p;
 	u64 gen = 0;
 
@@ -1993,6 +2150,7 @@ static void *numa_mover(void *arg)
 	for (i = 0; i < NUMA_PAGES; i++)
 		pages[i] = p + (size_t)i * page_size;
 	publish(A_NUMA, p, len);
+	rebinding = rebind_start();
 	while (go_on(C_NUMA)) {
 		int node = ++gen & 1;
 		unsigned long mask = 1UL << node, old = 1UL << !node;
@@ -2042,9 +2200,15 @@ static void *numa_mover(void *arg)
 				fail(C_NUMA, "migrate_pages: %s", strerror(errno));
 			check_pages(C_NUMA, "after migrate_pages", p, NUMA_PAGES, 1, gen);
 		}
+		/* One round in 4: each rebind migrates the child's pages too. */
+		if (rebinding && gen % 4 == 1 && !rebind_round()) {
+			fail(C_NUMA, "the cpuset rebind child is gone");
+			rebinding = false;
+		}
 		atomic_fetch_add(&ops[C_NUMA], 1);
 		pause_between_rounds();
 	}
+	rebind_stop();
 	publish(A_NUMA, NULL, 0);
 	return NULL;
 }
@@ -3051,6 +3215,8 @@ int main(int argc, char **argv)
 	int opt, i, j, n = 0;
 
 	page_size = sysconf(_SC_PAGESIZE);
+	if (argc == 4 && !strcmp(argv[1], "--rebind-child"))
+		rebind_child(atoi(argv[2]), atoi(argv[3]));
 	if (argc > 1 && !strcmp(argv[1], "--selftest-maps"))
 		return selftest_maps(argc, argv, false);
 	if (argc > 1 && !strcmp(argv[1], "--selftest-smaps"))

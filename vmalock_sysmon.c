@@ -688,6 +688,7 @@ static void vt_sys_sit(struct vt_sys *s, struct vm_area_struct *vma)
  * the check below then misses a violation, it does not make one up. Nor
  * does a hold that did not fit: holders_lost turns the check off.
  */
+
 /* current's slot for @mm, or NULL. */
 static struct vt_sys_holder *vt_sys_holder(struct vt_sys *s, struct mm_struct *mm)
 {
@@ -760,7 +761,7 @@ static int vt_sys_anon_prepare(struct kprobe *p, struct pt_regs *regs)
 			return 0;
 		}
 	}
-	return 0;	/* the table is full of notes, each a violation already */
+	return 0;	/* no free slot near current's hash: this note is lost */
 }
 
 /* Takes current's notes of @vma; returns how many there were. */

@@ -107,8 +107,9 @@ report_boot() {
 		sed 's/invariant \(.*\) violated/inv:\1/' | sort -u | tr '\n' ' ' || true)
 	ours+=$(grep -o "^FAIL  user/[a-z_]*" "$log" | sed 's/^FAIL  /check:/' | sort -u |
 		tr '\n' ' ' || true)
+	# A boot that hung or died has no results: || true, or set -e ends the run.
 	ms=$(sed -n 's/^# watch: ops=.* violations=[1-9][0-9]* .*detected_ms=\([0-9]*\).*/\1/p' \
-		"$out"/main/results-user.ktap 2>/dev/null | head -1)
+		"$out"/main/results-user.ktap 2>/dev/null | head -1 || true)
 	kernel=$(grep -o "^FAIL  no-kernel-splat.*" "$log" | sed 's/^FAIL  //;s/  */ /g' || true)
 	ours=${ours% }
 	echo "  ours: ${ours:-none}${ms:+ (the watch after $ms ms)}; kernel: ${kernel:-none}"

@@ -42,7 +42,8 @@
  *              move_pages says every page is on the node), the home node,
  *              move_pages and migrate_pages; contents kept; and a child in
  *              a cpuset whose mems change (mpol_rebind_mm()) while it sits
- *              in its own VMAs
+ *              in its own VMAs (as root: mounts cgroup v2 on /sys/fs/cgroup
+ *              unless it is there, and enables the cpuset controller)
  *   ksm        identical pages MADV_MERGEABLE while ksmd runs; a write to
  *              one after the merge stays its own; MADV_UNMERGEABLE; one
  *              round in 4, every VMA made mergeable and back (PR_SET_MEMORY_MERGE)
@@ -2017,6 +2018,7 @@ static void __attribute__((noreturn)) rebind_child(int go, int entered)
 	struct vt_procmap_query q;
 	struct pollfd pfd = { .fd = go, .events = POLLIN };
 	char *at[REBIND_VMAS], c;
+	unsigned int next = 0;
 	int fd, i;
 
 	prctl(PR_SET_NAME, "vmalock_sit");
@@ -2030,14 +2032,14 @@ static void __attribute__((noreturn)) rebind_child(int go, int entered)
 		syscall(SYS_mbind, at[i], 4 * page_size, MPOL_INTERLEAVE, &nodes,
 			8 * sizeof(nodes), 0);
 	}
-	for (i = 0; read(go, &c, 1) == 1; i++) {
+	while (read(go, &c, 1) == 1) {
 		if (write(entered, "e", 1) != 1)
 			_exit(1);
 		do {
 			memset(&q, 0, sizeof(q));
 			q.size = sizeof(q);
 			q.query_flags = VT_COVERING_OR_NEXT;
-			q.query_addr = (uintptr_t)at[i++ % REBIND_VMAS];
+			q.query_addr = (uintptr_t)at[next++ % REBIND_VMAS];
 			ioctl(fd, VT_PROCMAP_QUERY, &q);
 		} while (poll(&pfd, 1, 0) == 0);
 		if (read(go, &c, 1) != 1)	/* the 's' */

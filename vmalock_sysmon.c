@@ -96,8 +96,8 @@ const char * const vt_sys_count_names[NR_VT_SYS_COUNTS] = {
 #define VT_SYS_VMA_BITS		12
 #define VT_SYS_TASK_BITS	10
 #define VT_SYS_HOLDER_BITS	10	/* mmap_lock holds at once, system-wide */
-#define VT_SYS_SLOT_PROBE	16	/* slots a task's hold or note may take, from its hash */
-#define VT_SYS_NOTE_BITS	8
+#define VT_SYS_NOTE_BITS	8	/* anon_vma set-ups noted at once */
+#define VT_SYS_SLOT_PROBE	16	/* slots a task's entry may take, from its hash */
 #define VT_SYS_SITES		1024	/* call sites, a power of two */
 #define VT_SYS_STACK		8
 #define VT_SYS_RELEASED		256	/* KFENCE VMAs last read-unlocked, a ring */
@@ -169,16 +169,13 @@ struct vt_sys_reader {
 	struct vt_vma_view seen;
 };
 
-/* A task that set up a VMA's anon_vma without mmap_lock (vt_sys_anon_prepare()). */
-struct vt_sys_note {
-	struct task_struct *task;	/* compared, never dereferenced; NULL: free */
-	struct vm_area_struct *vma;
-};
-
-/* A task that holds an mm's mmap_lock; task NULL: a free slot. */
-struct vt_sys_holder {
+/*
+ * A task and what it has: an mm whose mmap_lock it holds (holders), a VMA
+ * whose anon_vma it set up without it (notes). task NULL: a free slot.
+ */
+struct vt_sys_slot {
 	struct task_struct *task;	/* compared, never dereferenced */
-	struct mm_struct *mm;
+	const void *key;
 };
 
 /* Records hashed by VMA or by task, under a lock of their own. */
@@ -247,11 +244,11 @@ struct vt_sys {
 
 	struct vt_sys_bucket vmas[1 << VT_SYS_VMA_BITS];
 	struct vt_sys_bucket tasks[1 << VT_SYS_TASK_BITS];
-	/* Who holds which mm's mmap_lock (vt_sys_hold()); holders_lost: one did not fit. */
-	struct vt_sys_holder holders[1 << VT_SYS_HOLDER_BITS];
+	/* Who holds which mm's mmap_lock; holders_lost: one did not fit. */
+	struct vt_sys_slot holders[1 << VT_SYS_HOLDER_BITS];
 	bool holders_lost;
 	struct kprobe anon_prepare;	/* on __anon_vma_prepare() */
-	struct vt_sys_note notes[1 << VT_SYS_NOTE_BITS];
+	struct vt_sys_slot notes[1 << VT_SYS_NOTE_BITS];
 	atomic_t nr_notes;
 	struct vt_sys_reader readers[VT_SYS_READERS];
 	atomic_long_t held;		/* read locks recorded now */
@@ -679,57 +676,86 @@ static void vt_sys_sit(struct vt_sys *s, struct vm_area_struct *vma)
 /* The probes */
 
 /*
+ * Slot tables of (task, key), lock-free: a task adds and removes only its
+ * own entries, in the slots after its hash, so it alone looks for them.
+ * vt_sys_slot_add() returns 1 for an entry added, 0 for one there
+ * already, -1 for no free slot; vt_sys_slot_del() whether there was one.
+ */
+static struct vt_sys_slot *vt_sys_slot(struct vt_sys_slot *tab, unsigned int bits,
+				       unsigned int i)
+{
+	return &tab[(hash_ptr(current, bits) + i) & ((1U << bits) - 1)];
+}
+
+static bool vt_sys_slot_find(struct vt_sys_slot *tab, unsigned int bits, const void *key)
+{
+	unsigned int i;
+
+	for (i = 0; i < VT_SYS_SLOT_PROBE; i++) {
+		struct vt_sys_slot *x = vt_sys_slot(tab, bits, i);
+
+		if (READ_ONCE(x->task) == current && READ_ONCE(x->key) == key)
+			return true;
+	}
+	return false;
+}
+
+static int vt_sys_slot_add(struct vt_sys_slot *tab, unsigned int bits, const void *key)
+{
+	unsigned int i;
+
+	if (vt_sys_slot_find(tab, bits, key))
+		return 0;
+	for (i = 0; i < VT_SYS_SLOT_PROBE; i++) {
+		struct vt_sys_slot *x = vt_sys_slot(tab, bits, i);
+
+		if (!READ_ONCE(x->task) && !cmpxchg(&x->task, NULL, current)) {
+			WRITE_ONCE(x->key, key);
+			return 1;
+		}
+	}
+	return -1;
+}
+
+static bool vt_sys_slot_del(struct vt_sys_slot *tab, unsigned int bits, const void *key)
+{
+	unsigned int i;
+
+	for (i = 0; i < VT_SYS_SLOT_PROBE; i++) {
+		struct vt_sys_slot *x = vt_sys_slot(tab, bits, i);
+
+		if (READ_ONCE(x->task) == current && READ_ONCE(x->key) == key) {
+			WRITE_ONCE(x->key, NULL);
+			smp_store_release(&x->task, NULL);	/* the key cleared first */
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
  * Who holds mmap_lock, for invariant 13's one exception: anon_vma may go
  * from NULL to set under a VMA read lock, but only by a task that also holds
  * mmap_lock (__vmf_anon_prepare()'s mmap_read_trylock()). The mmap_lock
- * tracepoints say who takes and releases it; a hold goes into a slot near
- * its task's hash. A hold taken before the monitor started, or released
- * by another task (mmap_read_unlock_non_owner()), is not known or stays:
- * the check below then misses a violation, it does not make one up. Nor
- * does a hold that did not fit: holders_lost turns the check off.
+ * tracepoints say who takes (or downgrades: known already) and releases
+ * it. A hold taken before the monitor started, or released by another
+ * task (mmap_read_unlock_non_owner()), is not known or stays: the check
+ * then misses a violation. A hold that did not fit turns the check off.
  */
-
-/* current's slot for @mm, or NULL. */
-static struct vt_sys_holder *vt_sys_holder(struct vt_sys *s, struct mm_struct *mm)
+static bool vt_sys_holds(struct vt_sys *s, struct mm_struct *mm)
 {
-	unsigned int i, h = hash_ptr(current, VT_SYS_HOLDER_BITS);
-	struct vt_sys_holder *x;
-
-	for (i = 0; i < VT_SYS_SLOT_PROBE; i++) {
-		x = &s->holders[(h + i) & ((1 << VT_SYS_HOLDER_BITS) - 1)];
-		if (READ_ONCE(x->task) == current && READ_ONCE(x->mm) == mm)
-			return x;
-	}
-	return NULL;
+	return vt_sys_slot_find(s->holders, VT_SYS_HOLDER_BITS, mm);
 }
 
-/* current took @mm's mmap_lock (or downgraded it: already known). */
 static void vt_sys_hold(struct vt_sys *s, struct mm_struct *mm)
 {
-	unsigned int i, h = hash_ptr(current, VT_SYS_HOLDER_BITS);
-	struct vt_sys_holder *x;
-
-	if (vt_sys_holder(s, mm))
-		return;
-	for (i = 0; i < VT_SYS_SLOT_PROBE; i++) {
-		x = &s->holders[(h + i) & ((1 << VT_SYS_HOLDER_BITS) - 1)];
-		if (!READ_ONCE(x->task) && !cmpxchg(&x->task, NULL, current)) {
-			/* Only current looks for its own slot: no order needed. */
-			WRITE_ONCE(x->mm, mm);
-			return;
-		}
-	}
-	WRITE_ONCE(s->holders_lost, true);
+	if (vt_sys_slot_add(s->holders, VT_SYS_HOLDER_BITS, mm) < 0)
+		WRITE_ONCE(s->holders_lost, true);
 }
 
 static void vt_sys_unhold(struct vt_sys *s, struct mm_struct *mm)
 {
-	struct vt_sys_holder *x = vt_sys_holder(s, mm);
-
-	if (x) {
-		WRITE_ONCE(x->mm, NULL);
-		smp_store_release(&x->task, NULL);	/* the mm cleared first */
-	}
+	vt_sys_slot_del(s->holders, VT_SYS_HOLDER_BITS, mm);
 }
 
 /*
@@ -740,48 +766,30 @@ static void vt_sys_unhold(struct vt_sys *s, struct mm_struct *mm)
  * @vma read-locked is invariant 13's exception taken without its lock,
  * where neighbours it may merge with are not locked. A note from before
  * the read lock is dropped at the lock (uffd_lock_vma() prepares under
- * mmap_lock, then read-locks).
+ * mmap_lock, then read-locks). A note that finds no free slot is lost.
  */
 static int vt_sys_anon_prepare(struct kprobe *p, struct pt_regs *regs)
 {
 	struct vm_area_struct *vma = (void *)regs_get_kernel_argument(regs, 0);
 	struct vt_sys *s = container_of(p, struct vt_sys, anon_prepare);
-	unsigned int i, h = hash_ptr(current, VT_SYS_NOTE_BITS);
-	struct vt_sys_note *n;
 
 	/* A lost update, against a probe this one interrupted, is no harm. */
 	vt_sys_add(&vt_sys_this_cpu(s)->counts[VT_SYS_ANON_PREPARES], 1);
-	if (READ_ONCE(s->holders_lost) || vt_sys_holder(s, vma->vm_mm))
+	if (READ_ONCE(s->holders_lost) || vt_sys_holds(s, vma->vm_mm))
 		return 0;
-	for (i = 0; i < VT_SYS_SLOT_PROBE; i++) {
-		n = &s->notes[(h + i) & ((1 << VT_SYS_NOTE_BITS) - 1)];
-		if (!READ_ONCE(n->task) && !cmpxchg(&n->task, NULL, current)) {
-			WRITE_ONCE(n->vma, vma);
-			atomic_inc(&s->nr_notes);
-			return 0;
-		}
-	}
-	return 0;	/* no free slot near current's hash: this note is lost */
+	if (vt_sys_slot_add(s->notes, VT_SYS_NOTE_BITS, vma) > 0)
+		atomic_inc(&s->nr_notes);
+	return 0;
 }
 
-/* Takes current's notes of @vma; returns how many there were. */
-static unsigned int vt_sys_take_notes(struct vt_sys *s, struct vm_area_struct *vma)
+/* Takes current's note of @vma; returns whether there was one. */
+static bool vt_sys_take_note(struct vt_sys *s, struct vm_area_struct *vma)
 {
-	unsigned int i, h = hash_ptr(current, VT_SYS_NOTE_BITS), nr = 0;
-	struct vt_sys_note *n;
-
-	if (likely(!atomic_read(&s->nr_notes)))
-		return 0;
-	for (i = 0; i < VT_SYS_SLOT_PROBE; i++) {
-		n = &s->notes[(h + i) & ((1 << VT_SYS_NOTE_BITS) - 1)];
-		if (READ_ONCE(n->task) == current && READ_ONCE(n->vma) == vma) {
-			WRITE_ONCE(n->vma, NULL);
-			smp_store_release(&n->task, NULL);	/* the vma cleared first */
-			atomic_dec(&s->nr_notes);
-			nr++;
-		}
-	}
-	return nr;
+	if (likely(!atomic_read(&s->nr_notes)) ||
+	    !vt_sys_slot_del(s->notes, VT_SYS_NOTE_BITS, vma))
+		return false;
+	atomic_dec(&s->nr_notes);
+	return true;
 }
 
 static void vt_probe_vma_read_locked(void *data, struct vm_area_struct *vma, unsigned long ip)
@@ -824,7 +832,7 @@ static void vt_probe_vma_read_locked(void *data, struct vm_area_struct *vma, uns
 		if (held > READ_ONCE(s->held_max))
 			WRITE_ONCE(s->held_max, held);
 	}
-	vt_sys_take_notes(s, vma);
+	vt_sys_take_note(s, vma);
 	vt_sys_admitted(s, vma, ip);
 	vt_sys_delay(s, next_vma ? VT_DELAY_NEXT_VMA : VT_DELAY_READ_LOCKED);
 	vt_sys_sit(s, vma);
@@ -912,7 +920,7 @@ static void vt_probe_vma_read_unlocked(void *data, struct vm_area_struct *vma, u
 			f.field = field;
 			f.old = old;
 			f.new = new;
-		} else if (vt_sys_take_notes(s, vma)) {
+		} else if (vt_sys_take_note(s, vma)) {
 			vt_sys_violation_reader(&f, INV_ANON_VMA_UNDER_MMAP_LOCK, r, ip);
 		}
 		hlist_del(&r->by_vma);

@@ -293,6 +293,15 @@ struct vt_procmap_query {
 #define VT_PROCMAP_QUERY	_IOWR('f', 17, struct vt_procmap_query)
 #define VT_COVERING_OR_NEXT	0x10
 
+/* PROCMAP_QUERY of the VMA at or after @addr: it read-locks it, changes nothing. */
+static int query_vma(int fd, const void *addr)
+{
+	struct vt_procmap_query q = { .size = sizeof(q), .query_flags = VT_COVERING_OR_NEXT,
+				      .query_addr = (uintptr_t)addr };
+
+	return ioctl(fd, VT_PROCMAP_QUERY, &q);
+}
+
 #define SIT_STACK	(64 << 10)
 
 struct sitter {
@@ -335,7 +344,6 @@ static void sit_write(struct sitter *st)
 static void *sitter(void *arg)
 {
 	struct sitter *st = arg;
-	struct vt_procmap_query q;
 	unsigned long gen;
 	size_t off = 0, len;
 	char *at;
@@ -349,12 +357,8 @@ static void *sitter(void *arg)
 		gen = st->gen;
 		pthread_mutex_unlock(&st->lock);
 		off = (off + page_size) % len;
-		memset(&q, 0, sizeof(q));
-		q.size = sizeof(q);
-		q.query_flags = VT_COVERING_OR_NEXT;
-		q.query_addr = (uintptr_t)at + off;
 		atomic_store(&st->entered, gen);
-		ioctl(sit_fd, VT_PROCMAP_QUERY, &q);	/* the range may be gone: no matter */
+		query_vma(sit_fd, at + off);	/* the range may be gone: no matter */
 		sit_write(st);
 		atomic_fetch_add(&sits, 1);
 	}
@@ -364,12 +368,10 @@ static void *sitter(void *arg)
 /* Whether PROCMAP_QUERY answers: the sitters need it. */
 static void sitters_init(void)
 {
-	struct vt_procmap_query q = { .size = sizeof(q), .query_flags = VT_COVERING_OR_NEXT };
-
 	if (no_sitters)
 		return;
 	sit_fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-	if (sit_fd >= 0 && ioctl(sit_fd, VT_PROCMAP_QUERY, &q)) {
+	if (sit_fd >= 0 && query_vma(sit_fd, NULL)) {
 		printf("# sitters: off: PROCMAP_QUERY: %s (Linux < 6.11)\n", strerror(errno));
 		close(sit_fd);
 		sit_fd = -1;
@@ -2012,10 +2014,10 @@ static bool write_file(const char *path, const char *text)
 	return ok;
 }
 
-static void __attribute__((noreturn)) rebind_child(int go, int entered)
+/* Never returns: _exit(). */
+static void rebind_child(int go, int entered)
 {
 	unsigned long nodes = 3;
-	struct vt_procmap_query q;
 	struct pollfd pfd = { .fd = go, .events = POLLIN };
 	char *at[REBIND_VMAS], c;
 	unsigned int next = 0;
@@ -2035,13 +2037,9 @@ static void __attribute__((noreturn)) rebind_child(int go, int entered)
 	while (read(go, &c, 1) == 1) {
 		if (write(entered, "e", 1) != 1)
 			_exit(1);
-		do {
-			memset(&q, 0, sizeof(q));
-			q.size = sizeof(q);
-			q.query_flags = VT_COVERING_OR_NEXT;
-			q.query_addr = (uintptr_t)at[next++ % REBIND_VMAS];
-			ioctl(fd, VT_PROCMAP_QUERY, &q);
-		} while (poll(&pfd, 1, 0) == 0);
+		do
+			query_vma(fd, at[next++ % REBIND_VMAS]);
+		while (poll(&pfd, 1, 0) == 0);
 		if (read(go, &c, 1) != 1)	/* the 's' */
 			break;
 	}
@@ -2637,12 +2635,7 @@ struct vt_pm_scan_arg {
 /* Write "4" to clear_refs: every soft-dirty bit and VMA flag of the process clears. */
 static bool clear_soft_dirty(void)
 {
-	int fd = open("/proc/self/clear_refs", O_WRONLY);
-	bool ok = fd >= 0 && write(fd, "4", 1) == 1;
-
-	if (fd >= 0)
-		close(fd);
-	return ok;
+	return write_file("/proc/self/clear_refs", "4");
 }
 
 static void *pagemapper(void *arg)
